@@ -1,0 +1,34 @@
+# Two commands for a fresh machine: `make run` and `make test`.
+# Each creates .venv if it is missing and installs the project with the pinned versions.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+RUNS   ?= runs
+
+.PHONY: run test lint install clean-venv
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "GKN Studio needs Python >= 3.11")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+# Until the desktop app lands, `make run` runs the 1D demo end to end from the CLI.
+run: $(STAMP)
+	@mkdir -p $(RUNS)
+	$(BIN)/gkn train gkn --preset 1d --out $(RUNS)/demo-1d.h5 --overwrite
+	$(BIN)/gkn sample $(RUNS)/demo-1d.h5 --chains 16 --steps 30 --noise 0.01 --burn-in 5
+	$(BIN)/gkn runs show $(RUNS)/demo-1d.h5
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+
+test: lint
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
+
+clean-venv:
+	rm -rf $(VENV)
