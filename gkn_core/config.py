@@ -1,0 +1,190 @@
+"""Every setting of a GKN run, validated in one place.
+
+A bad value raises ConfigError with one line naming the field, the rule and the value given.
+Presets are data (`presets/gkn.toml`), merged with user overrides and then validated like any input.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from functools import cache
+from importlib import resources
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from gkn_core.device import DEVICE_PATTERN
+from gkn_core.errors import ConfigError
+
+PositiveInt = Annotated[int, Field(ge=1)]
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+
+Activation = Literal["relu", "tanh", "leaky_relu", "silu"]
+ValueRange = Literal["unit", "symmetric"]
+DataSource = Literal["points", "uniform", "blobs", "ring", "moons", "digits8", "mnist", "file"]
+NoiseLaw = Literal["gaussian", "uniform"]
+StartLaw = Literal["uniform", "clipped_normal"]
+
+
+class _Settings(BaseModel):
+    """Immutable, and unknown keys are errors rather than silently ignored typos."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class DataConfig(_Settings):
+    source: DataSource = "points"
+    points: list[list[FiniteFloat]] | None = None
+    n: Annotated[int, Field(ge=1, le=1_000_000)] = 256
+    dim: Annotated[int, Field(ge=1, le=4096)] = 2
+    path: str | None = None
+    # "unit" is [0, 1] with a Sigmoid output; "symmetric" is [-1, 1] with a Tanh output.
+    value_range: ValueRange = "unit"
+    limit: PositiveInt | None = None
+
+    @field_validator("points", mode="before")
+    @classmethod
+    def _scalars_are_1d_points(cls, value: Any) -> Any:
+        if isinstance(value, list | tuple) and value and not isinstance(value[0], list | tuple):
+            return [[v] for v in value]
+        return value
+
+    @model_validator(mode="after")
+    def _source_needs_its_fields(self) -> DataConfig:
+        if self.source == "points":
+            if not self.points:
+                raise ValueError("source 'points' needs a non-empty list of points")
+            if len({len(p) for p in self.points}) != 1 or not self.points[0]:
+                raise ValueError("all points must have the same, non-zero number of coordinates")
+            low, high = (0.0, 1.0) if self.value_range == "unit" else (-1.0, 1.0)
+            for point in self.points:
+                for v in point:
+                    if not low <= v <= high:
+                        raise ValueError(
+                            f"point value {v} is outside the {self.value_range} range [{low}, {high}]"
+                        )
+        if self.source == "file" and not self.path:
+            raise ValueError("source 'file' needs a path")
+        return self
+
+    @property
+    def is_image(self) -> bool:
+        return self.source in ("digits8", "mnist", "file")
+
+
+class ModelConfig(_Settings):
+    # L counts Linear layers, as in the reference code: L=7 is Linear(D,H), 5 x Linear(H,H), Linear(H,D).
+    layers: Annotated[int, Field(ge=1, le=128)] = 7
+    hidden: Annotated[int, Field(ge=1, le=65536)] = 10
+    activation: Activation = "relu"
+
+
+class TrainConfig(_Settings):
+    steps: Annotated[int, Field(ge=1, le=100_000_000)] = 2000
+    lr: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 1e-3
+    batch_size: PositiveInt | None = None  # None: the full data set in every step
+    keep_best: bool = True  # the reference keeps the best batch-loss weights, not the last
+    checkpoint_every: PositiveInt = 500
+    manifold_every: PositiveInt = 100  # toy data only: record f(x) and the loss on a grid
+    manifold_grid: Annotated[int, Field(ge=2, le=4096)] = 100
+
+
+class SampleConfig(_Settings):
+    chains: Annotated[int, Field(ge=1, le=1_000_000)] = 64
+    steps: Annotated[int, Field(ge=1, le=1_000_000)] = 200
+    noise: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.01
+    noise_law: NoiseLaw = "gaussian"
+    start: StartLaw = "uniform"
+    # Clipped normal start: mean at the centre of the range, std as a fraction of its width
+    # (0.5 on [0, 1] is the reference code's clip(N(0.5, 0.5^2), 0, 1)).
+    start_std: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 0.5
+    burn_in: Annotated[int, Field(ge=0)] = 0
+    seed: Annotated[int, Field(ge=0, lt=2**63)] | None = None  # None: derived from the run seed
+
+    @model_validator(mode="after")
+    def _burn_in_inside_chain(self) -> SampleConfig:
+        if self.burn_in >= self.steps:
+            raise ValueError(f"burn_in ({self.burn_in}) must be smaller than steps ({self.steps})")
+        return self
+
+
+class GKNConfig(_Settings):
+    preset: str | None = None
+    seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
+    device: str = "auto"
+    data: DataConfig = DataConfig(points=[[0.2], [0.8]])
+    model: ModelConfig = ModelConfig()
+    train: TrainConfig = TrainConfig()
+    sample: SampleConfig = SampleConfig()
+
+    @field_validator("device")
+    @classmethod
+    def _known_device(cls, value: str) -> str:
+        if not DEVICE_PATTERN.match(value):
+            raise ValueError("unknown device (use auto, cpu, cuda or cuda:N)")
+        return value
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line for the first problem: 'model.layers: must be >= 1 (got 0)'."""
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "config"
+    message = first["msg"].removeprefix("Value error, ")
+    message = message.replace("Input should be", "must be")
+    if first["type"] == "extra_forbidden":
+        message = "unknown setting"
+    given = first.get("input")
+    shown = "" if isinstance(given, dict) or first["type"] == "missing" else f" (got {given!r})"
+    extra = len(exc.errors()) - 1
+    more = f"; and {extra} more problem{'s' if extra > 1 else ''}" if extra else ""
+    return f"{where}: {message}{shown}{more}"
+
+
+def validate_config(raw: dict[str, Any]) -> GKNConfig:
+    try:
+        return GKNConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc)) from None
+
+
+@cache
+def _preset_table() -> dict[str, dict[str, Any]]:
+    text = resources.files("gkn_core.presets").joinpath("gkn.toml").read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+def preset_names() -> list[str]:
+    return list(_preset_table())
+
+
+def preset_description(name: str) -> str:
+    return str(_preset_table()[name].get("description", ""))
+
+
+def merge_settings(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Nested dict merge; overrides win, sections are merged key by key."""
+    merged = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge_settings(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def preset_config(name: str, overrides: dict[str, Any] | None = None) -> GKNConfig:
+    """The named preset with `overrides` (nested sections) applied, validated."""
+    table = _preset_table()
+    if name not in table:
+        raise ConfigError(f"preset: unknown preset {name!r} (known: {', '.join(table)})")
+    raw = {k: v for k, v in table[name].items() if k != "description"}
+    raw["preset"] = name
+    return validate_config(merge_settings(raw, overrides or {}))
+
+
+def validate_section(model: type[BaseModel], raw: dict[str, Any], section: str) -> Any:
+    """Validate one section (e.g. SampleConfig) with the same one-line errors as a whole config."""
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{section}.{describe_validation_error(exc)}") from None

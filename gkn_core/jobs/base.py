@@ -1,0 +1,113 @@
+"""The job contract: a long computation that advances step by step and yields immutable snapshots.
+
+A driver (the CLI, the app's worker thread, the sweep runner) iterates a job. Between two steps the
+job honours `pause()`, `resume()` and `stop()`, which are safe to call from any other thread. A
+snapshot holds plain Python numbers and read-only numpy copies, never a tensor the job goes on
+changing, so a GUI thread can keep it as long as it likes.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from typing import Generic, TypeVar
+
+import numpy as np
+import torch
+
+SnapshotT = TypeVar("SnapshotT")
+
+
+class JobState(enum.Enum):
+    READY = "ready"
+    RUNNING = "running"
+    PAUSED = "paused"
+    STOPPED = "stopped"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+def frozen_array(values: torch.Tensor | np.ndarray) -> np.ndarray:
+    """A detached, read-only CPU numpy copy: safe to hand to another thread."""
+    if isinstance(values, torch.Tensor):
+        values = values.detach().to("cpu").numpy()
+    copy = np.array(values, copy=True)
+    copy.flags.writeable = False
+    return copy
+
+
+class Job(ABC, Generic[SnapshotT]):
+    """Subclasses set `total_steps` and implement `_advance` (one step, returning its snapshot)."""
+
+    total_steps: int
+
+    def __init__(self) -> None:
+        self.steps_done = 0
+        self._running = threading.Event()
+        self._running.set()
+        self._stop_requested = threading.Event()
+        self._state = JobState.READY
+        self._started_at: float | None = None
+
+    # -- control, from any thread ---------------------------------------------------------------
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    def stop(self) -> None:
+        self._stop_requested.set()
+        self._running.set()  # wake a paused job so that it can see the stop
+
+    @property
+    def is_paused(self) -> bool:
+        return not self._running.is_set()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop_requested.is_set()
+
+    @property
+    def state(self) -> JobState:
+        if self._state is JobState.RUNNING and self.is_paused:
+            return JobState.PAUSED
+        return self._state
+
+    @property
+    def elapsed(self) -> float:
+        return 0.0 if self._started_at is None else time.perf_counter() - self._started_at
+
+    # -- driving ---------------------------------------------------------------------------------
+    def step(self) -> SnapshotT:
+        """Advance exactly one step, ignoring pause (the app's Step button)."""
+        if self.steps_done >= self.total_steps:
+            raise RuntimeError("the job has already done all its steps")
+        if self._started_at is None:
+            self._started_at = time.perf_counter()
+        self._state = JobState.RUNNING
+        try:
+            snapshot = self._advance()
+        except BaseException:
+            self._state = JobState.FAILED
+            raise
+        self.steps_done += 1
+        if self.steps_done >= self.total_steps:
+            self._state = JobState.COMPLETED
+        return snapshot
+
+    def __iter__(self) -> Iterator[SnapshotT]:
+        """Run to the end or to a stop, yielding one snapshot per step and waiting while paused."""
+        while self.steps_done < self.total_steps:
+            self._running.wait()
+            if self.stop_requested:
+                self._state = JobState.STOPPED
+                return
+            yield self.step()
+
+    @abstractmethod
+    def _advance(self) -> SnapshotT:
+        """Do one step of work and describe it."""

@@ -1,0 +1,70 @@
+"""Drive a job and record it: the one loop the CLI, the app's worker and the sweep runner share.
+
+`record_training` and `record_sampling` are generators: they yield every snapshot after it is
+written, and whatever ends the loop (the end, a stop, an error, the driver closing the generator)
+leaves the run file closed with the matching status.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import TypeVar
+
+from gkn_core.jobs.base import Job
+from gkn_core.jobs.gkn_sample import KaleidoscopeSamplingJob, SampleSnapshot
+from gkn_core.jobs.gkn_train import GKNTrainingJob, TrainingDiverged, TrainSnapshot
+from gkn_core.runs.writer import RunWriter
+
+SnapshotT = TypeVar("SnapshotT")
+
+
+def _recorded(
+    job: Job[SnapshotT],
+    write: Callable[[SnapshotT], None],
+    finish: Callable[[str, str], None],
+    on_failure: Callable[[BaseException], None] | None = None,
+) -> Iterator[SnapshotT]:
+    status, reason = "failed", "the job ended unexpectedly"
+    try:
+        for snapshot in job:
+            write(snapshot)
+            yield snapshot
+        if job.stop_requested:
+            status, reason = "stopped", "stopped before the last step"
+        else:
+            status, reason = "completed", ""
+    except (GeneratorExit, KeyboardInterrupt):
+        status, reason = "stopped", "interrupted before the last step"
+        raise
+    except BaseException as exc:
+        if on_failure is not None:
+            on_failure(exc)
+        reason = str(exc) or type(exc).__name__
+        raise
+    finally:
+        finish(status, reason)
+
+
+def record_training(job: GKNTrainingJob, writer: RunWriter) -> Iterator[TrainSnapshot]:
+    def keep_last_good_weights(exc: BaseException) -> None:
+        if isinstance(exc, TrainingDiverged) and exc.checkpoint is not None:
+            writer.write_checkpoint(exc.checkpoint)
+
+    def finish(status: str, reason: str) -> None:
+        writer.set_status(status, reason, section="train")
+        writer.close()
+
+    return _recorded(job, writer.write_train_snapshot, finish, keep_last_good_weights)
+
+
+def record_sampling(
+    job: KaleidoscopeSamplingJob, writer: RunWriter, seed: int, checkpoint_step: int
+) -> Iterator[SampleSnapshot]:
+    writer.begin_sampling(job.settings, seed, checkpoint_step, job.starts)
+
+    def finish(status: str, reason: str) -> None:
+        writer.end_sampling(status, reason)
+        writer.set_status(status, reason)
+        writer.close()
+
+    return _recorded(job, writer.write_sample_snapshot, finish)

@@ -1,0 +1,64 @@
+"""Set up a recorded job from settings: what the CLI, the app and the sweep runner all call."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gkn_core.config import GKNConfig, SampleConfig, validate_section
+from gkn_core.data.from_config import load_dataset
+from gkn_core.device import describe_device, resolve_device
+from gkn_core.errors import GKNError
+from gkn_core.jobs.gkn_sample import KaleidoscopeSamplingJob, SampleSnapshot
+from gkn_core.jobs.gkn_train import GKNTrainingJob, TrainSnapshot
+from gkn_core.runs.reader import open_run
+from gkn_core.runs.recording import record_sampling, record_training
+from gkn_core.runs.writer import DEFAULT_FLUSH_INTERVAL, RunWriter
+
+
+def training_session(
+    config: GKNConfig,
+    out: str | Path,
+    overwrite: bool = False,
+    flush_interval: float = DEFAULT_FLUSH_INTERVAL,
+) -> tuple[GKNTrainingJob, Iterator[TrainSnapshot]]:
+    """A training job and the generator that runs it while writing `out`."""
+    device = resolve_device(config.device)
+    dataset = load_dataset(config.data, config.seed)
+    job = GKNTrainingJob(config, dataset, device)
+    writer = RunWriter.create(
+        out, config, dataset, describe_device(device), overwrite, flush_interval=flush_interval
+    )
+    return job, record_training(job, writer)
+
+
+def sampling_session(
+    run_path: str | Path,
+    overrides: dict[str, Any] | None = None,
+    device: str | None = None,
+    starts: np.ndarray | None = None,
+    flush_interval: float = DEFAULT_FLUSH_INTERVAL,
+) -> tuple[KaleidoscopeSamplingJob, Iterator[SampleSnapshot]]:
+    """Sample the newest checkpoint of a run; the chains are appended to the same file."""
+    with open_run(run_path) as run:
+        if run.kind != "gkn":
+            raise GKNError(f"{run_path} is a {run.kind} run; kaleidoscopic sampling needs a gkn run")
+        config = run.config
+        settings: SampleConfig = validate_section(
+            SampleConfig, {**config.sample.model_dump(), **(overrides or {})}, "sample"
+        )
+        torch_device = resolve_device(device or config.device)
+        model = run.load_model(device=torch_device)
+        checkpoint_step = run.checkpoint_steps()[-1]
+        low, high = run.data_range
+        reference = run.training_data()
+        n_before = len(run.sampling_names())
+    if reference is None:
+        reference = load_dataset(config.data, config.seed).x
+    seed = settings.seed if settings.seed is not None else config.seed + 1000 + n_before
+    job = KaleidoscopeSamplingJob(model, settings, low, high, seed, reference, starts)
+    writer = RunWriter.append(run_path, flush_interval)
+    return job, record_sampling(job, writer, seed, checkpoint_step)
