@@ -64,7 +64,9 @@ class GKNTrainingJob(Job[TrainSnapshot]):
         self.device = device if device is not None else resolve_device(config.device)
         self.total_steps = config.train.steps
         self.model = seeded_model(config, dataset.dim, self.device)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.train.lr, betas=(0.9, 0.999))
+        self.optimizer = torch.optim.Adam(
+            self.model.parameters(), lr=config.train.lr, betas=(0.9, 0.999), foreach=True
+        )
         self.loss_fn = nn.MSELoss()
         self.data = torch.from_numpy(np.array(dataset.x)).to(self.device)
         self._batch_rng = torch.Generator().manual_seed(config.seed + 1)

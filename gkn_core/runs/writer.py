@@ -63,6 +63,9 @@ class RunWriter:
         self.on_flush: Callable[[], None] | None = None
         self._last_flush = time.monotonic()
         self._sampling: h5py.Group | None = None
+        # Rows wait here until the next flush: one HDF5 write per series per flush, not per step.
+        self._pending_rows: dict[tuple[str, str], tuple[type, list[float]]] = {}
+        self._pending_states: list[tuple[int, np.ndarray]] = []
         hold_metadata_until_flush(file)
 
     # -- opening ---------------------------------------------------------------------------------
@@ -120,20 +123,33 @@ class RunWriter:
 
     # -- training --------------------------------------------------------------------------------
     def write_train_snapshot(self, snapshot: TrainSnapshot) -> None:
-        metrics = self.file.require_group("train/metrics")
-        for name, value, dtype in (
-            ("step", snapshot.step, np.int64),
-            ("loss", snapshot.loss, np.float64),
-            ("best_loss", snapshot.best_loss, np.float64),
-            ("elapsed", snapshot.elapsed, np.float64),
-        ):
-            append_rows(growing_series(metrics, name, dtype), np.asarray([value], dtype=dtype))
+        self._queue_row("train/metrics", "step", np.int64, snapshot.step)
+        self._queue_row("train/metrics", "loss", np.float64, snapshot.loss)
+        self._queue_row("train/metrics", "best_loss", np.float64, snapshot.best_loss)
+        self._queue_row("train/metrics", "elapsed", np.float64, snapshot.elapsed)
         if snapshot.manifold is not None:
             self.write_manifold(snapshot.step, snapshot.manifold)
         if snapshot.checkpoint is not None:
             self.write_checkpoint(snapshot.checkpoint)  # flushes
         else:
             self.maybe_flush()
+
+    def _queue_row(self, group: str, name: str, dtype: type, value: float) -> None:
+        self._pending_rows.setdefault((group, name), (dtype, []))[1].append(value)
+
+    def _write_pending(self) -> None:
+        for (group, name), (dtype, rows) in self._pending_rows.items():
+            if rows:
+                series = growing_series(self.file.require_group(group), name, dtype)
+                append_rows(series, np.asarray(rows, dtype=dtype))
+                rows.clear()
+        if self._pending_states:
+            first = self._pending_states[0][0]
+            block = np.stack([states for _, states in self._pending_states], axis=1)
+            chains = self._sampling["chains"]
+            chains.resize(first + block.shape[1], axis=1)
+            chains[:, first:] = block
+            self._pending_states.clear()
 
     def write_manifold(self, step: int, manifold: Manifold1D | Manifold2D) -> None:
         group = self.file.require_group("train/manifolds")
@@ -195,20 +211,15 @@ class RunWriter:
         return name
 
     def write_sample_snapshot(self, snapshot: SampleSnapshot) -> None:
-        group = self._sampling
-        chains = group["chains"]
-        chains.resize(snapshot.step + 1, axis=1)
-        chains[:, snapshot.step] = snapshot.states
-        metrics = group.require_group("metrics")
-        for name, value, dtype in (
-            ("step", snapshot.step, np.int64),
-            ("movement", snapshot.movement, np.float64),
-            ("data_distance", snapshot.data_distance, np.float64),
-        ):
-            append_rows(growing_series(metrics, name, dtype), np.asarray([value], dtype=dtype))
+        metrics = f"{self._sampling.name}/metrics"
+        self._pending_states.append((snapshot.step, snapshot.states))
+        self._queue_row(metrics, "step", np.int64, snapshot.step)
+        self._queue_row(metrics, "movement", np.float64, snapshot.movement)
+        self._queue_row(metrics, "data_distance", np.float64, snapshot.data_distance)
         self.maybe_flush()
 
     def end_sampling(self, status: str, reason: str = "") -> None:
+        self._write_pending()
         group = self._sampling
         chains = group["chains"]
         group.create_dataset("samples", data=chains[:, -1])  # the last state of every chain
@@ -231,6 +242,7 @@ class RunWriter:
             self.flush()
 
     def flush(self) -> None:
+        self._write_pending()
         self.file.attrs["updated"] = utc_now()
         self.file.flush()
         self._last_flush = time.monotonic()
