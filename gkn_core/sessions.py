@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ def training_session(
     out: str | Path,
     overwrite: bool = False,
     flush_interval: float = DEFAULT_FLUSH_INTERVAL,
+    on_flush: Callable[[], None] | None = None,
 ) -> tuple[GKNTrainingJob, Iterator[TrainSnapshot]]:
     """A training job and the generator that runs it while writing `out`."""
     device = resolve_device(config.device)
@@ -32,6 +33,7 @@ def training_session(
     writer = RunWriter.create(
         out, config, dataset, describe_device(device), overwrite, flush_interval=flush_interval
     )
+    writer.on_flush = on_flush
     return job, record_training(job, writer)
 
 
@@ -41,6 +43,7 @@ def sampling_session(
     device: str | None = None,
     starts: np.ndarray | None = None,
     flush_interval: float = DEFAULT_FLUSH_INTERVAL,
+    on_flush: Callable[[], None] | None = None,
 ) -> tuple[KaleidoscopeSamplingJob, Iterator[SampleSnapshot]]:
     """Sample the newest checkpoint of a run; the chains are appended to the same file."""
     with open_run(run_path) as run:
@@ -61,4 +64,5 @@ def sampling_session(
     seed = settings.seed if settings.seed is not None else config.seed + 1000 + n_before
     job = KaleidoscopeSamplingJob(model, settings, low, high, seed, reference, starts)
     writer = RunWriter.append(run_path, flush_interval)
+    writer.on_flush = on_flush
     return job, record_sampling(job, writer, seed, checkpoint_step)

@@ -72,7 +72,7 @@ class KaleidoscopeSamplingJob(Job[SampleSnapshot]):
         self._chains[:, 0] = x0.cpu().numpy()
         self.reference = None
         if reference_data is not None and len(reference_data):
-            rows = np.asarray(reference_data[:REFERENCE_ROWS], dtype=np.float32)
+            rows = np.array(reference_data[:REFERENCE_ROWS], dtype=np.float32)  # writable copy for torch
             self.reference = torch.from_numpy(rows).to(self.device)
 
     @property
