@@ -47,7 +47,7 @@ runs_cli = typer.Typer(help="Look inside run files.", no_args_is_help=True)
 cli.add_typer(train_cli, name="train")
 cli.add_typer(runs_cli, name="runs")
 
-stdout = Console()
+stdout = Console(soft_wrap=True)  # result lines stay whole lines when piped
 KNOWN_DATA = ("digits8", "mnist", "uniform", "blobs", "ring", "moons")
 
 

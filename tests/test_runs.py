@@ -65,7 +65,7 @@ def test_reader_rebuilds_the_trained_model(trained_run):
 def test_sampling_appends_to_the_run(trained_run):
     path, _, _ = trained_run
     for _ in range(2):
-        job, snapshots = sampling_session(path, {"chains": 8, "steps": 12, "noise": 0.01, "burn_in": 2})
+        _, snapshots = sampling_session(path, {"chains": 8, "steps": 12, "noise": 0.01, "burn_in": 2})
         states = [s.states for s in snapshots]
     with open_run(path) as run:
         assert run.sampling_names() == ["0000", "0001"]
