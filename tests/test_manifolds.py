@@ -72,7 +72,7 @@ def test_steps_to_reach_counts_iterations_exactly():
     model = affine(1, 0.5, 0.25)  # fixed point 0.5; distance halves each step
     starts = torch.tensor([[0.5], [0.53], [0.9]])
     steps = steps_to_reach(model, starts, torch.tensor([[0.5]]), tol=0.01, max_steps=100)
-    assert steps.tolist() == [0, 1, 6]  # 0.4 * 2^-6 = 0.00625 <= 0.01 < 0.0125
+    assert steps.tolist() == [0, 2, 6]  # 0.03 -> 0.015 -> 0.0075; 0.4 * 2^-6 = 0.00625 <= 0.01 < 0.0125
     never = steps_to_reach(model, starts, torch.tensor([[0.1]]), tol=0.01, max_steps=20)
     assert never.tolist() == [21, 21, 21]
 
