@@ -238,7 +238,7 @@ def runs_show(run_path: Annotated[Path, typer.Argument(metavar="RUN.h5")]) -> No
             "train", f"{c.train.steps} steps, lr {c.train.lr:g}, batch {c.train.batch_size or 'full'}"
         )
         metrics = run.train_metrics()
-        if metrics:
+        if metrics and len(metrics["step"]):
             loss = metrics["loss"]
             table.add_row(
                 "loss",

@@ -49,16 +49,13 @@ class Dataset:
             raise DataError("a dataset needs a non-empty name")
         if (self.low, self.high) not in ((0.0, 1.0), (-1.0, 1.0)):
             raise DataError(
-                f"dataset {self.name!r}: bounds [{self.low}, {self.high}] are neither [0, 1] "
-                "nor [-1, 1]"
+                f"dataset {self.name!r}: bounds [{self.low}, {self.high}] are neither [0, 1] nor [-1, 1]"
             )
         x = np.asarray(self.x)
         if x.dtype.kind not in "fiu":
             raise DataError(f"dataset {self.name!r}: values have dtype {x.dtype}, not numbers")
         if x.ndim != 2 or x.shape[0] < 1 or x.shape[1] < 1:
-            raise DataError(
-                f"dataset {self.name!r}: expected a non-empty (n, d) array, got shape {x.shape}"
-            )
+            raise DataError(f"dataset {self.name!r}: expected a non-empty (n, d) array, got shape {x.shape}")
         x = _readonly(x, np.float32, np.asarray(self.x))
         bad = ~np.isfinite(x)
         if bad.any():
@@ -87,16 +84,10 @@ class Dataset:
         if self.labels is not None:
             labels = np.asarray(self.labels)
             if labels.dtype.kind not in "iu":
-                raise DataError(
-                    f"dataset {self.name!r}: labels have dtype {labels.dtype}, not integers"
-                )
+                raise DataError(f"dataset {self.name!r}: labels have dtype {labels.dtype}, not integers")
             if labels.shape != (x.shape[0],):
-                raise DataError(
-                    f"dataset {self.name!r}: {labels.shape} labels for {x.shape[0]} points"
-                )
-            object.__setattr__(
-                self, "labels", _readonly(labels, np.int64, np.asarray(self.labels))
-            )
+                raise DataError(f"dataset {self.name!r}: {labels.shape} labels for {x.shape[0]} points")
+            object.__setattr__(self, "labels", _readonly(labels, np.int64, np.asarray(self.labels)))
 
     @property
     def dim(self) -> int:

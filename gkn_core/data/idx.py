@@ -57,8 +57,7 @@ def read_idx(path: str | Path) -> np.ndarray:
         raise DataError(f"IDX file {p} is too short ({len(raw)} bytes) to hold an IDX header")
     if raw[0] != 0 or raw[1] != 0:
         raise DataError(
-            f"IDX file {p} has a bad magic number (first bytes {raw[:4].hex(' ')}); "
-            "it is not an IDX file"
+            f"IDX file {p} has a bad magic number (first bytes {raw[:4].hex(' ')}); it is not an IDX file"
         )
     code, ndim = raw[2], raw[3]
     if code not in IDX_DTYPES:
@@ -92,8 +91,7 @@ def write_idx(path: str | Path, array: np.ndarray) -> None:
     key = (a.dtype.kind, a.dtype.itemsize)
     if key not in _CODES:
         raise DataError(
-            f"cannot write dtype {a.dtype} as IDX (supported: uint8, int8, int16, int32, "
-            "float32, float64)"
+            f"cannot write dtype {a.dtype} as IDX (supported: uint8, int8, int16, int32, float32, float64)"
         )
     if not 1 <= a.ndim <= 255:
         raise DataError(f"cannot write a {a.ndim}-dimensional array as IDX")

@@ -60,9 +60,7 @@ def _image_shape(images: np.ndarray, where: str) -> tuple[int, int]:
             )
         shape = (side, side)
     else:
-        raise DataError(
-            f"{where}: images must be an (n, height, width) array, got shape {images.shape}"
-        )
+        raise DataError(f"{where}: images must be an (n, height, width) array, got shape {images.shape}")
     if images.shape[0] == 0:
         raise DataError(f"{where}: holds no images")
     if not (min(shape) >= MIN_IMAGE_SIDE and max(shape) <= MAX_IMAGE_SIDE):
@@ -114,8 +112,7 @@ def _build(
     # The dtype first: for a file of the wrong kind it is the more telling complaint.
     if images.dtype != np.uint8 and images.dtype.kind != "f":
         raise DataError(
-            f"{where}: images have dtype {images.dtype}; expected uint8 (0..255) or floats "
-            "in [0, 1]"
+            f"{where}: images have dtype {images.dtype}; expected uint8 (0..255) or floats in [0, 1]"
         )
     shape = _image_shape(images, where)
     if labels is not None:
@@ -188,9 +185,7 @@ def _read_idx_images(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
         return images, None
     labels = read_idx(labels_path)
     if labels.ndim != 1:
-        raise DataError(
-            f"labels file {labels_path} has shape {labels.shape}; expected one label per image"
-        )
+        raise DataError(f"labels file {labels_path} has shape {labels.shape}; expected one label per image")
     if labels.shape[0] != images.shape[0]:
         raise DataError(
             f"labels file {labels_path} has {labels.shape[0]} labels for the "
@@ -199,9 +194,7 @@ def _read_idx_images(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     return images, labels
 
 
-def load_image_file(
-    path: str | Path, value_range: str = "symmetric", limit: int | None = None
-) -> Dataset:
+def load_image_file(path: str | Path, value_range: str = "symmetric", limit: int | None = None) -> Dataset:
     """Load images from an .npz archive ('images', optional 'labels') or an IDX file.
 
     IDX files may be gzip-compressed; labels are read from a sibling file named like the
@@ -222,9 +215,7 @@ def load_image_file(
         images, labels = _read_idx_images(p)
         where = f"IDX file {p}"
     else:
-        raise DataError(
-            f"{p} is neither an .npz archive nor an IDX file (first bytes {head.hex(' ')})"
-        )
+        raise DataError(f"{p} is neither an .npz archive nor an IDX file (first bytes {head.hex(' ')})")
     return _build(name, images, labels, value_range, limit, where)
 
 
@@ -254,8 +245,7 @@ def mnist_subset(value_range: str = "symmetric", limit: int | None = None) -> Da
     where = f"MNIST asset {path}"
     if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != MNIST_SHAPE:
         raise DataError(
-            f"{where} holds {images.dtype} images of shape {images.shape}; expected uint8 "
-            "(n, 28, 28)"
+            f"{where} holds {images.dtype} images of shape {images.shape}; expected uint8 (n, 28, 28)"
         )
     if labels is None:
         raise DataError(f"{where} has no 'labels' array")

@@ -39,6 +39,8 @@ from gkn_core.runs.h5util import (
 from gkn_core.runs.reader import check_run_file
 
 DEFAULT_FLUSH_INTERVAL = 1.0  # seconds; the promise is at most 2
+TRAIN_SERIES = {"step": np.int64, "loss": np.float64, "best_loss": np.float64, "elapsed": np.float64}
+SAMPLE_SERIES = {"step": np.int64, "movement": np.float64, "data_distance": np.float64}
 
 
 def utc_now() -> str:
@@ -64,7 +66,7 @@ class RunWriter:
         self._last_flush = time.monotonic()
         self._sampling: h5py.Group | None = None
         # Rows wait here until the next flush: one HDF5 write per series per flush, not per step.
-        self._pending_rows: dict[tuple[str, str], tuple[type, list[float]]] = {}
+        self._pending_rows: dict[tuple[str, str], list[float]] = {}
         self._pending_states: list[tuple[int, np.ndarray]] = []
         hold_metadata_until_flush(file)
 
@@ -116,6 +118,7 @@ class RunWriter:
         data.attrs.update(name=dataset.name, low=dataset.low, high=dataset.high, n=dataset.n, dim=dataset.dim)
         if dataset.image_shape is not None:
             data.attrs["image_shape"] = np.asarray(dataset.image_shape, dtype=np.int64)
+        self._create_series("train/metrics", TRAIN_SERIES)
         if dataset.x.size <= INLINE_DATA_LIMIT:
             data.create_dataset("x", data=dataset.x, compression="gzip")
             if dataset.labels is not None:
@@ -123,10 +126,8 @@ class RunWriter:
 
     # -- training --------------------------------------------------------------------------------
     def write_train_snapshot(self, snapshot: TrainSnapshot) -> None:
-        self._queue_row("train/metrics", "step", np.int64, snapshot.step)
-        self._queue_row("train/metrics", "loss", np.float64, snapshot.loss)
-        self._queue_row("train/metrics", "best_loss", np.float64, snapshot.best_loss)
-        self._queue_row("train/metrics", "elapsed", np.float64, snapshot.elapsed)
+        for name in TRAIN_SERIES:
+            self._queue_row("train/metrics", name, getattr(snapshot, name))
         if snapshot.manifold is not None:
             self.write_manifold(snapshot.step, snapshot.manifold)
         if snapshot.checkpoint is not None:
@@ -134,14 +135,20 @@ class RunWriter:
         else:
             self.maybe_flush()
 
-    def _queue_row(self, group: str, name: str, dtype: type, value: float) -> None:
-        self._pending_rows.setdefault((group, name), (dtype, []))[1].append(value)
+    def _create_series(self, group: str, series: dict[str, type]) -> None:
+        """Empty series, so that a file has its full structure from its first flush on."""
+        parent = self.file.require_group(group)
+        for name, dtype in series.items():
+            growing_series(parent, name, dtype)
+
+    def _queue_row(self, group: str, name: str, value: float) -> None:
+        self._pending_rows.setdefault((group, name), []).append(value)
 
     def _write_pending(self) -> None:
-        for (group, name), (dtype, rows) in self._pending_rows.items():
+        for (group, name), rows in self._pending_rows.items():
             if rows:
-                series = growing_series(self.file.require_group(group), name, dtype)
-                append_rows(series, np.asarray(rows, dtype=dtype))
+                series = self.file[group][name]
+                append_rows(series, np.asarray(rows, dtype=series.dtype))
                 rows.clear()
         if self._pending_states:
             first = self._pending_states[0][0]
@@ -205,6 +212,7 @@ class RunWriter:
             dtype=np.float32,
         )
         group["chains"][:, 0] = starts
+        self._create_series(f"{group.name}/metrics", SAMPLE_SERIES)
         self._sampling = group
         self.file.attrs["status"] = "running"
         self.flush()
@@ -213,9 +221,8 @@ class RunWriter:
     def write_sample_snapshot(self, snapshot: SampleSnapshot) -> None:
         metrics = f"{self._sampling.name}/metrics"
         self._pending_states.append((snapshot.step, snapshot.states))
-        self._queue_row(metrics, "step", np.int64, snapshot.step)
-        self._queue_row(metrics, "movement", np.float64, snapshot.movement)
-        self._queue_row(metrics, "data_distance", np.float64, snapshot.data_distance)
+        for name in SAMPLE_SERIES:
+            self._queue_row(metrics, name, getattr(snapshot, name))
         self.maybe_flush()
 
     def end_sampling(self, status: str, reason: str = "") -> None:
