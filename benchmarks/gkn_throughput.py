@@ -139,7 +139,7 @@ def main() -> None:
     repeats = 3 if args.quick else 10
     manifold_s = min(timed(lambda: manifold_2d(model, 0.0, 1.0, 256)) for _ in range(repeats))
     basins_s = timed(lambda: basins_2d(model, 0.0, 1.0, 256, max_steps=100))
-    console = Console()
+    console = Console(width=200)  # the table is wide; never truncate the figures
     console.print(table)
     console.print(
         f"256x256 manifold (loss map + displacement, 2d preset model): {manifold_s * 1e3:.1f} ms per call"

@@ -2,7 +2,9 @@
 
 FORMAT_NAME = "gkn-studio-run"
 FORMAT_VERSION = 1
-KINDS = ("gkn", "chaos")
+# Each run kind and the pydantic model its /config json is validated with ("module:Class").
+CONFIG_MODELS = {"gkn": "gkn_core.config:GKNConfig", "chaos": "gkn_core.chaos.config:ChaosConfig"}
+KINDS = tuple(CONFIG_MODELS)
 STATUSES = ("running", "completed", "stopped", "failed")
 
 METRICS_CHUNK = 4096  # rows per chunk of a 1-D metric series

@@ -7,6 +7,7 @@ the config is JSON validated like any user input.
 
 from __future__ import annotations
 
+import importlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,13 +16,19 @@ from typing import Any
 import h5py
 import numpy as np
 import torch
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from gkn_core.config import GKNConfig, SampleConfig, describe_validation_error
+from gkn_core.config import SampleConfig, describe_validation_error
 from gkn_core.errors import RunFileError
 from gkn_core.jobs.gkn_train import Checkpoint
 from gkn_core.models import KaleidoscopeMLP, build_model
-from gkn_core.runs.format import FORMAT_NAME, FORMAT_VERSION, KINDS
+from gkn_core.runs.format import CONFIG_MODELS, FORMAT_NAME, FORMAT_VERSION, KINDS
+
+
+def config_model_for(kind: str) -> type[BaseModel]:
+    """The pydantic model of a run kind's config; imported on demand to keep kinds independent."""
+    module_name, class_name = CONFIG_MODELS[kind].split(":")
+    return getattr(importlib.import_module(module_name), class_name)
 
 
 def _h5_reason(exc: Exception) -> str:
@@ -87,11 +94,16 @@ class Run:
         )
         return {k: self._attr(k) for k in keys if k in self.file.attrs}
 
-    def _read_config(self) -> GKNConfig:
+    def _read_config(self) -> Any:
+        """The stored settings, validated by the config model of the run's kind."""
         try:
-            return GKNConfig.model_validate_json(self.file["config"].attrs["json"])
+            return config_model_for(self.kind).model_validate_json(self.file["config"].attrs["json"])
         except KeyError:
             raise RunFileError(f"{self.path} has no stored config (/config)") from None
+        except ImportError:
+            raise RunFileError(
+                f"{self.path} is a {self.kind} run, which this GKN Studio cannot read"
+            ) from None
         except ValidationError as exc:
             problem = describe_validation_error(exc)
             raise RunFileError(f"{self.path} holds an invalid config: {problem}") from None
@@ -166,6 +178,8 @@ class Run:
 
     def load_model(self, step: int | None = None, device: torch.device | str = "cpu") -> KaleidoscopeMLP:
         """The network of the newest checkpoint (or of `step`), ready to evaluate."""
+        if self.kind != "gkn":
+            raise RunFileError(f"{self.path} is a {self.kind} run; it holds no kaleidoscopic network")
         checkpoint = self.checkpoint(step)
         model = build_model(self.dim, self.config.model, self.config.data.value_range)
         try:
