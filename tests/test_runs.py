@@ -88,6 +88,8 @@ def test_stopping_closes_the_file_with_status_stopped(tmp_path):
     with open_run(path) as run:
         assert run.status == "stopped"
         assert run.train_metrics()["step"][-1] == 25
+        assert run.checkpoint_steps()[-1] == job.best_step  # the model so far, ready to sample
+        run.load_model()
 
 
 def test_closing_the_generator_marks_the_run_stopped(tmp_path):

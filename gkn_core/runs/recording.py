@@ -51,6 +51,9 @@ def record_training(job: GKNTrainingJob, writer: RunWriter) -> Iterator[TrainSna
             writer.write_checkpoint(exc.checkpoint)
 
     def finish(status: str, reason: str) -> None:
+        if status == "stopped" and job.steps_done > 0:
+            # A stopped run is still a model: keep the weights it would have ended with.
+            writer.write_checkpoint(job.model_checkpoint(job.steps_done, job.best_loss))
         writer.set_status(status, reason, section="train")
         writer.close()
 
