@@ -27,6 +27,7 @@ from gkn_core.config import (
     NoiseLaw,
     StartLaw,
     ValueRange,
+    parse_points,
     preset_config,
     preset_description,
     preset_names,
@@ -49,20 +50,6 @@ cli.add_typer(runs_cli, name="runs")
 
 stdout = Console(soft_wrap=True)  # result lines stay whole lines when piped
 KNOWN_DATA = ("digits8", "mnist", "uniform", "blobs", "ring", "moons")
-
-
-def parse_points(text: str) -> list[list[float]]:
-    """'0.2,0.8' is two 1D points; '0.2 0.2; 0.8 0.8' (or with commas) is two 2D points."""
-    try:
-        if ";" in text:
-            return [
-                [float(v) for v in row.replace(",", " ").split()] for row in text.split(";") if row.strip()
-            ]
-        return [[float(v)] for v in text.replace(",", " ").split()]
-    except ValueError:
-        raise GKNError(
-            f"--points: cannot read {text!r} as numbers (e.g. '0.2,0.8' or '0.2 0.2; 0.8 0.8')"
-        ) from None
 
 
 def data_overrides(

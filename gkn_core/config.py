@@ -188,3 +188,17 @@ def validate_section(model: type[BaseModel], raw: dict[str, Any], section: str) 
         return model.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(f"{section}.{describe_validation_error(exc)}") from None
+
+
+def parse_points(text: str) -> list[list[float]]:
+    """'0.2,0.8' is two 1D points; '0.2 0.2; 0.8 0.8' (or with commas) is two 2D points."""
+    try:
+        if ";" in text:
+            return [
+                [float(v) for v in row.replace(",", " ").split()] for row in text.split(";") if row.strip()
+            ]
+        return [[float(v)] for v in text.replace(",", " ").split()]
+    except ValueError:
+        raise ConfigError(
+            f"--points: cannot read {text!r} as numbers (e.g. '0.2,0.8' or '0.2 0.2; 0.8 0.8')"
+        ) from None

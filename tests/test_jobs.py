@@ -193,3 +193,23 @@ def test_sampling_is_reproducible_and_takes_given_starts():
     list(c)
     assert c.chains.shape == (3, 6, 1)
     np.testing.assert_array_equal(c.chains[:, 0], starts)
+
+
+def test_advance_one_lets_exactly_one_step_through_a_pause():
+    job = training_job({"train": {"steps": 100_000}})
+    job.pause()
+    seen = []
+    worker = threading.Thread(target=lambda: seen.extend(s.step for s in job))
+    worker.start()
+    time.sleep(0.1)
+    assert seen == [] and job.state is JobState.PAUSED
+    job.advance_one()
+    job.advance_one()
+    deadline = time.monotonic() + 5
+    while len(seen) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)
+    assert seen == [1, 2]
+    job.stop()
+    worker.join(timeout=2)
+    assert not worker.is_alive()

@@ -46,34 +46,46 @@ class Job(ABC, Generic[SnapshotT]):
 
     def __init__(self) -> None:
         self.steps_done = 0
-        self._running = threading.Event()
-        self._running.set()
-        self._stop_requested = threading.Event()
+        self._control = threading.Condition()
+        self._paused = False
+        self._stop_requested = False
+        self._single_steps = 0  # steps let through while paused (the app's Step button)
         self._state = JobState.READY
         self._started_at: float | None = None
 
     # -- control, from any thread ---------------------------------------------------------------
     def pause(self) -> None:
-        self._running.clear()
+        with self._control:
+            self._paused = True
 
     def resume(self) -> None:
-        self._running.set()
+        with self._control:
+            self._paused = False
+            self._single_steps = 0
+            self._control.notify_all()
 
     def stop(self) -> None:
-        self._stop_requested.set()
-        self._running.set()  # wake a paused job so that it can see the stop
+        with self._control:
+            self._stop_requested = True
+            self._control.notify_all()  # wake a paused job so that it can see the stop
+
+    def advance_one(self) -> None:
+        """While paused, let the iterating thread do exactly one more step."""
+        with self._control:
+            self._single_steps += 1
+            self._control.notify_all()
 
     @property
     def is_paused(self) -> bool:
-        return not self._running.is_set()
+        return self._paused
 
     @property
     def stop_requested(self) -> bool:
-        return self._stop_requested.is_set()
+        return self._stop_requested
 
     @property
     def state(self) -> JobState:
-        if self._state is JobState.RUNNING and self.is_paused:
+        if self._state in (JobState.READY, JobState.RUNNING) and self._paused:
             return JobState.PAUSED
         return self._state
 
@@ -102,10 +114,14 @@ class Job(ABC, Generic[SnapshotT]):
     def __iter__(self) -> Iterator[SnapshotT]:
         """Run to the end or to a stop, yielding one snapshot per step and waiting while paused."""
         while self.steps_done < self.total_steps:
-            self._running.wait()
-            if self.stop_requested:
-                self._state = JobState.STOPPED
-                return
+            with self._control:
+                while self._paused and not self._single_steps and not self._stop_requested:
+                    self._control.wait()
+                if self._stop_requested:
+                    self._state = JobState.STOPPED
+                    return
+                if self._paused:
+                    self._single_steps -= 1
             yield self.step()
 
     @abstractmethod
