@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 RUNS   ?= runs
 
-.PHONY: run test lint install clean-venv
+.PHONY: run demo test lint install clean-venv
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "GKN Studio needs Python >= 3.11")'
@@ -16,8 +16,12 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-# Until the desktop app lands, `make run` runs the 1D demo end to end from the CLI.
+# The desktop app (checks for, and installs when root, the X11 libraries Qt needs).
 run: $(STAMP)
+	@bash scripts/run_app.sh $(BIN)
+
+# The same 1D demo from the command line, no window needed.
+demo: $(STAMP)
 	@mkdir -p $(RUNS)
 	$(BIN)/gkn train gkn --preset 1d --out $(RUNS)/demo-1d.h5 --overwrite
 	$(BIN)/gkn sample $(RUNS)/demo-1d.h5 --chains 16 --steps 30 --noise 0.01 --burn-in 5

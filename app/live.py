@@ -1,0 +1,115 @@
+"""What the views draw: snapshots gathered from a live job, or read back from a run file.
+
+Plain Python and numpy (no Qt, no torch), so a test can fill it and check it without a window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gkn_core.jobs.gkn_sample import SampleSnapshot
+from gkn_core.jobs.gkn_train import TrainSnapshot
+from gkn_core.manifolds import Manifold1D, Manifold2D
+from gkn_core.runs.reader import Run
+
+
+class GrowingSeries:
+    """A float series that grows by doubling its buffer, so appending stays cheap for long runs."""
+
+    def __init__(self, dtype: type = np.float64) -> None:
+        self._values = np.empty(1024, dtype=dtype)
+        self.size = 0
+
+    def extend(self, values: list[float]) -> None:
+        needed = self.size + len(values)
+        if needed > len(self._values):
+            grown = np.empty(max(needed, 2 * len(self._values)), dtype=self._values.dtype)
+            grown[: self.size] = self._values[: self.size]
+            self._values = grown
+        self._values[self.size : needed] = values
+        self.size = needed
+
+    @property
+    def values(self) -> np.ndarray:
+        return self._values[: self.size]
+
+
+@dataclass
+class LiveState:
+    """Everything the views show about one run. `version` changes whenever something new arrived."""
+
+    dim: int = 1
+    low: float = 0.0
+    high: float = 1.0
+    image_shape: tuple[int, int] | None = None
+    data: np.ndarray | None = None  # training points (toy data) or images
+    steps: GrowingSeries = field(default_factory=lambda: GrowingSeries(np.int64))
+    losses: GrowingSeries = field(default_factory=GrowingSeries)
+    best_losses: GrowingSeries = field(default_factory=GrowingSeries)
+    manifold_steps: list[int] = field(default_factory=list)
+    manifolds: list[Manifold1D | Manifold2D] = field(default_factory=list)
+    chains: list[np.ndarray] = field(default_factory=list)  # states per generation, (n_chains, d) each
+    burn_in: int = 0
+    steps_per_second: float = 0.0
+    version: int = 0
+
+    def add_training(self, snapshots: list[TrainSnapshot]) -> None:
+        self.steps.extend([s.step for s in snapshots])
+        self.losses.extend([s.loss for s in snapshots])
+        self.best_losses.extend([s.best_loss for s in snapshots])
+        for s in snapshots:
+            if s.manifold is not None:
+                self.manifold_steps.append(s.step)
+                self.manifolds.append(s.manifold)
+        last = snapshots[-1]
+        self.steps_per_second = last.step / last.elapsed if last.elapsed > 0 else 0.0
+        self.version += 1
+
+    def start_chains(self, starts: np.ndarray, burn_in: int) -> None:
+        self.chains = [np.asarray(starts, dtype=np.float32)]
+        self.burn_in = burn_in
+        self.version += 1
+
+    def add_sampling(self, snapshots: list[SampleSnapshot]) -> None:
+        self.chains.extend(s.states for s in snapshots)
+        last = snapshots[-1]
+        self.steps_per_second = last.step / last.elapsed if last.elapsed > 0 else 0.0
+        self.version += 1
+
+    @property
+    def chain_array(self) -> np.ndarray | None:
+        """(n_chains, generations, d), or None before any sampling."""
+        return np.stack(self.chains, axis=1) if self.chains else None
+
+    @property
+    def latest_manifold(self) -> Manifold1D | Manifold2D | None:
+        return self.manifolds[-1] if self.manifolds else None
+
+    @classmethod
+    def from_run(cls, run: Run, sampling: str | int | None = None) -> LiveState:
+        """Replay: a run file read back into the same state the live views draw."""
+        low, high = run.data_range
+        state = cls(dim=run.dim, low=low, high=high, image_shape=run.image_shape, data=run.training_data())
+        metrics = run.train_metrics()
+        if metrics and len(metrics["step"]):
+            state.steps.extend(metrics["step"].tolist())
+            state.losses.extend(metrics["loss"].tolist())
+            state.best_losses.extend(metrics["best_loss"].tolist())
+        frames = run.manifolds()
+        if frames:
+            for i, step in enumerate(frames["step"].tolist()):
+                state.manifold_steps.append(int(step))
+                if "fx" in frames:
+                    state.manifolds.append(Manifold1D(frames["x"], frames["fx"][i], frames["loss"][i]))
+                else:
+                    state.manifolds.append(
+                        Manifold2D(frames["xs"], frames["ys"], frames["loss"][i], frames["displacement"][i])
+                    )
+        if run.sampling_names():
+            record = run.sampling(sampling)
+            state.chains = list(np.moveaxis(record.chains, 1, 0))
+            state.burn_in = record.settings.burn_in
+        state.version += 1
+        return state

@@ -1,0 +1,105 @@
+"""`gkn app`: start the desktop window, or render one view to a PNG (screenshot mode)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from gkn_core.errors import GKNError
+
+VIEW_CHOICES = ("1d", "2d", "kaleidoscope", "loss", "runs")
+
+
+def make_application(offscreen: bool):
+    if offscreen:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    import pyqtgraph as pg
+    from PyQt6.QtWidgets import QApplication
+
+    pg.setConfigOptions(imageAxisOrder="row-major", antialias=True, background="w", foreground="k")
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("GKN Studio")
+    app.setOrganizationName("GKN Studio")
+    return app
+
+
+def wait_until(app, done, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not done():
+        if time.monotonic() > deadline:
+            return False
+        app.processEvents()
+        time.sleep(0.005)
+    return True
+
+
+def run_app(
+    run_file: Path | None = None,
+    preset: str | None = None,
+    view: str | None = None,
+    train_steps: int | None = None,
+    sample_steps: int | None = None,
+    screenshot: Path | None = None,
+    runs_dir: Path | None = None,
+) -> int:
+    if view is not None and view not in VIEW_CHOICES:
+        raise GKNError(f"--view: {view!r} is not one of {', '.join(VIEW_CHOICES)}")
+    if screenshot is not None and not Path(screenshot).parent.exists():
+        raise GKNError(f"--screenshot: folder {Path(screenshot).parent} does not exist")
+    app = make_application(offscreen=screenshot is not None)
+    from PyQt6.QtCore import QSettings
+
+    from app.main_window import VIEWS, MainWindow
+
+    settings = None
+    if screenshot is not None:  # a screenshot never reads or changes the user's window settings
+        scratch = tempfile.mkdtemp(prefix="gkn-screenshot-")
+        settings = QSettings(str(Path(scratch) / "settings.ini"), QSettings.Format.IniFormat)
+        runs_dir = runs_dir or Path(scratch) / "runs"
+    window = MainWindow(runs_dir=runs_dir, settings=settings)
+    if screenshot is not None:
+        window.resize(1400, 860)
+    if preset is not None:
+        window.controls.preset.setCurrentText(preset)
+        if window.controls.preset.currentText() != preset:
+            raise GKNError(f"--preset: unknown preset {preset!r}")
+    if train_steps is not None:
+        window.controls.train_steps.setValue(train_steps)
+    if sample_steps is not None:
+        window.controls.sample_steps.setValue(sample_steps)
+    if view is not None:
+        window.tabs.setCurrentIndex(VIEWS.index(view))
+    window.show()
+    if run_file is not None and not window.open_run_file(run_file):
+        raise GKNError(window.last_error)
+    if screenshot is None:
+        return app.exec()
+    return take_screenshot(app, window, view or "1d", run_file is None, Path(screenshot))
+
+
+def take_screenshot(app, window, view: str, train: bool, path: Path) -> int:
+    """Train (and sample where the view shows chains), then render the window to a PNG."""
+    from app.main_window import VIEWS
+
+    if train:
+        window.train_play()
+        if window.last_error or not wait_until(app, lambda: window.train_thread.finished, 600):
+            raise GKNError(window.last_error or "training did not finish within 10 minutes")
+        if view in ("1d", "2d", "kaleidoscope"):
+            window.sample_play()
+            if window.last_error or not wait_until(app, lambda: window.sample_thread.finished, 600):
+                raise GKNError(window.last_error or "sampling did not finish within 10 minutes")
+        if view == "2d":
+            window.views["2d"].basins_box.setChecked(False)
+    window.tabs.setCurrentIndex(VIEWS.index(view))
+    wait_until(app, lambda: False, 0.3)  # let the views draw what arrived
+    window.redraw(force=True)
+    app.processEvents()
+    window.views["runs"].show_runs(window.recent_runs())
+    if not window.grab().save(str(path)):
+        raise GKNError(f"cannot write {path}")
+    window.close()
+    return 0

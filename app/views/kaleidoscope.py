@@ -1,0 +1,165 @@
+"""Kaleidoscope view: a grid of chains at one generation, scrubbed with a slider or played, and the
+strip of every generation of one chain (click a cell)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6.QtCore import Qt, QTimer, pyqtSignal
+from PyQt6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from superqt import QLabeledSlider
+
+from app.live import LiveState
+
+GRID_COLUMNS, GRID_ROWS = 8, 6  # the reference code's fixed 48 chains in an 8 x 6 grid
+STRIP_LENGTH = 24
+
+
+def mosaic(images: np.ndarray, columns: int, pad: float) -> np.ndarray:
+    """(n, h, w) images tiled row by row with a 1-pixel border of value `pad`."""
+    n, h, w = images.shape
+    rows = -(-n // columns)
+    canvas = np.full((rows * (h + 1) + 1, columns * (w + 1) + 1), pad, dtype=np.float32)
+    for i in range(n):
+        r, c = divmod(i, columns)
+        canvas[1 + r * (h + 1) : 1 + r * (h + 1) + h, 1 + c * (w + 1) : 1 + c * (w + 1) + w] = images[i]
+    return canvas
+
+
+class KaleidoscopeView(QWidget):
+    generation_changed = pyqtSignal(int)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.grid_plot = self.graphics.addPlot(row=0, col=0, title="chains at generation 0")
+        self.strip_plot = self.graphics.addPlot(
+            row=1, col=0, title="click a cell: its chain over generations"
+        )
+        self.graphics.ci.layout.setRowStretchFactor(0, 4)
+        for plot in (self.grid_plot, self.strip_plot):
+            plot.setAspectLocked(True)
+            plot.invertY(True)
+            plot.hideAxis("left")
+            plot.hideAxis("bottom")
+            plot.setMouseEnabled(x=False, y=False)
+        self.grid_image = pg.ImageItem()
+        self.strip_image = pg.ImageItem()
+        self.grid_plot.addItem(self.grid_image)
+        self.strip_plot.addItem(self.strip_image)
+        self.highlight = pg.RectROI(
+            [0, 0], [1, 1], movable=False, resizable=False, pen=pg.mkPen("r", width=2)
+        )
+        self.highlight.setVisible(False)
+        self.grid_plot.addItem(self.highlight)
+        self.slider = QLabeledSlider(Qt.Orientation.Horizontal)
+        self.slider.setToolTip("Generation shown in the grid (0 is the starting noise)")
+        self.slider.valueChanged.connect(self._on_slider)
+        self.play_button = QPushButton("Play")
+        self.play_button.setCheckable(True)
+        self.play_button.setToolTip("Play the generations as an animation")
+        self.play_button.toggled.connect(self._on_play)
+        self.info = QLabel("no sampling yet: train an image model, then press Sample")
+        self.play_timer = QTimer(self)
+        self.play_timer.setInterval(120)
+        self.play_timer.timeout.connect(self._advance_playback)
+        controls = QHBoxLayout()
+        controls.addWidget(self.play_button)
+        controls.addWidget(QLabel("generation"))
+        controls.addWidget(self.slider, stretch=1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.info)
+        layout.addWidget(self.graphics, stretch=1)
+        layout.addLayout(controls)
+        self.state: LiveState | None = None
+        self.follow_latest = True
+        self.selected_chain: int | None = None
+        self.graphics.scene().sigMouseClicked.connect(self._on_clicked)
+
+    def render(self, state: LiveState, frame: int | None = None, generation: int | None = None) -> None:
+        self.state = state
+        if state.image_shape is None or not state.chains:
+            return
+        last = len(state.chains) - 1
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, last)
+        if generation is not None:
+            self.slider.setValue(generation)
+        elif self.follow_latest:
+            self.slider.setValue(last)
+        self.slider.blockSignals(False)
+        self._draw(self.slider.value())
+
+    def grid_images(self, generation: int) -> np.ndarray:
+        states = self.state.chains[generation][: GRID_COLUMNS * GRID_ROWS]
+        return states.reshape(-1, *self.state.image_shape)
+
+    def grid_mosaic(self, generation: int) -> np.ndarray:
+        return mosaic(self.grid_images(generation), GRID_COLUMNS, self.state.high)
+
+    def _draw(self, generation: int) -> None:
+        state = self.state
+        levels = (state.low, state.high)
+        self.grid_image.setImage(self.grid_mosaic(generation), levels=levels)
+        phase = "burn-in" if 0 < generation <= state.burn_in else ("start" if generation == 0 else "samples")
+        n = len(state.chains[0])
+        self.grid_plot.setTitle(
+            f"{min(n, GRID_COLUMNS * GRID_ROWS)} of {n} chains at generation {generation} ({phase})"
+        )
+        self.info.setText(f"{len(state.chains) - 1} generations; burn-in {state.burn_in}")
+        if self.selected_chain is not None:
+            self._draw_strip(self.selected_chain, generation)
+
+    def _draw_strip(self, chain: int, generation: int) -> None:
+        state = self.state
+        first = max(0, generation - STRIP_LENGTH + 1)
+        images = np.stack([state.chains[g][chain] for g in range(first, generation + 1)])
+        strip = mosaic(images.reshape(-1, *state.image_shape), STRIP_LENGTH, state.high)
+        self.strip_image.setImage(strip, levels=(state.low, state.high))
+        self.strip_plot.setTitle(f"chain {chain}, generations {first}..{generation}")
+
+    def _on_slider(self, value: int) -> None:
+        self.follow_latest = self.state is not None and value == len(self.state.chains) - 1
+        if self.state is not None and self.state.chains and self.state.image_shape:
+            self._draw(value)
+        self.generation_changed.emit(value)
+
+    def _on_play(self, playing: bool) -> None:
+        self.play_button.setText("Pause" if playing else "Play")
+        if playing and self.slider.value() >= self.slider.maximum():
+            self.slider.setValue(0)
+        (self.play_timer.start if playing else self.play_timer.stop)()
+
+    def _advance_playback(self) -> None:
+        if self.slider.value() >= self.slider.maximum():
+            self.play_button.setChecked(False)
+        else:
+            self.slider.setValue(self.slider.value() + 1)
+
+    def _on_clicked(self, event) -> None:
+        if self.state is None or self.state.image_shape is None or not self.state.chains:
+            return
+        pos = event.scenePos()
+        if not self.grid_plot.sceneBoundingRect().contains(pos):
+            return
+        p = self.grid_plot.vb.mapSceneToView(pos)
+        h, w = self.state.image_shape
+        column, row = int((p.x() - 1) // (w + 1)), int((p.y() - 1) // (h + 1))
+        index = row * GRID_COLUMNS + column
+        if 0 <= column < GRID_COLUMNS and 0 <= index < min(
+            len(self.state.chains[0]), GRID_COLUMNS * GRID_ROWS
+        ):
+            self.select_chain(index)
+
+    def select_chain(self, index: int) -> None:
+        h, w = self.state.image_shape
+        row, column = divmod(index, GRID_COLUMNS)
+        self.selected_chain = index
+        self.highlight.setPos((column * (w + 1) + 0.5, row * (h + 1) + 0.5))
+        self.highlight.setSize((w + 1, h + 1))
+        self.highlight.setVisible(True)
+        self._draw_strip(index, self.slider.value())
+
+    def export_items(self) -> list:
+        return [self.grid_plot]

@@ -1,0 +1,39 @@
+"""Training loss (log scale) and the best loss against step."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6.QtWidgets import QVBoxLayout, QWidget
+
+from app.live import LiveState
+
+
+class LossView(QWidget):
+    def __init__(self) -> None:
+        super().__init__()
+        self.plot_widget = pg.PlotWidget(title="Training loss")
+        self.plot = self.plot_widget.getPlotItem()
+        self.plot.setLogMode(y=True)
+        self.plot.setLabel("bottom", "step")
+        self.plot.setLabel("left", "MSE(f(x), x)")
+        self.plot.showGrid(x=True, y=True, alpha=0.2)
+        self.plot.addLegend(offset=(-10, 10))
+        # Long curves: draw only what is visible, decimated to the screen's pixels.
+        self.plot.setClipToView(True)
+        self.plot.setDownsampling(auto=True, mode="peak")
+        self.loss_curve = self.plot.plot(pen=pg.mkPen((80, 140, 240), width=1), name="batch loss")
+        self.best_curve = self.plot.plot(pen=pg.mkPen((240, 150, 40), width=2), name="best loss")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.plot_widget)
+
+    def render(self, state: LiveState, frame: int | None = None, generation: int | None = None) -> None:
+        steps = state.steps.values.astype(np.float32)
+        # Log axes cannot show 0: a loss of exactly 0 (common on toy data) is drawn at 1e-16.
+        floor = np.float32(1e-16)
+        self.loss_curve.setData(steps, np.maximum(state.losses.values.astype(np.float32), floor))
+        self.best_curve.setData(steps, np.maximum(state.best_losses.values.astype(np.float32), floor))
+
+    def export_items(self) -> list[pg.PlotItem]:
+        return [self.plot]

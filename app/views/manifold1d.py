@@ -1,0 +1,143 @@
+"""1D view: the output manifold f(x) against the identity, the loss manifold, and chains on them.
+
+Two panels side by side: the live (or replayed) run, and a comparison run (e.g. L=2 against L=7) so
+the depth effect - flat steps of the deep network against the gentle slope of the shallow one - is
+seen at a glance.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6.QtCore import pyqtSignal
+from PyQt6.QtWidgets import QHBoxLayout, QWidget
+
+from app.live import LiveState
+from app.views.tails import TAIL_LENGTH, ChainTails
+from gkn_core.manifolds import Manifold1D
+
+
+def tail_frames(chains: list[np.ndarray], generation: int) -> list[np.ndarray]:
+    """The states of the newest generations up to `generation`, newest first, as 1D arrays."""
+    first = max(0, generation - TAIL_LENGTH + 1)
+    return [chains[g][:, 0] for g in range(generation, first - 1, -1)]
+
+
+class ManifoldPanel1D(pg.GraphicsLayoutWidget):
+    chain_requested = pyqtSignal(float)
+
+    def __init__(self, title: str) -> None:
+        super().__init__()
+        self.title = title
+        self.output = self.addPlot(row=0, col=0, title=f"{title}: output manifold f(x)")
+        self.loss = self.addPlot(row=1, col=0, title="loss manifold (x - f(x))²")
+        for plot in (self.output, self.loss):
+            plot.showGrid(x=True, y=True, alpha=0.2)
+            plot.setLabel("bottom", "x")
+            plot.setMouseEnabled(x=False, y=False)
+        self.loss.setXLink(self.output)
+        self.identity = self.output.plot(pen=pg.mkPen((150, 150, 150), style=pg.QtCore.Qt.PenStyle.DashLine))
+        self.fx_curve = self.output.plot(pen=pg.mkPen((80, 140, 240), width=2))
+        self.loss_curve = self.loss.plot(pen=pg.mkPen((240, 150, 40), width=2))
+        self.output_points = pg.ScatterPlotItem(size=11, brush=pg.mkBrush(0, 0, 0, 200), symbol="o")
+        self.loss_points = pg.ScatterPlotItem(size=11, brush=pg.mkBrush(0, 0, 0, 200), symbol="o")
+        self.output.addItem(self.output_points)
+        self.loss.addItem(self.loss_points)
+        self.output_tails = ChainTails(self.output)
+        self.loss_tails = ChainTails(self.loss)
+        self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen((120, 120, 120, 120)))
+        self.output.addItem(self.cursor, ignoreBounds=True)
+        self.readout = pg.TextItem(anchor=(0, 0), color=(30, 30, 30))
+        self.output.addItem(self.readout, ignoreBounds=True)
+        self.manifold: Manifold1D | None = None
+        self.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self.scene().sigMouseClicked.connect(self._on_clicked)
+
+    def show_state(
+        self, state: LiveState | None, frame: int | None = None, generation: int | None = None
+    ) -> None:
+        if state is None or not state.manifolds:
+            self.clear_items()
+            return
+        self.manifold = state.manifolds[-1 if frame is None else frame]
+        m = self.manifold
+        self.output.setTitle(
+            f"{self.title}: output manifold f(x), step {state.manifold_steps[-1 if frame is None else frame]}"
+        )
+        self.identity.setData([state.low, state.high], [state.low, state.high])
+        self.fx_curve.setData(m.x, m.fx)
+        self.loss_curve.setData(m.x, m.loss)
+        if state.data is not None:
+            points = state.data[:, 0]
+            self.output_points.setData(x=points, y=points)
+            self.loss_points.setData(x=points, y=np.zeros_like(points))
+        if state.chains:
+            g = len(state.chains) - 1 if generation is None else generation
+            xs = tail_frames(state.chains, g)
+            self.output_tails.set_positions([(x, np.interp(x, m.x, m.fx)) for x in xs])
+            starts = state.chains[0][:, 0]
+            self.loss_tails.set_positions(
+                [(x, np.interp(x, m.x, m.loss)) for x in xs], (starts, np.interp(starts, m.x, m.loss))
+            )
+        else:
+            self.output_tails.clear()
+            self.loss_tails.clear()
+
+    def clear_items(self) -> None:
+        self.manifold = None
+        for item in (self.fx_curve, self.loss_curve, self.identity):
+            item.setData([], [])
+        self.output_points.setData(x=[], y=[])
+        self.loss_points.setData(x=[], y=[])
+        self.output_tails.clear()
+        self.loss_tails.clear()
+
+    def _x_under(self, scene_pos) -> float | None:
+        for plot in (self.output, self.loss):
+            if plot.sceneBoundingRect().contains(scene_pos):
+                return float(plot.vb.mapSceneToView(scene_pos).x())
+        return None
+
+    def _on_mouse_moved(self, scene_pos) -> None:
+        x = self._x_under(scene_pos)
+        if x is None or self.manifold is None:
+            return
+        m = self.manifold
+        x = float(np.clip(x, m.x[0], m.x[-1]))
+        self.cursor.setPos(x)
+        fx, loss = np.interp(x, m.x, m.fx), np.interp(x, m.x, m.loss)
+        self.readout.setText(f"x={x:.3f}  f(x)={fx:.3f}  loss={loss:.2e}")
+        self.readout.setPos(m.x[0], float(np.max(m.fx)))
+
+    def _on_clicked(self, event) -> None:
+        x = self._x_under(event.scenePos())
+        if x is not None and self.manifold is not None:
+            self.chain_requested.emit(float(np.clip(x, self.manifold.x[0], self.manifold.x[-1])))
+
+
+class OneDView(QWidget):
+    chain_requested = pyqtSignal(float)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.live_panel = ManifoldPanel1D("this run")
+        self.compare_panel = ManifoldPanel1D("comparison")
+        self.live_panel.chain_requested.connect(self.chain_requested)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.live_panel)
+        layout.addWidget(self.compare_panel)
+        self.compare_state: LiveState | None = None
+        self.compare_panel.setVisible(False)
+
+    def set_comparison(self, state: LiveState | None, title: str = "comparison") -> None:
+        self.compare_state = state
+        self.compare_panel.title = title
+        self.compare_panel.setVisible(state is not None)
+        self.compare_panel.show_state(state)
+
+    def render(self, state: LiveState, frame: int | None = None, generation: int | None = None) -> None:
+        self.live_panel.show_state(state if state.dim == 1 else None, frame, generation)
+
+    def export_items(self) -> list:
+        return [self.live_panel.output, self.live_panel.loss]

@@ -1,0 +1,277 @@
+"""The window with real jobs: transport buttons, plot data from snapshots, replay, export, closing."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import h5py
+import imageio.v3 as iio
+import numpy as np
+import pytest
+
+from app.live import LiveState
+from app.views.manifold1d import OneDView
+from app.worker import running_threads
+from gkn_core.config import preset_config
+from gkn_core.manifolds import Manifold1D
+from gkn_core.sessions import sampling_session, training_session
+
+
+def wait_for(qtbot, condition, timeout_s: float = 60) -> None:
+    qtbot.waitUntil(condition, timeout=int(timeout_s * 1000))
+
+
+def settle(qtbot, seconds: float = 0.1) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        qtbot.wait(10)
+
+
+def use_preset(window, name: str, train_steps: int, sample_steps: int | None = None) -> None:
+    window.controls.preset.setCurrentText(name)
+    window.controls.train_steps.setValue(train_steps)
+    if sample_steps is not None:
+        window.controls.sample_steps.setValue(sample_steps)
+        window.controls.burn_in.setValue(min(window.controls.burn_in.value(), sample_steps - 1))
+
+
+def test_train_then_sample_updates_the_plot_items(window, qtbot):
+    use_preset(window, "1d", 300, sample_steps=20)
+    window.train_play()
+    wait_for(qtbot, lambda: window.train_thread.finished)
+    settle(qtbot)
+    window.tabs.setCurrentIndex(0)
+    window.redraw(force=True)
+    state = window.state
+    assert state.steps.values.tolist() == list(range(1, 301))
+    panel = window.views["1d"].live_panel
+    x, fx = panel.fx_curve.getData()
+    np.testing.assert_array_equal(x, state.latest_manifold.x)
+    np.testing.assert_array_equal(fx, state.latest_manifold.fx)
+    with h5py.File(window.run_path, "r") as f:  # the run file the window wrote agrees
+        np.testing.assert_allclose(f["train/manifolds/fx"][-1], fx)
+        assert f.attrs["status"] == "completed"
+
+    window.sample_play()
+    wait_for(qtbot, lambda: window.sample_thread.finished)
+    settle(qtbot)
+    window.redraw(force=True)
+    assert len(state.chains) == 21 and state.chains[0].shape == (10, 1)
+    newest_x, _ = panel.output_tails.items[0].getData()
+    np.testing.assert_allclose(newest_x, state.chains[-1][:, 0])
+    with h5py.File(window.run_path, "r") as f:
+        np.testing.assert_array_equal(f["sampling/0000/chains"][:, -1], state.chains[-1])
+
+    window.tabs.setCurrentIndex(3)  # loss view draws the same numbers
+    loss = window.views["loss"].loss_curve.yData  # the data set, before the log axis transforms it
+    np.testing.assert_allclose(loss, np.maximum(state.losses.values, 1e-16).astype(np.float32))
+
+
+def test_play_pause_step_reset(window, qtbot):
+    use_preset(window, "1d", 1_000_000)
+    window.train_play()
+    wait_for(qtbot, lambda: window.train_thread.job.steps_done > 10)
+    window.train_play()  # pause
+    settle(qtbot, 0.2)
+    job = window.train_thread.job
+    paused_at = job.steps_done
+    settle(qtbot, 0.3)
+    assert job.steps_done == paused_at and job.is_paused
+    window.train_step()
+    wait_for(qtbot, lambda: job.steps_done == paused_at + 1, 5)
+    settle(qtbot, 0.2)
+    assert job.steps_done == paused_at + 1
+    window.train_play()  # resume
+    wait_for(qtbot, lambda: job.steps_done > paused_at + 20, 10)
+    path = window.run_path
+    window.train_reset()
+    assert window.run_path is None and window.state.steps.size == 0
+    assert not running_threads()
+    with h5py.File(path, "r") as f:
+        assert f.attrs["status"] == "stopped"
+
+
+def test_step_before_play_starts_a_paused_run(window, qtbot):
+    use_preset(window, "1d", 1000)
+    window.train_step()
+    wait_for(qtbot, lambda: window.state.steps.size == 1, 10)
+    settle(qtbot, 0.2)
+    assert window.state.steps.values.tolist() == [1]
+
+
+def test_a_snapshot_sets_the_1d_curves(qtbot):
+    view = OneDView()
+    qtbot.addWidget(view)
+    x = np.linspace(0, 1, 5, dtype=np.float32)
+    state = LiveState(dim=1, data=np.float32([[0.2], [0.8]]))
+    state.manifold_steps.append(7)
+    state.manifolds.append(Manifold1D(x, x**2, (x - x**2) ** 2))
+    state.start_chains(np.float32([[0.1], [0.9]]), burn_in=0)
+    state.chains.append(np.float32([[0.15], [0.85]]))
+    view.render(state)
+    np.testing.assert_array_equal(view.live_panel.fx_curve.getData()[1], x**2)
+    np.testing.assert_array_equal(view.live_panel.loss_curve.getData()[1], (x - x**2) ** 2)
+    tail_x, tail_y = view.live_panel.loss_tails.items[0].getData()
+    np.testing.assert_allclose(tail_x, [0.15, 0.85])
+    np.testing.assert_allclose(tail_y, np.interp([0.15, 0.85], x, (x - x**2) ** 2), rtol=1e-6)
+
+
+def test_2d_view_shows_the_loss_map_and_click_starts_a_chain(window, qtbot):
+    use_preset(window, "2d", 200, sample_steps=10)
+    window.tabs.setCurrentIndex(1)
+    window.train_play()
+    wait_for(qtbot, lambda: window.train_thread.finished)
+    settle(qtbot)
+    window.redraw(force=True)
+    image = window.views["2d"].loss_image.image
+    np.testing.assert_allclose(
+        image, np.log10(np.maximum(window.state.latest_manifold.loss, 1e-12)), rtol=1e-5
+    )
+    window.start_chains_at(np.float32([[0.3, 0.7]]))
+    wait_for(qtbot, lambda: window.sample_thread.finished)
+    settle(qtbot)
+    assert window.state.chains[0].tolist() == [[pytest.approx(0.3), pytest.approx(0.7)]]
+    window.views["2d"].basins_box.setChecked(True)
+    wait_for(qtbot, lambda: window.views["2d"].basins is not None, 30)
+    assert window.views["2d"].basins.label.shape == (128, 128)
+
+
+def test_kaleidoscope_grid_scrubs_generations(window, qtbot):
+    use_preset(window, "digits8", 50, sample_steps=6)
+    window.tabs.setCurrentIndex(2)
+    window.train_play()
+    wait_for(qtbot, lambda: window.train_thread.finished)
+    window.sample_play()
+    wait_for(qtbot, lambda: window.sample_thread.finished)
+    settle(qtbot)
+    window.redraw(force=True)
+    view = window.views["kaleidoscope"]
+    assert view.slider.maximum() == 6
+    view.slider.setValue(2)
+    shown = view.grid_image.image
+    first_cell = shown[1:9, 1:9]
+    np.testing.assert_allclose(first_cell, window.state.chains[2][0].reshape(8, 8))
+    view.select_chain(3)
+    strip = view.strip_image.image
+    np.testing.assert_allclose(strip[1:9, 1:9], window.state.chains[0][3].reshape(8, 8))
+
+
+def test_replay_of_a_saved_run_scrubs_steps_and_generations(window, qtbot, tmp_path):
+    path = tmp_path / "saved.h5"
+    _, snapshots = training_session(
+        preset_config("1d", {"train": {"steps": 200, "manifold_every": 50}}), path
+    )
+    list(snapshots)
+    _, snapshots = sampling_session(path, {"chains": 5, "steps": 8})
+    list(snapshots)
+    assert window.open_run_file(path)
+    with h5py.File(path, "r") as f:
+        frames = f["train/manifolds/fx"][:]
+        chains = f["sampling/0000/chains"][:]
+    assert window.frame_slider.maximum() == len(frames) - 1
+    window.frame_slider.setValue(1)
+    window.generation_slider.setValue(3)
+    window.redraw(force=True)
+    panel = window.views["1d"].live_panel
+    np.testing.assert_array_equal(panel.fx_curve.getData()[1], frames[1])
+    np.testing.assert_allclose(panel.output_tails.items[0].getData()[0], chains[:, 3, 0])
+
+
+def test_bad_files_get_a_message_and_the_window_goes_on(window, tmp_path):
+    junk = tmp_path / "junk.h5"
+    junk.write_text("not a run")
+    assert not window.open_run_file(junk)
+    assert "not an HDF5 file" in window.last_error
+    assert not window.open_run_file(tmp_path / "missing.h5")
+    assert "no such file" in window.last_error
+    assert window.isVisible()
+
+
+def test_exports_are_written_and_readable(window, qtbot, tmp_path):
+    use_preset(window, "digits8", 30, sample_steps=4)
+    window.train_play()
+    wait_for(qtbot, lambda: window.train_thread.finished)
+    window.sample_play()
+    wait_for(qtbot, lambda: window.sample_thread.finished)
+    settle(qtbot)
+    window.tabs.setCurrentIndex(2)
+    window.redraw(force=True)
+    assert window.export("plot", tmp_path / "grid-plot.png")
+    window.tabs.setCurrentIndex(3)
+    assert window.export("plot", tmp_path / "loss.svg")
+    window.tabs.setCurrentIndex(2)
+    assert window.export("grid", tmp_path / "grid.png")
+    for suffix in ("csv", "npz", "h5"):
+        assert window.export("chains", tmp_path / f"chains.{suffix}")
+    assert window.export("animation", tmp_path / "sampling.gif")
+    assert window.export("animation", tmp_path / "sampling.mp4")
+    assert iio.imread(tmp_path / "grid-plot.png").shape[1] == 1600
+    svg = (tmp_path / "loss.svg").read_text()
+    assert svg.lstrip().startswith("<?xml") and "<path" in svg
+    grid = iio.imread(tmp_path / "grid.png")
+    assert grid.shape == (4 * (6 * 9 + 1), 4 * (8 * 9 + 1))
+    with np.load(tmp_path / "chains.npz") as exported:
+        np.testing.assert_array_equal(exported["chains"][:, -1], window.state.chains[-1])
+    assert iio.imread(tmp_path / "sampling.gif").shape[0] == 5  # generations 0..4
+    assert iio.imread(tmp_path / "sampling.mp4").shape[0] == 5
+    assert not window.export("chains", tmp_path / "chains.xls")
+    assert "export to .csv" in window.last_error
+
+
+def test_closing_mid_training_stops_within_a_second_and_marks_the_run(qtbot, tmp_path):
+    from PyQt6.QtCore import QSettings
+
+    from app.main_window import MainWindow
+
+    win = MainWindow(
+        runs_dir=tmp_path / "runs", settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    )
+    win.show()
+    use_preset(win, "2d", 1_000_000)
+    win.train_play()
+    wait_for(qtbot, lambda: win.train_thread.job.steps_done > 5)
+    path = win.run_path
+    started = time.monotonic()
+    win.close()
+    assert time.monotonic() - started < 1.0
+    assert not running_threads()
+    with h5py.File(path, "r") as f:
+        assert f.attrs["status"] == "stopped" and f["train"].attrs["status"] == "stopped"
+
+
+def test_screenshot_mode_writes_a_png_and_exits_0(tmp_path):
+    out = tmp_path / "shot.png"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "app.entry",
+            "app",
+            "--preset",
+            "1d",
+            "--view",
+            "1d",
+            "--train-steps",
+            "100",
+            "--screenshot",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    image = iio.imread(out)
+    assert image.shape[:2] == (860, 1400)
+    assert image[..., :3].std() > 10  # a real picture, not a blank window
+    bad = subprocess.run(
+        [sys.executable, "-m", "app.entry", "app", "--view", "3d", "--screenshot", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert bad.returncode == 2 and bad.stderr.strip().splitlines() == [
+        "gkn: error: --view: '3d' is not one of 1d, 2d, kaleidoscope, loss, runs"
+    ]
