@@ -95,9 +95,7 @@ def test_dataset_validates_its_fields() -> None:
 
 def test_paper_points_exact_values() -> None:
     np.testing.assert_array_equal(paper_points_1d(), [[0.2], [0.8]])
-    np.testing.assert_array_equal(
-        paper_points_2d(), [[0.2, 0.2], [0.2, 0.8], [0.8, 0.2], [0.8, 0.8]]
-    )
+    np.testing.assert_array_equal(paper_points_2d(), [[0.2, 0.2], [0.2, 0.8], [0.8, 0.2], [0.8, 0.8]])
     ds = points_dataset(paper_points_2d())
     assert_well_formed(ds, 4, 2)
     assert ds.name == "points"
