@@ -21,7 +21,7 @@ from rich.table import Table
 # typer vendors click since 0.2x; its exceptions are the ones raised (typer is pinned in constraints.txt).
 from typer._click import exceptions as click_errors
 
-from gkn_core import __version__
+from gkn_core import __version__, cli_chaos
 from gkn_core.config import (
     Activation,
     NoiseLaw,
@@ -282,6 +282,9 @@ def presets() -> None:
 def version() -> None:
     """Print the version."""
     stdout.print(f"gkn-studio {__version__}")
+
+
+cli_chaos.register(train_cli, cli)
 
 
 def main(argv: list[str] | None = None) -> None:

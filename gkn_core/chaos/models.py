@@ -1,0 +1,266 @@
+"""The three chaotic rate networks of SPEC-NOTES section 2 (the equations are a *reconstruction*).
+
+Every layer is a tensor of states (batch, N_layer); phi = tanh; Euler steps of size dt with time
+constant tau (a = dt / tau):
+
+    unrestricted (one layer x of Nv + Nh units, visible first):
+        x <- x + a (-x + phi(x) (g J + A)^T + b)                 A symmetric, zero diagonal
+    restricted2 (v: Nv, h: Nh):
+        v <- v + a (-v + phi(h) (A + g W)^T + b)
+        h <- h + a (-h + phi(v) (A^T + g W~)^T + c)
+    restricted3 (v - h1 - h2): the same for each neighbouring pair, with A1, W1, W1~ and A2, W2, W2~;
+        h1 gets input from v and from h2; biases b, c, d.
+
+All layers update at once from the previous states. The fixed random couplings (J, W, W~) have
+entries N(0, 1 / fan_in) times g, where fan_in is the number of units feeding the receiving layer
+through random couplings, so g > 1 gives chaos in the large-N limit. The learned A and biases start
+at 0. The clamped phase holds phi(v) at the data; the free phase runs every layer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from gkn_core.chaos.config import ChaosModelConfig
+
+
+@dataclass
+class Pair:
+    """Couplings between a lower layer l and the layer u above it."""
+
+    lower: int
+    upper: int
+    A: torch.Tensor  # (N_l, N_u), learned
+    W_down: torch.Tensor  # g W: (N_l, N_u), input to l from u
+    W_up: torch.Tensor  # g W~: (N_u, N_l), input to u from l
+
+
+class ChaoticRNN:
+    """A batch of networks sharing weights; states are lists of (batch, N_layer) tensors."""
+
+    def __init__(
+        self,
+        arch: str,
+        n_visible: int,
+        settings: ChaosModelConfig,
+        device: torch.device | str = "cpu",
+        seed: int = 0,
+        dtype: torch.dtype = torch.float32,
+    ) -> None:
+        self.arch = arch
+        self.settings = settings
+        self.n_visible = n_visible
+        self.device = torch.device(device)
+        self.dtype = dtype
+        self.a = settings.dt / settings.tau
+        g = settings.g
+        gen = torch.Generator().manual_seed(seed)
+
+        def normal(rows: int, cols: int, fan_in: int) -> torch.Tensor:
+            values = torch.randn(rows, cols, generator=gen, dtype=torch.float64) * (g / fan_in**0.5)
+            return values.to(device=self.device, dtype=dtype)
+
+        def zeros(*shape: int) -> torch.Tensor:
+            return torch.zeros(*shape, device=self.device, dtype=dtype)
+
+        self.pairs: list[Pair] = []
+        if arch == "unrestricted":
+            n = n_visible + settings.Nh
+            self.sizes = [n]
+            self.J = normal(n, n, n)  # g J
+            self.A = zeros(n, n)
+        elif arch in ("restricted2", "restricted3"):
+            self.sizes = [n_visible, settings.Nh] + ([settings.Nh2] if arch == "restricted3" else [])
+            fan_in = [self.sizes[1]]
+            for i in range(1, len(self.sizes)):
+                fan_in.append(self.sizes[i - 1] + (self.sizes[i + 1] if i + 1 < len(self.sizes) else 0))
+            for lo in range(len(self.sizes) - 1):
+                up = lo + 1
+                n_l, n_u = self.sizes[lo], self.sizes[up]
+                self.pairs.append(
+                    Pair(lo, up, zeros(n_l, n_u), normal(n_l, n_u, fan_in[lo]), normal(n_u, n_l, fan_in[up]))
+                )
+        else:
+            raise ValueError(f"unknown architecture {arch!r}")
+        self.biases = [zeros(n) for n in self.sizes]
+        self.refresh()
+
+    # -- weights -----------------------------------------------------------------------------------
+    @property
+    def dim(self) -> int:
+        return sum(self.sizes)
+
+    def refresh(self) -> None:
+        """Rebuild the effective coupling matrices after A changed (right-multiplied by phi rows)."""
+        if self.arch == "unrestricted":
+            self._eff = (self.J + self.A).T.contiguous()
+        else:
+            self._down = [(p.A + p.W_down).T.contiguous() for p in self.pairs]  # (N_u, N_l)
+            self._up = [(p.A + p.W_up.T).contiguous() for p in self.pairs]  # (N_l, N_u)
+
+    def weights(self) -> dict[str, torch.Tensor]:
+        """Every array of the model by name (fixed and learned), for a checkpoint."""
+        out: dict[str, torch.Tensor] = {}
+        if self.arch == "unrestricted":
+            out.update(J=self.J, A=self.A)
+        else:
+            for i, p in enumerate(self.pairs, start=1):
+                out.update({f"A{i}": p.A, f"W{i}": p.W_down, f"Wt{i}": p.W_up})
+        for name, bias in zip(("b", "c", "d"), self.biases, strict=False):
+            out[name] = bias
+        return out
+
+    def load_weights(self, weights: dict[str, np.ndarray | torch.Tensor]) -> None:
+        def put(target: torch.Tensor, name: str) -> None:
+            value = torch.as_tensor(np.asarray(weights[name]))
+            if tuple(value.shape) != tuple(target.shape):
+                raise ValueError(
+                    f"weight {name} has shape {tuple(value.shape)}, expected {tuple(target.shape)}"
+                )
+            target.copy_(value.to(target))
+
+        for name, target in self.weights().items():
+            put(target, name)
+        self.refresh()
+
+    # -- dynamics ------------------------------------------------------------------------------------
+    def random_state(self, batch: int, generator: torch.Generator | None = None) -> list[torch.Tensor]:
+        """Initial states x(0) ~ N(0, 1) for every layer."""
+        return [
+            torch.randn(batch, n, generator=generator, device=self.device, dtype=self.dtype)
+            for n in self.sizes
+        ]
+
+    def inputs(self, phis: list[torch.Tensor], clamped: bool = False) -> list[torch.Tensor | None]:
+        """The input currents (couplings times rates plus bias) to every layer.
+
+        clamped: the visible layer of a restricted model is held, so its current is not computed.
+        """
+        if self.arch == "unrestricted":
+            return [torch.addmm(self.biases[0], phis[0], self._eff)]
+        currents: list[torch.Tensor | None] = [None] * len(self.sizes)
+        for i, p in enumerate(self.pairs):
+            if not (clamped and p.lower == 0):
+                currents[p.lower] = _add_product(
+                    currents[p.lower], self.biases[p.lower], phis[p.upper], self._down[i]
+                )
+            currents[p.upper] = _add_product(
+                currents[p.upper], self.biases[p.upper], phis[p.lower], self._up[i]
+            )
+        return currents
+
+    def phis(self, states: list[torch.Tensor], clamp: torch.Tensor | None = None) -> list[torch.Tensor]:
+        phis = [torch.tanh(x) for x in states]
+        if clamp is not None:
+            if self.arch == "unrestricted":
+                phis[0] = torch.cat([clamp, phis[0][:, self.n_visible :]], dim=1)
+            else:
+                phis[0] = clamp
+        return phis
+
+    def step(self, states: list[torch.Tensor], clamp: torch.Tensor | None = None) -> list[torch.Tensor]:
+        """One Euler step of every layer (functional: differentiable, inputs untouched)."""
+        currents = self.inputs(self.phis(states, clamp), clamp is not None)
+        return [x if i is None else x + self.a * (i - x) for x, i in zip(states, currents, strict=True)]
+
+    def flat_step(self, flat: torch.Tensor) -> torch.Tensor:
+        """The free dynamics as a map of concatenated states (batch, sum of sizes): for Lyapunov."""
+        states = list(torch.split(flat, self.sizes, dim=1))
+        return torch.cat(self.step(states), dim=1)
+
+    @torch.no_grad()
+    def run(
+        self,
+        states: list[torch.Tensor],
+        n_steps: int,
+        clamp: torch.Tensor | None = None,
+        record: tuple[int, torch.Tensor] | None = None,
+    ) -> list[torch.Tensor]:
+        """Run n_steps in place (the given tensors are overwritten) and return the final states.
+
+        record: (chains, unit indices into the concatenated state); then returns also fill
+        self.last_recording with (chains, n_steps + 1, units) states, the start included.
+        """
+        a = self.a
+        frames = []
+        if record is not None:
+            chains, units = record
+            frames.append(torch.cat(states, dim=1)[:chains, units].clone())
+        for _ in range(n_steps):
+            currents = self.inputs(self.phis(states, clamp), clamp is not None)
+            for x, current in zip(states, currents, strict=True):
+                if current is not None:
+                    x.mul_(1 - a).add_(current, alpha=a)
+            if record is not None:
+                frames.append(torch.cat(states, dim=1)[:chains, units].clone())
+        if record is not None:
+            self.last_recording = torch.stack(frames, dim=1)
+        return states
+
+    def visible_rates(self, states: list[torch.Tensor]) -> torch.Tensor:
+        return torch.tanh(states[0][:, : self.n_visible])
+
+    # -- learning ------------------------------------------------------------------------------------
+    @torch.no_grad()
+    def hebbian_update(
+        self, clamped: list[torch.Tensor], free: list[torch.Tensor], k: float, data: torch.Tensor
+    ) -> float:
+        """Contrastive Hebbian update from the phase-end states; returns the RMS correlation gap."""
+        pc, pf = self.phis(clamped, data), self.phis(free)
+        mc, mf = pc[0].shape[0], pf[0].shape[0]
+        gaps = []
+        if self.arch == "unrestricted":
+            delta = pc[0].T @ pc[0] / mc - pf[0].T @ pf[0] / mf
+            delta.fill_diagonal_(0.0)
+            self.A.add_(delta, alpha=k)
+            gaps.append(delta.square().mean())
+        else:
+            for p in self.pairs:
+                delta = pc[p.lower].T @ pc[p.upper] / mc - pf[p.lower].T @ pf[p.upper] / mf
+                p.A.add_(delta, alpha=k)
+                gaps.append(delta.square().mean())
+        for bias, c, f in zip(self.biases, pc, pf, strict=True):
+            bias.add_(c.mean(0) - f.mean(0), alpha=k)
+        self.refresh()
+        return float(torch.stack(gaps).mean().sqrt())
+
+
+def _add_product(
+    current: torch.Tensor | None, bias: torch.Tensor, rates: torch.Tensor, matrix: torch.Tensor
+) -> torch.Tensor:
+    if current is None:
+        return torch.addmm(bias, rates, matrix)
+    return current.addmm_(rates, matrix) if not torch.is_grad_enabled() else current + rates @ matrix
+
+
+def build_chaos_model(
+    settings: ChaosModelConfig, n_visible: int, device: torch.device | str = "cpu", seed: int = 0
+) -> ChaoticRNN:
+    return ChaoticRNN(settings.arch, n_visible, settings, device, seed)
+
+
+@torch.no_grad()
+def sample_visible(
+    model: ChaoticRNN, n: int, n_steps: int, generator: torch.Generator | None = None, chunk: int = 4096
+) -> torch.Tensor:
+    """n samples phi(v(T)) from random initial states, in chunks of `chunk` chains."""
+    out = []
+    for start in range(0, n, chunk):
+        states = model.run(model.random_state(min(chunk, n - start), generator), n_steps)
+        out.append(model.visible_rates(states))
+    return torch.cat(out)
+
+
+def largest_exponent_per_tau(
+    model: ChaoticRNN, chains: int, steps: int, transient: int, seed: int = 0, k: int = 1
+) -> torch.Tensor:
+    """The k largest exponents per tau of the free dynamics (mean over `chains` trajectories)."""
+    from gkn_core.lyapunov import lyapunov_spectrum
+
+    gen = torch.Generator(device=model.device).manual_seed(seed)
+    x0 = torch.cat(model.random_state(chains, gen), dim=1)
+    per_step = lyapunov_spectrum(model.flat_step, x0, k, steps, transient=transient, seed=seed)
+    return per_step.mean(0) * (model.settings.tau / model.settings.dt)

@@ -1,0 +1,227 @@
+"""Writing chaos runs (kind "chaos") with the crash-safety rules of the GKN runs.
+
+The writer is the GKN RunWriter (same root attributes, same buffering: rows wait in memory and are
+written at a flush, at most every `flush_interval` seconds, at every checkpoint and at the end;
+metadata is held until a flush; growing datasets are chunked and uncompressed), with the chaos
+groups of docs/run-format.md. It is used from the job's own thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gkn_core import __version__
+from gkn_core.chaos.config import ChaosConfig, ChaosSampleConfig
+from gkn_core.chaos.sample import ChaosSampleSnapshot, ChaosSamplingJob
+from gkn_core.chaos.scores import SCORE_NAMES
+from gkn_core.chaos.train import ChaosCheckpoint, ChaosTrainingJob, ChaosTrainSnapshot
+from gkn_core.data import Dataset
+from gkn_core.errors import RunFileError
+from gkn_core.runs.format import CHAIN_CHUNK_BYTES, FORMAT_NAME, FORMAT_VERSION, INLINE_DATA_LIMIT
+from gkn_core.runs.h5util import append_rows, growing_series, growing_stack, write_settings
+from gkn_core.runs.recording import _recorded
+from gkn_core.runs.writer import DEFAULT_FLUSH_INTERVAL, RunWriter, _open_h5, utc_now
+
+CHAOS_TRAIN_SERIES = {"step": np.int64, "gap": np.float64, "free_activity": np.float64, "elapsed": np.float64}
+SCORE_SERIES = {"step": np.int64, **{name: np.float64 for name in SCORE_NAMES}}
+LYAPUNOV_SERIES = {"step": np.int64, "largest": np.float64}
+CHAOS_SAMPLE_SERIES = {"step": np.int64, "activity": np.float64}
+
+
+class ChaosRunWriter(RunWriter):
+    @classmethod
+    def create_chaos(
+        cls,
+        path: str | Path,
+        config: ChaosConfig,
+        dataset: Dataset,
+        device: str,
+        overwrite: bool = False,
+        flush_interval: float = DEFAULT_FLUSH_INTERVAL,
+    ) -> ChaosRunWriter:
+        path = Path(path)
+        if path.is_dir():
+            raise RunFileError(f"{path} is a directory, not a run file name")
+        if not path.parent.exists():
+            raise RunFileError(f"cannot create {path}: folder {path.parent} does not exist")
+        writer = cls(_open_h5(path, "w" if overwrite else "w-"), flush_interval)
+        writer._write_chaos_header(config, dataset, device)
+        writer.flush()
+        return writer
+
+    def _write_chaos_header(self, config: ChaosConfig, dataset: Dataset, device: str) -> None:
+        self.file.attrs.update(
+            format=FORMAT_NAME,
+            format_version=FORMAT_VERSION,
+            kind="chaos",
+            created=utc_now(),
+            software_version=__version__,
+            seed=config.seed,
+            device=device,
+            status="running",
+            failure_reason="",
+        )
+        config_group = self.file.create_group("config")
+        config_group.attrs["json"] = config.model_dump_json()
+        write_settings(config_group, config.model_dump(mode="json"))
+        data = self.file.create_group("data")
+        data.attrs.update(name=dataset.name, low=dataset.low, high=dataset.high, n=dataset.n, dim=dataset.dim)
+        if dataset.image_shape is not None:
+            data.attrs["image_shape"] = np.asarray(dataset.image_shape, dtype=np.int64)
+        if dataset.x.size <= INLINE_DATA_LIMIT:
+            data.create_dataset("x", data=dataset.x, compression="gzip")
+            if dataset.labels is not None:
+                data.create_dataset("labels", data=dataset.labels, compression="gzip")
+        self._create_series("train/metrics", CHAOS_TRAIN_SERIES)
+        self._create_series("train/scores", SCORE_SERIES)
+        self._create_series("train/lyapunov", LYAPUNOV_SERIES)
+        samples = self.file.require_group("train/samples")
+        growing_series(samples, "step", np.int64)
+        growing_stack(samples, "images", (config.train.n_samples, dataset.dim), np.float32)
+
+    # -- training --------------------------------------------------------------------------------
+    def write_chaos_snapshot(self, snapshot: ChaosTrainSnapshot) -> None:
+        for name in CHAOS_TRAIN_SERIES:
+            self._queue_row("train/metrics", name, getattr(snapshot, name))
+        if snapshot.scores:
+            self._queue_row("train/scores", "step", snapshot.step)
+            for name in SCORE_NAMES:
+                self._queue_row("train/scores", name, snapshot.scores[name])
+        if snapshot.lyapunov is not None:
+            self._queue_row("train/lyapunov", "step", snapshot.step)
+            self._queue_row("train/lyapunov", "largest", snapshot.lyapunov)
+        if snapshot.samples is not None:
+            group = self.file["train/samples"]
+            images = group["images"]
+            frame = np.zeros(images.shape[1:], dtype=np.float32)  # fewer chains than n_samples: zero rows
+            frame[: len(snapshot.samples)] = snapshot.samples
+            append_rows(images, frame[None])
+            append_rows(group["step"], np.asarray([snapshot.step], dtype=np.int64))
+        if snapshot.checkpoint is not None:
+            self.write_chaos_checkpoint(snapshot.checkpoint)  # flushes
+        else:
+            self.maybe_flush()
+
+    def write_chaos_checkpoint(self, checkpoint: ChaosCheckpoint) -> None:
+        name = f"checkpoints/{checkpoint.step:010d}"
+        if name in self.file:
+            return
+        group = self.file.create_group(name)
+        group.attrs.update(step=checkpoint.step, loss=float("nan"), written=utc_now())
+        for key, value in checkpoint.weights.items():
+            group.create_dataset(key, data=value)
+        self.flush()
+
+    # -- sampling --------------------------------------------------------------------------------
+    def begin_chaos_sampling(self, job: ChaosSamplingJob, seed: int, checkpoint_step: int) -> str:
+        samplings = self.file.require_group("sampling")
+        name = f"{len(samplings):04d}"
+        group = samplings.create_group(name)
+        group.attrs.update(
+            json=job.settings.model_dump_json(),
+            seed=seed,
+            checkpoint_step=checkpoint_step,
+            created=utc_now(),
+            status="running",
+            failure_reason="",
+        )
+        write_settings(group.create_group("settings"), job.settings.model_dump(mode="json"))
+        group.create_dataset("units", data=job.units.astype(np.int64))
+        chains, units = job.start_frame.shape
+        per_chunk = int(np.clip(CHAIN_CHUNK_BYTES // max(1, chains * units * 4), 1, job.total_steps + 1))
+        group.create_dataset(
+            "trajectories",
+            shape=(chains, 1, units),
+            maxshape=(chains, None, units),
+            chunks=(chains, per_chunk, units) if chains and units else None,
+            dtype=np.float32,
+        )
+        group["trajectories"][:, 0] = job.start_frame
+        self._create_series(f"{group.name}/metrics", CHAOS_SAMPLE_SERIES)
+        self._sampling = group
+        self._frames: list[np.ndarray] = []
+        self.file.attrs["status"] = "running"
+        self.flush()
+        return name
+
+    def write_chaos_sample_snapshot(self, snapshot: ChaosSampleSnapshot) -> None:
+        metrics = f"{self._sampling.name}/metrics"
+        self._frames.append(snapshot.frame)
+        for name in CHAOS_SAMPLE_SERIES:
+            self._queue_row(metrics, name, getattr(snapshot, name))
+        self.maybe_flush()
+
+    def _write_pending(self) -> None:
+        super()._write_pending()
+        frames = getattr(self, "_frames", None)
+        if frames and self._sampling is not None:
+            trajectories = self._sampling["trajectories"]
+            first = trajectories.shape[1]
+            trajectories.resize(first + len(frames), axis=1)
+            trajectories[:, first:] = np.stack(frames, axis=1)
+            frames.clear()
+
+    def end_chaos_sampling(self, samples: np.ndarray | None, status: str, reason: str = "") -> None:
+        self._write_pending()
+        group = self._sampling
+        if samples is not None:
+            group.create_dataset("samples", data=samples)
+        group.attrs.update(status=status, failure_reason=reason, finished=utc_now())
+        self._sampling = None
+
+
+def record_chaos_training(job: ChaosTrainingJob, writer: ChaosRunWriter) -> Iterator[ChaosTrainSnapshot]:
+    def finish(status: str, reason: str) -> None:
+        writer.set_status(status, reason, section="train")
+        writer.close()
+
+    return _recorded(job, writer.write_chaos_snapshot, finish)
+
+
+def record_chaos_sampling(
+    job: ChaosSamplingJob, writer: ChaosRunWriter, seed: int, checkpoint_step: int
+) -> Iterator[ChaosSampleSnapshot]:
+    writer.begin_chaos_sampling(job, seed, checkpoint_step)
+
+    def finish(status: str, reason: str) -> None:
+        samples = job.samples if status == "completed" else None
+        writer.end_chaos_sampling(samples, status, reason)
+        writer.set_status(status, reason)
+        writer.close()
+
+    return _recorded(job, writer.write_chaos_sample_snapshot, finish)
+
+
+# -- reading -------------------------------------------------------------------------------------
+def chaos_series(run: Any, group: str) -> dict[str, np.ndarray]:
+    """A chaos run's series group ('train/metrics', 'train/scores', 'train/lyapunov'), cut consistent."""
+    if group not in run.file:
+        return {}
+    return run._consistent_series(run.file[group])
+
+
+def load_chaos_model(run: Any, step: int | None = None, device: Any = "cpu") -> tuple[Any, int]:
+    """The network of a chaos run's newest checkpoint (or of `step`) and that step."""
+    from gkn_core.chaos.models import build_chaos_model
+
+    if run.kind != "chaos":
+        raise RunFileError(f"{run.path} is a {run.kind} run, not a chaos run")
+    checkpoint = run.checkpoint(step)
+    model = build_chaos_model(run.config.model, run.dim, device, seed=run.config.seed)
+    try:
+        model.load_weights(checkpoint.weights)
+    except (ValueError, KeyError) as exc:
+        raise RunFileError(
+            f"{run.path}: checkpoint {checkpoint.step} does not fit its settings ({exc})"
+        ) from None
+    return model, checkpoint.step
+
+
+def sample_settings(raw: dict[str, Any]) -> ChaosSampleConfig:
+    from gkn_core.config import validate_section
+
+    return validate_section(ChaosSampleConfig, raw, "sample")

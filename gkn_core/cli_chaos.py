@@ -1,0 +1,337 @@
+"""The chaos commands of `gkn`: `gkn train chaos`, `gkn lyapunov`, and chaos runs in `gkn sample`.
+
+`register(train_cli, cli)` adds them to the typer apps of gkn_core.cli. Errors are GKNError lines,
+as everywhere in the CLI.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from gkn_core.chaos.config import (
+    Architecture,
+    chaos_preset_config,
+    chaos_preset_description,
+    chaos_preset_names,
+)
+from gkn_core.errors import ConfigError, GKNError
+
+stdout = Console(soft_wrap=True)
+CHAOS_DATA = ("digits8", "mnist")
+
+
+def _drop_none(section: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in section.items() if v is not None}
+
+
+def chaos_data_overrides(data: str | None, limit: int | None) -> dict[str, Any]:
+    section: dict[str, Any] = {}
+    if data is not None:
+        if data in CHAOS_DATA:
+            section.update(source=data, path=None)
+        elif Path(data).exists():
+            section.update(source="file", path=str(Path(data).resolve()))
+        else:
+            raise GKNError(
+                f"--data: {data!r} is neither a known data set ({', '.join(CHAOS_DATA)}) nor a file"
+            )
+    if limit is not None:
+        section["limit"] = limit
+    return section
+
+
+def train_chaos(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Run file to write (HDF5).")],
+    preset: Annotated[
+        str, typer.Option(help=f"Starting settings: {', '.join(chaos_preset_names())}.")
+    ] = "digits8",
+    arch: Annotated[
+        Architecture | None, typer.Option(help="unrestricted, restricted2 or restricted3.")
+    ] = None,
+    data: Annotated[str | None, typer.Option(help="digits8, mnist, or an image file (IDX or .npz).")] = None,
+    limit: Annotated[int | None, typer.Option(help="Use only the first N images.")] = None,
+    nh: Annotated[int | None, typer.Option("--nh", help="Hidden units Nh.")] = None,
+    nh2: Annotated[int | None, typer.Option("--nh2", help="Second hidden layer Nh2 (restricted3).")] = None,
+    g: Annotated[float | None, typer.Option("--g", help="Gain of the random couplings.")] = None,
+    tau: Annotated[float | None, typer.Option(help="Time constant tau.")] = None,
+    dt: Annotated[float | None, typer.Option(help="Euler step dt.")] = None,
+    T: Annotated[float | None, typer.Option("--T", help="Duration of each phase.")] = None,
+    k: Annotated[float | None, typer.Option("--k", help="Learning rate k.")] = None,
+    M: Annotated[int | None, typer.Option("--M", help="Minibatch size M.")] = None,
+    steps: Annotated[int | None, typer.Option(help="Training steps (updates).")] = None,
+    lyapunov_every: Annotated[int | None, typer.Option(help="Largest exponent every N steps.")] = None,
+    sample_every: Annotated[int | None, typer.Option(help="Keep a grid of samples every N steps.")] = None,
+    metrics_every: Annotated[int | None, typer.Option(help="Scores every N steps.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of couplings, batches and states.")] = None,
+    device: Annotated[str | None, typer.Option(help="auto (CUDA if present), cpu, cuda, cuda:N.")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Train a chaotic RNN generative model by contrastive Hebbian learning."""
+    from gkn_core.chaos.sessions import chaos_training_session
+    from gkn_core.cli import ctrl_c_stops, progress_bar
+    from gkn_core.digit_score import digit_score
+    from gkn_core.runs.reader import open_run
+
+    overrides: dict[str, Any] = _drop_none({"seed": seed, "device": device})
+    sections = {
+        "model": _drop_none({"arch": arch, "Nh": nh, "Nh2": nh2, "g": g, "tau": tau, "dt": dt, "T": T}),
+        "train": _drop_none(
+            {
+                "steps": steps,
+                "k": k,
+                "M": M,
+                "lyapunov_every": lyapunov_every,
+                "sample_every": sample_every,
+                "metrics_every": metrics_every,
+            }
+        ),
+        "data": chaos_data_overrides(data, limit),
+    }
+    overrides.update({key: v for key, v in sections.items() if v})
+    config = chaos_preset_config(preset, overrides)
+    job, snapshots = chaos_training_session(config, out, overwrite)
+    last_scores: dict[str, float] = {}
+    with ctrl_c_stops(job), progress_bar(quiet) as progress:
+        task = progress.add_task(f"train chaos {preset}", total=job.total_steps, metric="")
+        for snap in snapshots:
+            if snap.scores:
+                last_scores = snap.scores
+            if snap.step % 10 == 0 or snap.step == snap.total_steps:
+                shown = f"gap {snap.gap:.3g}" + (f" E2 {last_scores['E2']:.3g}" if last_scores else "")
+                progress.update(task, completed=snap.step, metric=shown)
+    with open_run(out) as run:
+        status, where = run.status, run.info.get("device")
+        shape = run.image_shape
+    line = f"{status}: {out} ({job.steps_done} steps, {where}"
+    if last_scores:
+        line += f", E2 {last_scores['E2']:.3g}, AAI {last_scores['AAI']:.3f}"
+    if shape in ((8, 8), (28, 28)) and job.steps_done:
+        import torch
+
+        from gkn_core.chaos.models import sample_visible
+
+        gen = torch.Generator(device=job.device).manual_seed(config.seed + 5)
+        samples = sample_visible(job.model, 500, job.n_steps, gen).cpu().numpy()
+        score = digit_score(samples, shape, "symmetric")
+        line += f", digit score {score.fraction:.2f} (entropy {score.entropy:.2f} of 2.30)"
+    stdout.print(line + ")")
+
+
+def lyapunov(
+    run_path: Annotated[
+        Path | None, typer.Argument(metavar="[RUN.h5]", help="A chaos run; leave out with --untrained.")
+    ] = None,
+    exponents: Annotated[int, typer.Option(help="How many of the largest exponents.")] = 10,
+    steps: Annotated[int, typer.Option(help="Euler steps averaged over.")] = 500,
+    transient: Annotated[
+        int | None, typer.Option(help="Steps discarded first (default: one phase T/dt).")
+    ] = None,
+    chains: Annotated[int, typer.Option(help="Trajectories (initial conditions) in the batch.")] = 4,
+    renorm_every: Annotated[int, typer.Option(help="QR every N steps.")] = 1,
+    checkpoint: Annotated[int | None, typer.Option(help="Checkpoint step (default: newest).")] = None,
+    untrained: Annotated[
+        bool, typer.Option(help="A fresh network of the given size and g instead of a run.")
+    ] = False,
+    arch: Annotated[Architecture, typer.Option(help="Architecture (--untrained).")] = "restricted2",
+    nv: Annotated[int, typer.Option("--nv", help="Visible units (--untrained).")] = 784,
+    nh: Annotated[int, typer.Option("--nh", help="Hidden units (--untrained).")] = 500,
+    nh2: Annotated[int, typer.Option("--nh2", help="Second hidden layer (--untrained, restricted3).")] = 500,
+    g: Annotated[
+        str, typer.Option("--g", help="Gain(s), comma-separated (--untrained), e.g. 0.8,1.5,2.")
+    ] = "1.5",
+    tau: Annotated[float, typer.Option(help="Time constant (--untrained).")] = 10.0,
+    dt: Annotated[float, typer.Option(help="Euler step (--untrained).")] = 1.0,
+    seed: Annotated[int, typer.Option(help="Seed of couplings and states.")] = 0,
+    device: Annotated[str | None, typer.Option(help="auto, cpu, cuda, cuda:N.")] = None,
+) -> None:
+    """Lyapunov spectrum (per tau) of a trained chaos run or of an untrained network."""
+    import torch
+
+    from gkn_core.chaos.config import ChaosModelConfig
+    from gkn_core.chaos.models import build_chaos_model
+    from gkn_core.chaos.runfile import load_chaos_model
+    from gkn_core.config import validate_section
+    from gkn_core.device import resolve_device
+    from gkn_core.lyapunov import kaplan_yorke_dimension, lyapunov_spectrum, participation_ratio
+    from gkn_core.runs.reader import open_run
+
+    if exponents < 1 or steps < 1 or chains < 1 or renorm_every < 1:
+        raise GKNError("--exponents, --steps, --chains and --renorm-every must be >= 1")
+    models: list[tuple[str, Any]] = []
+    if untrained:
+        if run_path is not None:
+            raise GKNError("give either RUN.h5 or --untrained, not both")
+        try:
+            gains = [float(v) for v in g.split(",") if v.strip()]
+        except ValueError:
+            raise GKNError(f"--g: cannot read {g!r} as numbers (e.g. 0.8,1.5,2)") from None
+        torch_device = resolve_device(device or "auto")
+        for gain in gains:
+            settings = validate_section(
+                ChaosModelConfig,
+                {"arch": arch, "Nh": nh, "Nh2": nh2, "g": gain, "tau": tau, "dt": dt},
+                "model",
+            )
+            if nv < 1:
+                raise ConfigError(f"--nv: must be >= 1 (got {nv})")
+            models.append(
+                (f"untrained {arch} Nv={nv} g={gain:g}", build_chaos_model(settings, nv, torch_device, seed))
+            )
+    else:
+        if run_path is None:
+            raise GKNError("give a chaos run file, or --untrained with sizes and g")
+        with open_run(run_path) as run:
+            torch_device = resolve_device(device or run.config.device)
+            model, step = load_chaos_model(run, checkpoint, torch_device)
+            models.append((f"{run_path} at step {step} (g={run.config.model.g:g})", model))
+    table = Table("network", "largest", f"top {exponents} (per tau)", "PR", "KY dim")
+    for name, model in models:
+        if exponents > model.dim:
+            raise GKNError(f"--exponents: the network has only {model.dim} units")
+        per_tau = model.settings.tau / model.settings.dt
+        gen = torch.Generator(device=model.device).manual_seed(seed + 7)
+        x0 = torch.cat(model.random_state(chains, gen), dim=1)
+        skip = transient if transient is not None else model.settings.n_steps
+        spectrum = lyapunov_spectrum(model.flat_step, x0, exponents, steps, skip, renorm_every) * per_tau
+        mean = spectrum.mean(0)
+        shown = ", ".join(f"{v:.3f}" for v in mean[:8].tolist()) + (" ..." if exponents > 8 else "")
+        table.add_row(
+            name,
+            f"{mean[0]:+.4f}",
+            shown,
+            f"{float(participation_ratio(mean)):.2f}",
+            f"{float(kaplan_yorke_dimension(mean)):.2f}",
+        )
+    stdout.print(table)
+
+
+def _chaos_sample(
+    run_path: Path, chains: int | None, steps: int | None, seed: int | None, device: str | None, quiet: bool
+) -> None:
+    from gkn_core.chaos.sessions import chaos_sampling_session
+    from gkn_core.cli import ctrl_c_stops, progress_bar
+    from gkn_core.runs.reader import open_run
+
+    with open_run(run_path) as run:
+        dt = run.config.model.dt
+    overrides = _drop_none({"n": chains, "T": None if steps is None else steps * dt, "seed": seed})
+    job, snapshots = chaos_sampling_session(run_path, overrides, device)
+    with ctrl_c_stops(job), progress_bar(quiet) as progress:
+        task = progress.add_task("sample chaos", total=job.total_steps, metric="")
+        for last in snapshots:
+            progress.update(task, completed=last.step, metric=f"|phi(v)| {last.activity:.3g}")
+    with open_run(run_path) as run:
+        name = run.sampling_names()[-1]
+        status = str(run.file[f"sampling/{name}"].attrs["status"])
+    stdout.print(
+        f"{status}: sampling {name} in {run_path}: {job.settings.n} samples after {job.steps_done} steps"
+    )
+
+
+def _sample_for_any_kind(original: Any) -> Any:
+    """Wrap `gkn sample` so that a chaos run is sampled by its own dynamics (same options)."""
+
+    @functools.wraps(original)
+    def sample(run_path: Path, *args: Any, **kwargs: Any) -> None:
+        from gkn_core.runs.reader import open_run
+
+        with open_run(run_path) as run:
+            kind = run.kind
+        if kind != "chaos":
+            return original(run_path, *args, **kwargs)
+        unused = [k for k in ("noise", "noise_law", "burn_in", "start") if kwargs.get(k) is not None]
+        if unused:
+            raise GKNError(
+                f"--{unused[0].replace('_', '-')} does not apply to a chaos run (its dynamics are noise-free)"
+            )
+        return _chaos_sample(
+            run_path,
+            kwargs.get("chains"),
+            kwargs.get("steps"),
+            kwargs.get("seed"),
+            kwargs.get("device"),
+            bool(kwargs.get("quiet")),
+        )
+
+    return sample
+
+
+def show_chaos_run(run: Any) -> None:
+    """The `gkn runs show` table of a chaos run."""
+    from gkn_core.chaos.runfile import chaos_series
+
+    table = Table(title=str(run.path), show_header=False)
+    for key, value in run.info.items():
+        table.add_row(key, str(value))
+    c = run.config
+    table.add_row("preset", str(c.preset))
+    table.add_row("data", f"{c.data.source} ({run.file['data'].attrs['n']} x {run.dim}, range [-1, 1])")
+    m = c.model
+    hidden = f"Nh={m.Nh}" + (f" Nh2={m.Nh2}" if m.arch == "restricted3" else "")
+    table.add_row("model", f"{m.arch} Nv={run.dim} {hidden} g={m.g:g} tau={m.tau:g} dt={m.dt:g} T={m.T:g}")
+    table.add_row("train", f"{c.train.steps} steps, k {c.train.k:g}, M {c.train.M}")
+    scores = chaos_series(run, "train/scores")
+    if scores and len(scores["step"]):
+        table.add_row(
+            "scores",
+            f"E2 {scores['E2'][0]:.3g} -> {scores['E2'][-1]:.3g}, AAI {scores['AAI'][0]:.3f} -> "
+            f"{scores['AAI'][-1]:.3f} (step {scores['step'][-1]})",
+        )
+    lyap = chaos_series(run, "train/lyapunov")
+    if lyap and len(lyap["step"]):
+        table.add_row("largest exponent", f"{lyap['largest'][0]:+.4f} -> {lyap['largest'][-1]:+.4f} per tau")
+    table.add_row("checkpoints", ", ".join(map(str, run.checkpoint_steps())) or "none")
+    for name in run.sampling_names():
+        group = run.file[f"sampling/{name}"]
+        table.add_row(
+            f"sampling {name}",
+            f"{group.attrs.get('status', '?')}: trajectories "
+            + "x".join(map(str, group["trajectories"].shape)),
+        )
+    stdout.print(table)
+
+
+def _show_any_kind(original: Any) -> Any:
+    """Wrap `gkn runs show` so that chaos runs get their own table."""
+
+    @functools.wraps(original)
+    def runs_show(run_path: Path) -> None:
+        from gkn_core.runs.reader import open_run
+
+        with open_run(run_path) as run:
+            if run.kind == "chaos":
+                show_chaos_run(run)
+                return None
+        return original(run_path)
+
+    return runs_show
+
+
+def chaos_presets() -> None:
+    """List the chaos presets."""
+    table = Table("preset", "description")
+    for name in chaos_preset_names():
+        table.add_row(name, chaos_preset_description(name))
+    stdout.print(table)
+
+
+def register(train_cli: typer.Typer, cli: typer.Typer) -> None:
+    """Add the chaos commands to the gkn CLI."""
+    train_cli.command("chaos")(train_chaos)
+    cli.command("lyapunov")(lyapunov)
+    cli.command("chaos-presets")(chaos_presets)
+    for info in cli.registered_commands:
+        if info.name == "sample" and info.callback is not None:
+            info.callback = _sample_for_any_kind(info.callback)
+    for group in cli.registered_groups:
+        if group.name == "runs" and group.typer_instance is not None:
+            for info in group.typer_instance.registered_commands:
+                if info.name == "show" and info.callback is not None:
+                    info.callback = _show_any_kind(info.callback)
