@@ -97,6 +97,8 @@ def take_screenshot(app, window, view: str, train: bool, path: Path) -> int:
     window.tabs.setCurrentIndex(VIEWS.index(view))
     wait_until(app, lambda: False, 0.3)  # let the views draw what arrived
     window.redraw(force=True)
+    if view == "kaleidoscope" and window.state.chains and window.state.image_shape:
+        window.views["kaleidoscope"].select_chain(0)  # show a chain's strip of generations too
     app.processEvents()
     window.views["runs"].show_runs(window.recent_runs())
     if not window.grab().save(str(path)):
