@@ -275,3 +275,22 @@ def test_screenshot_mode_writes_a_png_and_exits_0(tmp_path):
     assert bad.returncode == 2 and bad.stderr.strip().splitlines() == [
         "gkn: error: --view: '3d' is not one of 1d, 2d, kaleidoscope, loss, runs"
     ]
+
+
+def test_a_failed_job_gives_a_message_and_a_failed_run_file(window, qtbot):
+    import torch
+
+    use_preset(window, "1d", 1000)
+    window.train_step()
+    wait_for(qtbot, lambda: window.state.steps.size == 1, 10)
+    with torch.no_grad():  # the job is paused between steps: poison its weights as a blow-up would
+        for parameter in window.train_thread.job.model.parameters():
+            parameter.fill_(float("nan"))
+    window.train_step()
+    wait_for(qtbot, lambda: window.train_thread.finished, 10)
+    settle(qtbot)
+    assert "the job failed: training diverged" in window.last_error
+    assert window.isVisible()
+    with h5py.File(window.run_path, "r") as f:
+        assert f.attrs["status"] == "failed" and "diverged" in f.attrs["failure_reason"]
+        assert len(f["checkpoints"]) >= 1  # the last good weights were kept
