@@ -85,9 +85,13 @@ def take_screenshot(app, window, view: str, train: bool, path: Path) -> int:
     from app.main_window import VIEWS
 
     if train:
+        if view == "1d" and window.state.dim <= 1:  # the depth effect at a glance: a shallow twin beside it
+            window.start_twin(2)
         window.train_play()
         if window.last_error or not wait_until(app, lambda: window.train_thread.finished, 600):
             raise GKNError(window.last_error or "training did not finish within 10 minutes")
+        if window.twin_thread is not None:
+            wait_until(app, lambda: window.twin_thread.finished, 600)
         if view in ("1d", "2d", "kaleidoscope"):
             window.sample_play()
             if window.last_error or not wait_until(app, lambda: window.sample_thread.finished, 600):

@@ -68,6 +68,8 @@ class MainWindow(QMainWindow):
         self.run_path: Path | None = None
         self.train_thread: JobThread | None = None
         self.sample_thread: JobThread | None = None
+        self.twin_thread: JobThread | None = None
+        self.twin_state: LiveState | None = None
         self.helper_threads: list[FunctionThread] = []
         self.settings_changed = False
         self.last_error = ""
@@ -180,6 +182,7 @@ class MainWindow(QMainWindow):
             lambda x, y: self.start_chains_at(np.array([[x, y]], np.float32))
         )
         self.views["2d"].basins_wanted.connect(self.compute_basins)
+        self.views["1d"].twin_requested.connect(self.start_twin)
         self.views["kaleidoscope"].generation_changed.connect(self._on_kaleidoscope_generation)
         self.views["runs"].open_requested.connect(self.open_run_file)
         self.views["runs"].compare_requested.connect(self.compare_run_file)
@@ -228,6 +231,8 @@ class MainWindow(QMainWindow):
             return
         self.stop_jobs()
         self.state = LiveState()
+        self.twin_state = None
+        self.views["1d"].set_comparison(None)
         self.run_path = None
         self.file_label.setText("no run")
         self._drawn_version = -1
@@ -240,7 +245,7 @@ class MainWindow(QMainWindow):
             and not self.confirm("The settings changed: discard the current model and train a new one?")
         ):
             return False
-        self.stop_jobs()
+        self.stop_jobs(keep_twin=True)  # a twin started first trains on beside the new run
         try:
             config = self.controls.training_config()
             self.runs_dir.mkdir(parents=True, exist_ok=True)
@@ -275,6 +280,32 @@ class MainWindow(QMainWindow):
         thread.ended.connect(self._on_ended)
         thread.start()
         return thread
+
+    def start_twin(self, layers: int) -> bool:
+        """A second model with the same settings but another depth, trained beside the first."""
+        try:
+            config = self.controls.training_config()
+            config = config.model_copy(update={"model": config.model.model_copy(update={"layers": layers})})
+            if config.data.source not in ("points", "uniform", "blobs", "ring", "moons"):
+                raise GKNError("the twin comparison is for 1D toy data")
+            self.runs_dir.mkdir(parents=True, exist_ok=True)
+            stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+            path = self.runs_dir / f"{config.preset}-L{layers}-twin-{stamp}.h5"
+            job, snapshots = training_session(config, path)
+        except (GKNError, OSError) as exc:
+            self.show_error(str(exc))
+            return False
+        if self.twin_thread is not None:
+            self.twin_thread.stop()
+        self.twin_state = self._state_for(job.dataset)
+        self.twin_title = f"twin L={layers}"
+        thread = JobThread(job, snapshots, self)
+        thread.delivered.connect(lambda batch: self.twin_state.add_training(batch))
+        thread.ended.connect(self._on_ended)
+        thread.start()
+        self.twin_thread = thread
+        self._remember(path)
+        return True
 
     # -- sampling ---------------------------------------------------------------------------------
     def sample_play(self) -> None:
@@ -371,14 +402,17 @@ class MainWindow(QMainWindow):
 
     def redraw(self, force: bool = False) -> None:
         state = self.state
-        if not force and state.version == self._drawn_version:
+        version = (state.version, self.twin_state.version if self.twin_state else 0)
+        if not force and version == self._drawn_version:
             return
-        self._drawn_version = state.version
+        self._drawn_version = version
         frame = self._follow(self.frame_slider, len(state.manifolds))
         generation = self._follow(self.generation_slider, len(state.chains))
         view = self.tabs.currentWidget()
         if view is not self.views["runs"]:
             view.render(state, frame, generation)
+        if view is self.views["1d"] and self.twin_state is not None:
+            view.set_comparison(self.twin_state, self.twin_title)
         self.rate_label.setText(f"{state.steps_per_second:,.0f} steps/s")
 
     @staticmethod
@@ -547,14 +581,17 @@ class MainWindow(QMainWindow):
             self.open_run_file(url.toLocalFile())
             break
 
-    def stop_jobs(self) -> None:
-        for thread in (self.train_thread, self.sample_thread):
+    def stop_jobs(self, keep_twin: bool = False) -> None:
+        threads = [self.train_thread, self.sample_thread] + ([] if keep_twin else [self.twin_thread])
+        for thread in threads:
             if thread is not None:
                 thread.stop()
         for helper in self.helper_threads:
             helper.wait(2000)
         self.helper_threads.clear()
         self.train_thread = self.sample_thread = None
+        if not keep_twin:
+            self.twin_thread = None
 
     def closeEvent(self, event) -> None:
         self.timer.stop()

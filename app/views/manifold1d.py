@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtCore import pyqtSignal
-from PyQt6.QtWidgets import QHBoxLayout, QWidget
+from PyQt6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
 from app.live import LiveState
 from app.views.tails import TAIL_LENGTH, ChainTails
@@ -117,16 +117,34 @@ class ManifoldPanel1D(pg.GraphicsLayoutWidget):
 
 class OneDView(QWidget):
     chain_requested = pyqtSignal(float)
+    twin_requested = pyqtSignal(int)
 
     def __init__(self) -> None:
         super().__init__()
         self.live_panel = ManifoldPanel1D("this run")
         self.compare_panel = ManifoldPanel1D("comparison")
         self.live_panel.chain_requested.connect(self.chain_requested)
-        layout = QHBoxLayout(self)
+        self.twin_layers = QSpinBox()
+        self.twin_layers.setRange(1, 128)
+        self.twin_layers.setValue(2)
+        self.twin_layers.setToolTip("Depth L of the twin: the same settings with another number of layers")
+        self.twin_button = QPushButton("Train twin")
+        self.twin_button.setToolTip(
+            "Train a second model beside this one, e.g. L=2 against L=7, to see the depth effect"
+        )
+        self.twin_button.clicked.connect(lambda: self.twin_requested.emit(self.twin_layers.value()))
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("compare with a twin of depth L ="))
+        bar.addWidget(self.twin_layers)
+        bar.addWidget(self.twin_button)
+        bar.addStretch()
+        panels = QHBoxLayout()
+        panels.addWidget(self.live_panel)
+        panels.addWidget(self.compare_panel)
+        layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.live_panel)
-        layout.addWidget(self.compare_panel)
+        layout.addLayout(bar)
+        layout.addLayout(panels, stretch=1)
         self.compare_state: LiveState | None = None
         self.compare_panel.setVisible(False)
 

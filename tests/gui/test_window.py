@@ -294,3 +294,23 @@ def test_a_failed_job_gives_a_message_and_a_failed_run_file(window, qtbot):
     with h5py.File(window.run_path, "r") as f:
         assert f.attrs["status"] == "failed" and "diverged" in f.attrs["failure_reason"]
         assert len(f["checkpoints"]) >= 1  # the last good weights were kept
+
+
+def test_a_twin_of_another_depth_trains_beside_the_run(window, qtbot):
+    use_preset(window, "1d", 300)
+    window.views["1d"].twin_layers.setValue(2)
+    window.views["1d"].twin_button.click()
+    window.train_play()
+    wait_for(qtbot, lambda: window.train_thread.finished and window.twin_thread.finished)
+    settle(qtbot)
+    window.tabs.setCurrentIndex(0)
+    window.redraw(force=True)
+    view = window.views["1d"]
+    assert view.compare_panel.isVisible() and "L=2" in view.compare_panel.title
+    twin_fx = view.compare_panel.fx_curve.getData()[1]
+    np.testing.assert_array_equal(twin_fx, window.twin_state.latest_manifold.fx)
+    assert not np.allclose(twin_fx, view.live_panel.fx_curve.getData()[1])  # two different models
+    with h5py.File(
+        window.twin_state_path if hasattr(window, "twin_state_path") else window.run_path, "r"
+    ) as f:
+        assert f.attrs["status"] == "completed"
