@@ -89,6 +89,11 @@ def test_clamped_phase_holds_the_visible_rates_at_the_data():
     # the hidden layer relaxes to the fixed point of its constant input from the data
     target = torch.addmm(model.biases[1], data, model._up[0])
     assert torch.allclose(states[1], target, atol=1e-2)
+    # restricted2 takes the closed form of the n Euler steps; recording forces the step loop
+    start = model.random_state(4, torch.Generator().manual_seed(5))
+    looped = model.run([x.clone() for x in start], 37, clamp=data, record=(1, torch.arange(3)))
+    closed = model.run([x.clone() for x in start], 37, clamp=data)
+    assert torch.allclose(looped[1], closed[1], atol=1e-5)
 
 
 def test_identical_phases_give_no_update():
