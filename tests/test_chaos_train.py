@@ -199,3 +199,16 @@ def test_sampling_options_that_do_not_apply_are_refused(gkn, trained_run):
     done = gkn("sample", str(trained_run), "--noise", "0.1")
     assert done.returncode == 2
     assert done.stderr == "gkn: error: --noise does not apply to a chaos run (its dynamics are noise-free)\n"
+
+
+def test_cli_trains_on_an_image_file_a_user_has(gkn, tmp_path):
+    data = load_chaos_dataset(chaos_preset_config("digits8").data)
+    images = np.round((data.x[:300].reshape(-1, 8, 8) + 1) * 127.5).astype(np.uint8)
+    path = tmp_path / "mine.npz"
+    np.savez(path, images=images)
+    out = tmp_path / "file.h5"
+    done = gkn("train", "chaos", "-o", str(out), "--data", str(path), "--steps", "3", "--M", "50", "-q")
+    assert done.returncode == 0, done.stderr
+    with open_run(out) as run:
+        assert run.config.data.source == "file" and run.config.data.path == str(path.resolve())
+        assert run.file["data"].attrs["n"] == 300 and run.image_shape == (8, 8)
