@@ -13,13 +13,19 @@ from gkn_core.errors import GKNError
 VIEW_CHOICES = ("1d", "2d", "kaleidoscope", "loss", "runs")
 
 
-def make_application(offscreen: bool):
+def make_application(offscreen: bool, pictures: bool = False):
     if offscreen:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     import pyqtgraph as pg
     from PyQt6.QtWidgets import QApplication
 
-    pg.setConfigOptions(imageAxisOrder="row-major", antialias=True, background="w", foreground="k")
+    # Antialiasing makes pictures nicer and live frames several times dearer: pictures only.
+    pg.setConfigOptions(imageAxisOrder="row-major", antialias=pictures, background="w", foreground="k")
+    import torch
+
+    # Leave a core to the GUI thread: torch's spinning intra-op threads would otherwise starve it
+    # (and be starved by it), which slows small models many times over on a 2-core machine.
+    torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("GKN Studio")
     app.setOrganizationName("GKN Studio")
@@ -49,7 +55,7 @@ def run_app(
         raise GKNError(f"--view: {view!r} is not one of {', '.join(VIEW_CHOICES)}")
     if screenshot is not None and not Path(screenshot).parent.exists():
         raise GKNError(f"--screenshot: folder {Path(screenshot).parent} does not exist")
-    app = make_application(offscreen=screenshot is not None)
+    app = make_application(offscreen=screenshot is not None, pictures=screenshot is not None)
     from PyQt6.QtCore import QSettings
 
     from app.main_window import VIEWS, MainWindow

@@ -96,7 +96,7 @@ class MainWindow(QMainWindow):
             VIEWS, ("1D manifolds", "2D manifolds", "Kaleidoscope", "Loss", "Runs"), strict=True
         ):
             self.tabs.addTab(self.views[name], title)
-        self.tabs.currentChanged.connect(lambda _: self.redraw(force=True))
+        self.tabs.currentChanged.connect(self._on_tab_changed)
 
         self.frame_slider = QLabeledSlider(Qt.Orientation.Horizontal)
         self.frame_slider.setToolTip(
@@ -414,6 +414,10 @@ class MainWindow(QMainWindow):
         if view is self.views["1d"] and self.twin_state is not None:
             view.set_comparison(self.twin_state, self.twin_title)
         self.rate_label.setText(f"{state.steps_per_second:,.0f} steps/s")
+
+    def _on_tab_changed(self, _index: int) -> None:
+        self.views["loss"].redraw_now()
+        self.redraw(force=True)
 
     @staticmethod
     def _follow(slider: QLabeledSlider, count: int) -> int | None:

@@ -28,7 +28,7 @@ class JobWorker(QObject):
     delivered = pyqtSignal(object)  # list of snapshots since the last delivery
     ended = pyqtSignal(str, str)  # status, reason
 
-    def __init__(self, job: Job, snapshots: Iterator, deliver_every: float = 1 / 60) -> None:
+    def __init__(self, job: Job, snapshots: Iterator, deliver_every: float = 1 / 30) -> None:
         super().__init__()
         self.job = job
         self.snapshots = snapshots

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtWidgets import QVBoxLayout, QWidget
 
 from app.live import LiveState
+
+MIN_INTERVAL_S = 0.25
 
 
 class LossView(QWidget):
@@ -24,16 +28,25 @@ class LossView(QWidget):
         self.plot.setDownsampling(auto=True, mode="peak")
         self.loss_curve = self.plot.plot(pen=pg.mkPen((80, 140, 240), width=1), name="batch loss")
         self.best_curve = self.plot.plot(pen=pg.mkPen((240, 150, 40), width=2), name="best loss")
+        self._last_draw = 0.0
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot_widget)
 
     def render(self, state: LiveState, frame: int | None = None, generation: int | None = None) -> None:
+        now = time.monotonic()
+        if now - self._last_draw < MIN_INTERVAL_S and frame is None:
+            return  # a loss curve needs no 30 fps; each redraw re-ticks both axes
+        self._last_draw = now
         steps = state.steps.values.astype(np.float32)
         # Log axes cannot show 0: a loss of exactly 0 (common on toy data) is drawn at 1e-16.
         floor = np.float32(1e-16)
         self.loss_curve.setData(steps, np.maximum(state.losses.values.astype(np.float32), floor))
         self.best_curve.setData(steps, np.maximum(state.best_losses.values.astype(np.float32), floor))
+
+    def redraw_now(self) -> None:
+        """Let the next render draw even if the last one was a moment ago (e.g. the tab came to front)."""
+        self._last_draw = 0.0
 
     def export_items(self) -> list[pg.PlotItem]:
         return [self.plot]

@@ -50,6 +50,7 @@ class ManifoldPanel1D(pg.GraphicsLayoutWidget):
         self.readout = pg.TextItem(anchor=(0, 0), color=(30, 30, 30))
         self.output.addItem(self.readout, ignoreBounds=True)
         self.manifold: Manifold1D | None = None
+        self._range: tuple[float, float] | None = None
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.scene().sigMouseClicked.connect(self._on_clicked)
 
@@ -61,6 +62,12 @@ class ManifoldPanel1D(pg.GraphicsLayoutWidget):
             return
         self.manifold = state.manifolds[-1 if frame is None else frame]
         m = self.manifold
+        if self._range != (state.low, state.high):
+            # Fixed x range and output range: auto-ranging every frame repaints the axes (costly).
+            self._range = (state.low, state.high)
+            self.output.disableAutoRange()
+            self.output.setRange(xRange=self._range, yRange=self._range, padding=0.03)
+            self.loss.enableAutoRange(axis="y")
         self.output.setTitle(
             f"{self.title}: output manifold f(x), step {state.manifold_steps[-1 if frame is None else frame]}"
         )

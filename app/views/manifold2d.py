@@ -71,7 +71,12 @@ class TwoDView(QWidget):
         if state.dim != 2 or not state.manifolds:
             return
         m = state.manifolds[-1 if frame is None else frame]
-        self._rect = QRectF(state.low, state.low, state.high - state.low, state.high - state.low)
+        rect = QRectF(state.low, state.low, state.high - state.low, state.high - state.low)
+        if rect != self._rect:
+            # A fixed range: auto-ranging on every frame repaints the axes, the costliest part of a frame.
+            self.plot.disableAutoRange()
+            self.plot.setRange(rect, padding=0.03)
+        self._rect = rect
         log_loss = np.log10(np.maximum(m.loss, 1e-12)).astype(np.float32)
         self.loss_image.setImage(log_loss, autoLevels=False)
         self.loss_image.setRect(self._rect)
