@@ -211,20 +211,28 @@ class MainWindow(QMainWindow):
         if self._alive(self.train_thread):
             self.train_thread.worker.steps_per_frame = value
 
+    def _toggle_pause(self, thread: JobThread | None, buttons) -> bool:
+        """Pause or resume a live job; False when there is none to toggle."""
+        if not self._alive(thread):
+            return False
+        job = thread.job
+        job.resume() if job.is_paused else job.pause()
+        buttons.show_running(not job.is_paused)
+        return True
+
+    @staticmethod
+    def _step_once(thread: JobThread, buttons) -> None:
+        thread.job.pause()
+        thread.job.advance_one()
+        buttons.show_running(False)
+
     def train_play(self) -> None:
-        if self._alive(self.train_thread):
-            job = self.train_thread.job
-            job.resume() if job.is_paused else job.pause()
-            self.controls.train_buttons.show_running(not job.is_paused)
-            return
-        self.start_training(paused=False)
+        if not self._toggle_pause(self.train_thread, self.controls.train_buttons):
+            self.start_training(paused=False)
 
     def train_step(self) -> None:
-        if not self._alive(self.train_thread) and not self.start_training(paused=True):
-            return
-        self.train_thread.job.pause()
-        self.train_thread.job.advance_one()
-        self.controls.train_buttons.show_running(False)
+        if self._alive(self.train_thread) or self.start_training(paused=True):
+            self._step_once(self.train_thread, self.controls.train_buttons)
 
     def train_reset(self) -> None:
         if self.run_path is not None and not self.confirm("Discard the current model and clear the views?"):
@@ -309,19 +317,12 @@ class MainWindow(QMainWindow):
 
     # -- sampling ---------------------------------------------------------------------------------
     def sample_play(self) -> None:
-        if self._alive(self.sample_thread):
-            job = self.sample_thread.job
-            job.resume() if job.is_paused else job.pause()
-            self.controls.sample_buttons.show_running(not job.is_paused)
-            return
-        self.start_sampling(paused=False)
+        if not self._toggle_pause(self.sample_thread, self.controls.sample_buttons):
+            self.start_sampling(paused=False)
 
     def sample_step(self) -> None:
-        if not self._alive(self.sample_thread) and not self.start_sampling(paused=True):
-            return
-        self.sample_thread.job.pause()
-        self.sample_thread.job.advance_one()
-        self.controls.sample_buttons.show_running(False)
+        if self._alive(self.sample_thread) or self.start_sampling(paused=True):
+            self._step_once(self.sample_thread, self.controls.sample_buttons)
 
     def sample_reset(self) -> None:
         if self.sample_thread is not None:
