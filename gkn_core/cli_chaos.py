@@ -135,6 +135,9 @@ def lyapunov(
     ] = None,
     chains: Annotated[int, typer.Option(help="Trajectories (initial conditions) in the batch.")] = 4,
     renorm_every: Annotated[int, typer.Option(help="QR every N steps.")] = 1,
+    local_window: Annotated[
+        int | None, typer.Option(help="Also the finite-time largest exponent over windows of N steps.")
+    ] = None,
     checkpoint: Annotated[int | None, typer.Option(help="Checkpoint step (default: newest).")] = None,
     untrained: Annotated[
         bool, typer.Option(help="A fresh network of the given size and g instead of a run.")
@@ -159,7 +162,12 @@ def lyapunov(
     from gkn_core.chaos.runfile import load_chaos_model
     from gkn_core.config import validate_section
     from gkn_core.device import resolve_device
-    from gkn_core.lyapunov import kaplan_yorke_dimension, lyapunov_spectrum, participation_ratio
+    from gkn_core.lyapunov import (
+        kaplan_yorke_dimension,
+        local_largest_exponent,
+        lyapunov_spectrum,
+        participation_ratio,
+    )
     from gkn_core.runs.reader import open_run
 
     if exponents < 1 or steps < 1 or chains < 1 or renorm_every < 1:
@@ -192,6 +200,7 @@ def lyapunov(
             model, step = load_chaos_model(run, checkpoint, torch_device)
             models.append((f"{run_path} at step {step} (g={run.config.model.g:g})", model))
     table = Table("network", "largest", f"top {exponents} (per tau)", "PR", "KY dim")
+    locals_: list[tuple[str, torch.Tensor]] = []
     for name, model in models:
         if exponents > model.dim:
             raise GKNError(f"--exponents: the network has only {model.dim} units")
@@ -209,7 +218,24 @@ def lyapunov(
             f"{float(participation_ratio(mean)):.2f}",
             f"{float(kaplan_yorke_dimension(mean)):.2f}",
         )
+        if local_window is not None:
+            if local_window < 1 or local_window > steps:
+                raise GKNError(f"--local-window: must be between 1 and --steps ({steps})")
+            local = (
+                local_largest_exponent(
+                    model.flat_step, x0, local_window, steps // local_window, skip, seed=seed
+                )
+                * per_tau
+            )
+            locals_.append((name, local))
     stdout.print(table)
+    for name, local in locals_:
+        over_time = local.mean(0)
+        stdout.print(
+            f"local largest exponent of {name}, per tau, over {local.shape[1]} windows: mean "
+            f"{float(over_time.mean()):+.4f}, min {float(local.min()):+.4f}, max {float(local.max()):+.4f}; "
+            "by window: " + " ".join(f"{v:+.3f}" for v in over_time.tolist()[:20])
+        )
 
 
 def _chaos_sample(

@@ -170,6 +170,9 @@ def test_cli_trains_samples_and_measures_exponents(gkn, tmp_path):
     done = gkn("lyapunov", "--untrained", "--nv", "20", "--nh", "30", "--g", "0.5,3", "--steps", "100")
     assert done.returncode == 0, done.stderr
     assert "g=0.5" in done.stdout and "g=3" in done.stdout
+    done = gkn("lyapunov", str(out), "--exponents", "2", "--steps", "40", "--local-window", "10")
+    assert done.returncode == 0, done.stderr
+    assert "over 4 windows" in done.stdout
     done = gkn("runs", "show", str(out))
     assert done.returncode == 0, done.stderr
     assert "restricted2 Nv=64 Nh=30" in done.stdout
