@@ -340,6 +340,72 @@ def _show_any_kind(original: Any) -> Any:
     return runs_show
 
 
+def chaos_export_arrays(run: Any, what: str, sampling: int | None) -> dict[str, Any]:
+    """The arrays `gkn export --what chains|samples` writes for a chaos run: the recorded
+    trajectories (as 'chains', with the indices of their units) or the samples phi(v(T))."""
+    import numpy as np
+
+    names = run.sampling_names()
+    if not names:
+        raise GKNError(f"{run.path} holds no sampling yet (run `gkn sample {run.path}`)")
+    index = -1 if sampling is None else sampling
+    if not -len(names) <= index < len(names):
+        raise GKNError(f"{run.path} has {len(names)} samplings; there is no number {index}")
+    group = run.file[f"sampling/{names[index]}"]
+    if what == "samples":
+        if "samples" not in group:
+            raise GKNError(f"sampling {names[index]} of {run.path} did not complete: it has no samples")
+        return {"samples": group["samples"][()]}
+    metrics = run._consistent_series(group["metrics"]) if "metrics" in group else {}
+    chains = group["trajectories"][()]
+    if "step" in metrics:
+        chains = chains[:, : len(metrics["step"]) + 1]
+    return {
+        "chains": chains,
+        "units": np.asarray(group["units"][()]),
+        **{f"metrics_{k}": v for k, v in metrics.items()},
+    }
+
+
+def _export_any_kind(original: Any) -> Any:
+    """Wrap `gkn export` so that chains (trajectories) and samples of chaos runs export too."""
+
+    @functools.wraps(original)
+    def export(run_path: Path, out: Path, *args: Any, **kwargs: Any) -> None:
+        import h5py
+        import numpy as np
+
+        from gkn_core.export import check_output_path, write_csv
+        from gkn_core.runs.reader import open_run
+
+        what, fmt = kwargs.get("what", "chains"), kwargs.get("fmt", "csv")
+        with open_run(run_path) as run:
+            if run.kind != "chaos" or what not in ("chains", "samples") or fmt not in ("csv", "npz", "h5"):
+                return original(run_path, out, *args, **kwargs)
+            check_output_path(out, bool(kwargs.get("overwrite")))
+            arrays = chaos_export_arrays(run, what, kwargs.get("sampling"))
+        try:
+            if fmt == "csv":
+                write_csv(out, what, {k: v for k, v in arrays.items() if k in ("chains", "samples")})
+            elif fmt == "npz":
+                with open(out, "wb") as handle:
+                    np.savez_compressed(handle, **arrays)
+            else:
+                with h5py.File(out, "w") as file:
+                    file.attrs.update(source_run=str(run_path), what=what)
+                    for name, values in arrays.items():
+                        file.create_dataset(name, data=values, compression="gzip")
+        except OSError as exc:
+            raise GKNError(f"cannot write {out}: {exc.strerror or exc}") from None
+        described = ", ".join(
+            f"{k} {'x'.join(map(str, v.shape))}" for k, v in arrays.items() if not k.startswith("metrics_")
+        )
+        stdout.print(f"wrote {out} ({described})")
+        return None
+
+    return export
+
+
 def chaos_presets() -> None:
     """List the chaos presets."""
     table = Table("preset", "description")
@@ -356,6 +422,8 @@ def register(train_cli: typer.Typer, cli: typer.Typer) -> None:
     for info in cli.registered_commands:
         if info.name == "sample" and info.callback is not None:
             info.callback = _sample_for_any_kind(info.callback)
+        if info.name == "export" and info.callback is not None:
+            info.callback = _export_any_kind(info.callback)
     for group in cli.registered_groups:
         if group.name == "runs" and group.typer_instance is not None:
             for info in group.typer_instance.registered_commands:

@@ -215,3 +215,18 @@ def test_cli_trains_on_an_image_file_a_user_has(gkn, tmp_path):
     with open_run(out) as run:
         assert run.config.data.source == "file" and run.config.data.path == str(path.resolve())
         assert run.file["data"].attrs["n"] == 300 and run.image_shape == (8, 8)
+
+
+def test_cli_exports_trajectories_and_samples_of_a_chaos_run(gkn, trained_run, tmp_path):
+    copy = tmp_path / "copy.h5"
+    copy.write_bytes(trained_run.read_bytes())
+    assert gkn("sample", str(copy), "--chains", "12", "--steps", "20", "-q").returncode == 0
+    done = gkn("export", str(copy), "-o", str(tmp_path / "t.npz"), "--format", "npz", "--what", "chains")
+    assert done.returncode == 0, done.stderr
+    with np.load(tmp_path / "t.npz") as archive:
+        assert archive["chains"].shape == (8, 21, 32) and len(archive["units"]) == 32
+        assert list(archive["metrics_step"]) == list(range(1, 21))
+    done = gkn("export", str(copy), "-o", str(tmp_path / "s.csv"), "--what", "samples")
+    assert done.returncode == 0, done.stderr
+    rows = (tmp_path / "s.csv").read_text().splitlines()
+    assert len(rows) == 13 and rows[0].startswith("x0,x1,")

@@ -152,6 +152,18 @@ class ChaoticRNN:
             )
         return currents
 
+    def _sources(self, clamped: bool) -> list[list[tuple[int, torch.Tensor]]]:
+        """For each layer, the (source layer, coupling matrix) pairs of its input; none for a
+        clamped visible layer of a restricted model."""
+        if self.arch == "unrestricted":
+            return [[(0, self._eff)]]
+        sources: list[list[tuple[int, torch.Tensor]]] = [[] for _ in self.sizes]
+        for i, p in enumerate(self.pairs):
+            if not (clamped and p.lower == 0):
+                sources[p.lower].append((p.upper, self._down[i]))
+            sources[p.upper].append((p.lower, self._up[i]))
+        return sources
+
     def phis(self, states: list[torch.Tensor], clamp: torch.Tensor | None = None) -> list[torch.Tensor]:
         phis = [torch.tanh(x) for x in states]
         if clamp is not None:
@@ -195,11 +207,18 @@ class ChaoticRNN:
         if record is not None:
             chains, units = record
             frames.append(torch.cat(states, dim=1)[:chains, units].clone())
+        sources = self._sources(clamp is not None)
+        scaled_bias = [a * b for b in self.biases]
         for _ in range(n_steps):
-            currents = self.inputs(self.phis(states, clamp), clamp is not None)
-            for x, current in zip(states, currents, strict=True):
-                if current is not None:
-                    x.mul_(1 - a).add_(current, alpha=a)
+            phis = self.phis(states, clamp)
+            # x <- (1 - a) x + a (sum of rates @ couplings) + a bias, fused into in-place products
+            for layer, inputs in enumerate(sources):
+                if not inputs:
+                    continue
+                x = states[layer]
+                for i, (src, matrix) in enumerate(inputs):
+                    x.addmm_(phis[src], matrix, beta=(1 - a) if i == 0 else 1.0, alpha=a)
+                x.add_(scaled_bias[layer])
             if record is not None:
                 frames.append(torch.cat(states, dim=1)[:chains, units].clone())
         if record is not None:
