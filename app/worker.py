@@ -45,7 +45,8 @@ class JobWorker(QObject):
             for snapshot in self.snapshots:
                 batch.append(snapshot)
                 now = time.monotonic()
-                if now - last >= self.deliver_every:
+                # Single steps through a pause are delivered at once: the next one may never come.
+                if now - last >= self.deliver_every or self.job.is_paused:
                     self.delivered.emit(batch)
                     batch, last = [], now
                 frame_steps += 1

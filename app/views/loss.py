@@ -9,6 +9,7 @@ import pyqtgraph as pg
 from PyQt6.QtWidgets import QVBoxLayout, QWidget
 
 from app.live import LiveState
+from app.views import cache_axes
 
 MIN_INTERVAL_S = 0.25
 
@@ -19,6 +20,7 @@ class LossView(QWidget):
         self.plot_widget = pg.PlotWidget(title="Training loss")
         self.plot = self.plot_widget.getPlotItem()
         self.plot.setLogMode(y=True)
+        cache_axes(self.plot)
         self.plot.setLabel("bottom", "step")
         self.plot.setLabel("left", "MSE(f(x), x)")
         self.plot.showGrid(x=True, y=True, alpha=0.2)

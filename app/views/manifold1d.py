@@ -13,6 +13,7 @@ from PyQt6.QtCore import pyqtSignal
 from PyQt6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
 from app.live import LiveState
+from app.views import cache_axes
 from app.views.tails import TAIL_LENGTH, ChainTails
 from gkn_core.manifolds import Manifold1D
 
@@ -36,6 +37,8 @@ class ManifoldPanel1D(pg.GraphicsLayoutWidget):
             plot.setLabel("bottom", "x")
             plot.setMouseEnabled(x=False, y=False)
         self.loss.setXLink(self.output)
+        cache_axes(self.output)
+        cache_axes(self.loss)
         self.identity = self.output.plot(pen=pg.mkPen((150, 150, 150), style=pg.QtCore.Qt.PenStyle.DashLine))
         self.fx_curve = self.output.plot(pen=pg.mkPen((80, 140, 240), width=2))
         self.loss_curve = self.loss.plot(pen=pg.mkPen((240, 150, 40), width=2))
@@ -51,6 +54,7 @@ class ManifoldPanel1D(pg.GraphicsLayoutWidget):
         self.output.addItem(self.readout, ignoreBounds=True)
         self.manifold: Manifold1D | None = None
         self._range: tuple[float, float] | None = None
+        self._drawn: tuple | None = None
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.scene().sigMouseClicked.connect(self._on_clicked)
 
@@ -62,6 +66,10 @@ class ManifoldPanel1D(pg.GraphicsLayoutWidget):
             return
         self.manifold = state.manifolds[-1 if frame is None else frame]
         m = self.manifold
+        content = (id(state), id(m), len(state.chains), generation, self.title)
+        if content == self._drawn:
+            return  # new losses arrived, but nothing this panel shows changed
+        self._drawn = content
         if self._range != (state.low, state.high):
             # Fixed x range and output range: auto-ranging every frame repaints the axes (costly).
             self._range = (state.low, state.high)
@@ -92,6 +100,7 @@ class ManifoldPanel1D(pg.GraphicsLayoutWidget):
 
     def clear_items(self) -> None:
         self.manifold = None
+        self._drawn = None
         for item in (self.fx_curve, self.loss_curve, self.identity):
             item.setData([], [])
         self.output_points.setData(x=[], y=[])

@@ -9,6 +9,7 @@ from PyQt6.QtCore import QRectF, pyqtSignal
 from PyQt6.QtWidgets import QCheckBox, QHBoxLayout, QVBoxLayout, QWidget
 
 from app.live import LiveState
+from app.views import cache_axes
 from app.views.tails import TAIL_LENGTH, ChainTails
 from gkn_core.manifolds import Basins
 
@@ -35,6 +36,7 @@ class TwoDView(QWidget):
         self.graphics = pg.GraphicsLayoutWidget()
         self.plot = self.graphics.addPlot(title="loss map log10 ||p - f(p)||² / 2, displacement f(p) - p")
         self.plot.setAspectLocked(True)
+        cache_axes(self.plot)
         self.plot.setMouseEnabled(x=False, y=False)
         self.loss_image = pg.ImageItem()
         self.basin_image = pg.ImageItem()
@@ -65,12 +67,17 @@ class TwoDView(QWidget):
         layout.addLayout(controls)
         layout.addWidget(self.graphics)
         self._rect: QRectF | None = None
+        self._drawn: tuple | None = None
         self.graphics.scene().sigMouseClicked.connect(self._on_clicked)
 
     def render(self, state: LiveState, frame: int | None = None, generation: int | None = None) -> None:
         if state.dim != 2 or not state.manifolds:
             return
         m = state.manifolds[-1 if frame is None else frame]
+        content = (id(state), id(m), len(state.chains), generation)
+        if content == self._drawn:
+            return  # new losses arrived, but nothing this view shows changed
+        self._drawn = content
         rect = QRectF(state.low, state.low, state.high - state.low, state.high - state.low)
         if rect != self._rect:
             # A fixed range: auto-ranging on every frame repaints the axes, the costliest part of a frame.
