@@ -2,8 +2,8 @@
 
 In one process, side by side: (a) the training job run in a plain thread, writing its run file, as the
 CLI does; (b) the same job started from the window, whose timer redraws the views (the tab in front
-is switched between the 2D manifold and the loss view so both keep drawing). While (b) runs, a 10 ms
-heartbeat timer on the GUI thread measures how long the event loop stalls (p50, p99, max).
+is switched between the 2D manifold and the loss view every --switch-ms so both keep drawing). While
+(b) runs, a 10 ms heartbeat timer on the GUI thread measures how long the event loop stalls (p50, p99, max).
 
     QT_QPA_PLATFORM=offscreen python benchmarks/gui_overhead.py [--preset 2d] [--steps 3000] [--repeats 2]
 """
@@ -38,7 +38,9 @@ def headless_rate(preset: str, steps: int, folder: Path, tag: str) -> float:
     return steps / (time.perf_counter() - start)
 
 
-def windowed_rate(app, preset: str, steps: int, folder: Path) -> tuple[float, np.ndarray]:
+def windowed_rate(
+    app, preset: str, steps: int, folder: Path, switch_ms: int = 1000
+) -> tuple[float, np.ndarray]:
     from PyQt6.QtCore import QEventLoop, QSettings, QTimer
 
     from app.main_window import VIEWS, MainWindow
@@ -56,8 +58,10 @@ def windowed_rate(app, preset: str, steps: int, folder: Path) -> tuple[float, np
     heartbeat.timeout.connect(lambda: beats.append(time.perf_counter()))
     shown = [VIEWS.index("2d"), VIEWS.index("loss")]
     switcher = QTimer()
-    switcher.setInterval(200)
-    switcher.timeout.connect(lambda: window.tabs.setCurrentIndex(shown[int(time.perf_counter() * 5) % 2]))
+    switcher.setInterval(switch_ms)
+    switcher.timeout.connect(
+        lambda: window.tabs.setCurrentIndex(shown[window.tabs.currentIndex() == shown[0]])
+    )
     loop = QEventLoop()  # the event loop as in the app: it sleeps until something happens
     start = time.perf_counter()
     window.train_play()
@@ -80,6 +84,7 @@ def main() -> None:
     parser.add_argument("--preset", default="2d")
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--switch-ms", type=int, default=1000, help="how often the tab in front changes")
     args = parser.parse_args()
     app = make_application(offscreen=True)
     headless, windowed, all_stalls = [], [], []
@@ -87,12 +92,12 @@ def main() -> None:
         folder = Path(scratch)
         for repeat in range(args.repeats):  # interleaved, so drifts in machine load hit both alike
             headless.append(headless_rate(args.preset, args.steps, folder, str(repeat)))
-            rate, stalls = windowed_rate(app, args.preset, args.steps, folder / str(repeat))
+            rate, stalls = windowed_rate(app, args.preset, args.steps, folder / str(repeat), args.switch_ms)
             windowed.append(rate)
             all_stalls.append(stalls)
     stalls = np.concatenate(all_stalls)
     h, w = float(np.median(headless)), float(np.median(windowed))
-    print(f"preset {args.preset}, {args.steps} steps x {args.repeats} repeats")
+    print(f"preset {args.preset}, {args.steps} steps x {args.repeats}, tab switch every {args.switch_ms} ms")
     runs = {name: ", ".join(f"{x:,.0f}" for x in rates) for name, rates in (("h", headless), ("w", windowed))}
     print(f"training steps/s headless (thread + run file): {h:,.0f}   (runs: {runs['h']})")
     print(f"training steps/s in the window, views live:    {w:,.0f}   (runs: {runs['w']})")
