@@ -79,6 +79,11 @@ def drop_none(section: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in section.items() if v is not None}
 
 
+def run_kind(run_path: Path) -> str:
+    with open_run(run_path) as run:
+        return run.kind
+
+
 @contextlib.contextmanager
 def ctrl_c_stops(job: Job) -> Iterator[None]:
     """First Ctrl+C: stop at the next step; a second one interrupts at once."""
@@ -177,8 +182,13 @@ def sample(
     device: Annotated[str | None, typer.Option(help="auto, cpu, cuda, cuda:N.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
-    """Kaleidoscopic sampling: iterate the trained network on noise; chains are added to the run."""
+    """Sample a run: kaleidoscopic chains (gkn) or the network's own dynamics (chaos); added to the run."""
     from gkn_core.sessions import sampling_session
+
+    if run_kind(run_path) == "chaos":
+        gkn_only = {"noise": noise, "noise_law": noise_law, "burn_in": burn_in, "start": start}
+        cli_chaos.sample_chaos_run(run_path, gkn_only, chains, steps, seed, device, quiet)
+        return
 
     overrides = drop_none(
         {
@@ -210,6 +220,9 @@ def sample(
 def runs_show(run_path: Annotated[Path, typer.Argument(metavar="RUN.h5")]) -> None:
     """Print what a run file holds."""
     with open_run(run_path) as run:
+        if run.kind == "chaos":
+            cli_chaos.show_chaos_run(run)
+            return
         table = Table(title=str(run_path), show_header=False)
         for key, value in run.info.items():
             table.add_row(key, str(value))
@@ -261,6 +274,9 @@ def export(
         raise GKNError(f"--what: {what!r} is not one of chains, samples, metrics")
     if fmt not in ("csv", "npz", "h5"):
         raise GKNError(f"--format: {fmt!r} is not one of csv, npz, h5")
+    if run_kind(run_path) == "chaos" and what != "metrics":
+        cli_chaos.export_chaos_run(run_path, out, what, fmt, sampling, overwrite)
+        return
     with open_run(run_path) as run:
         shapes = export_run(run, what, fmt, out, sampling, overwrite)  # type: ignore[arg-type]
     described = ", ".join(

@@ -6,7 +6,6 @@ as everywhere in the CLI.
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -261,32 +260,22 @@ def _chaos_sample(
     )
 
 
-def _sample_for_any_kind(original: Any) -> Any:
-    """Wrap `gkn sample` so that a chaos run is sampled by its own dynamics (same options)."""
-
-    @functools.wraps(original)
-    def sample(run_path: Path, *args: Any, **kwargs: Any) -> None:
-        from gkn_core.runs.reader import open_run
-
-        with open_run(run_path) as run:
-            kind = run.kind
-        if kind != "chaos":
-            return original(run_path, *args, **kwargs)
-        unused = [k for k in ("noise", "noise_law", "burn_in", "start") if kwargs.get(k) is not None]
-        if unused:
-            raise GKNError(
-                f"--{unused[0].replace('_', '-')} does not apply to a chaos run (its dynamics are noise-free)"
-            )
-        return _chaos_sample(
-            run_path,
-            kwargs.get("chains"),
-            kwargs.get("steps"),
-            kwargs.get("seed"),
-            kwargs.get("device"),
-            bool(kwargs.get("quiet")),
+def sample_chaos_run(
+    run_path: Path,
+    gkn_only: dict[str, Any],
+    chains: int | None,
+    steps: int | None,
+    seed: int | None,
+    device: str | None,
+    quiet: bool,
+) -> None:
+    """`gkn sample` on a chaos run: samples of its own noise-free dynamics (gkn-only options refused)."""
+    unused = [name for name, value in gkn_only.items() if value is not None]
+    if unused:
+        raise GKNError(
+            f"--{unused[0].replace('_', '-')} does not apply to a chaos run (its dynamics are noise-free)"
         )
-
-    return sample
+    _chaos_sample(run_path, chains, steps, seed, device, quiet)
 
 
 def show_chaos_run(run: Any) -> None:
@@ -324,22 +313,6 @@ def show_chaos_run(run: Any) -> None:
     stdout.print(table)
 
 
-def _show_any_kind(original: Any) -> Any:
-    """Wrap `gkn runs show` so that chaos runs get their own table."""
-
-    @functools.wraps(original)
-    def runs_show(run_path: Path) -> None:
-        from gkn_core.runs.reader import open_run
-
-        with open_run(run_path) as run:
-            if run.kind == "chaos":
-                show_chaos_run(run)
-                return None
-        return original(run_path)
-
-    return runs_show
-
-
 def chaos_export_arrays(run: Any, what: str, sampling: int | None) -> dict[str, Any]:
     """The arrays `gkn export --what chains|samples` writes for a chaos run: the recorded
     trajectories (as 'chains', with the indices of their units) or the samples phi(v(T))."""
@@ -367,43 +340,36 @@ def chaos_export_arrays(run: Any, what: str, sampling: int | None) -> dict[str, 
     }
 
 
-def _export_any_kind(original: Any) -> Any:
-    """Wrap `gkn export` so that chains (trajectories) and samples of chaos runs export too."""
+def export_chaos_run(
+    run_path: Path, out: Path, what: str, fmt: str, sampling: int | None, overwrite: bool
+) -> None:
+    """`gkn export --what chains|samples` of a chaos run: its recorded trajectories or its samples."""
+    import h5py
+    import numpy as np
 
-    @functools.wraps(original)
-    def export(run_path: Path, out: Path, *args: Any, **kwargs: Any) -> None:
-        import h5py
-        import numpy as np
+    from gkn_core.export import check_output_path, write_csv
+    from gkn_core.runs.reader import open_run
 
-        from gkn_core.export import check_output_path, write_csv
-        from gkn_core.runs.reader import open_run
-
-        what, fmt = kwargs.get("what", "chains"), kwargs.get("fmt", "csv")
-        with open_run(run_path) as run:
-            if run.kind != "chaos" or what not in ("chains", "samples") or fmt not in ("csv", "npz", "h5"):
-                return original(run_path, out, *args, **kwargs)
-            check_output_path(out, bool(kwargs.get("overwrite")))
-            arrays = chaos_export_arrays(run, what, kwargs.get("sampling"))
-        try:
-            if fmt == "csv":
-                write_csv(out, what, {k: v for k, v in arrays.items() if k in ("chains", "samples")})
-            elif fmt == "npz":
-                with open(out, "wb") as handle:
-                    np.savez_compressed(handle, **arrays)
-            else:
-                with h5py.File(out, "w") as file:
-                    file.attrs.update(source_run=str(run_path), what=what)
-                    for name, values in arrays.items():
-                        file.create_dataset(name, data=values, compression="gzip")
-        except OSError as exc:
-            raise GKNError(f"cannot write {out}: {exc.strerror or exc}") from None
-        described = ", ".join(
-            f"{k} {'x'.join(map(str, v.shape))}" for k, v in arrays.items() if not k.startswith("metrics_")
-        )
-        stdout.print(f"wrote {out} ({described})")
-        return None
-
-    return export
+    with open_run(run_path) as run:
+        check_output_path(out, overwrite)
+        arrays = chaos_export_arrays(run, what, sampling)
+    try:
+        if fmt == "csv":
+            write_csv(out, what, {k: v for k, v in arrays.items() if k in ("chains", "samples")})
+        elif fmt == "npz":
+            with open(out, "wb") as handle:
+                np.savez_compressed(handle, **arrays)
+        else:
+            with h5py.File(out, "w") as file:
+                file.attrs.update(source_run=str(run_path), what=what)
+                for name, values in arrays.items():
+                    file.create_dataset(name, data=values, compression="gzip")
+    except OSError as exc:
+        raise GKNError(f"cannot write {out}: {exc.strerror or exc}") from None
+    described = ", ".join(
+        f"{k} {'x'.join(map(str, v.shape))}" for k, v in arrays.items() if not k.startswith("metrics_")
+    )
+    stdout.print(f"wrote {out} ({described})")
 
 
 def chaos_presets() -> None:
@@ -419,13 +385,3 @@ def register(train_cli: typer.Typer, cli: typer.Typer) -> None:
     train_cli.command("chaos")(train_chaos)
     cli.command("lyapunov")(lyapunov)
     cli.command("chaos-presets")(chaos_presets)
-    for info in cli.registered_commands:
-        if info.name == "sample" and info.callback is not None:
-            info.callback = _sample_for_any_kind(info.callback)
-        if info.name == "export" and info.callback is not None:
-            info.callback = _export_any_kind(info.callback)
-    for group in cli.registered_groups:
-        if group.name == "runs" and group.typer_instance is not None:
-            for info in group.typer_instance.registered_commands:
-                if info.name == "show" and info.callback is not None:
-                    info.callback = _show_any_kind(info.callback)
