@@ -23,8 +23,8 @@ from gkn_core.data import Dataset
 from gkn_core.errors import RunFileError
 from gkn_core.runs.format import CHAIN_CHUNK_BYTES, FORMAT_NAME, FORMAT_VERSION, INLINE_DATA_LIMIT
 from gkn_core.runs.h5util import append_rows, growing_series, growing_stack, write_settings
-from gkn_core.runs.recording import _recorded
-from gkn_core.runs.writer import DEFAULT_FLUSH_INTERVAL, RunWriter, _open_h5, utc_now
+from gkn_core.runs.recording import recorded
+from gkn_core.runs.writer import DEFAULT_FLUSH_INTERVAL, RunWriter, open_h5, utc_now
 
 CHAOS_TRAIN_SERIES = {"step": np.int64, "gap": np.float64, "free_activity": np.float64, "elapsed": np.float64}
 SCORE_SERIES = {"step": np.int64, **{name: np.float64 for name in SCORE_NAMES}}
@@ -48,7 +48,7 @@ class ChaosRunWriter(RunWriter):
             raise RunFileError(f"{path} is a directory, not a run file name")
         if not path.parent.exists():
             raise RunFileError(f"cannot create {path}: folder {path.parent} does not exist")
-        writer = cls(_open_h5(path, "w" if overwrite else "w-"), flush_interval)
+        writer = cls(open_h5(path, "w" if overwrite else "w-"), flush_interval)
         writer._write_chaos_header(config, dataset, device)
         writer.flush()
         return writer
@@ -179,7 +179,7 @@ def record_chaos_training(job: ChaosTrainingJob, writer: ChaosRunWriter) -> Iter
         writer.set_status(status, reason, section="train")
         writer.close()
 
-    return _recorded(job, writer.write_chaos_snapshot, finish)
+    return recorded(job, writer.write_chaos_snapshot, finish)
 
 
 def record_chaos_sampling(
@@ -193,7 +193,7 @@ def record_chaos_sampling(
         writer.set_status(status, reason)
         writer.close()
 
-    return _recorded(job, writer.write_chaos_sample_snapshot, finish)
+    return recorded(job, writer.write_chaos_sample_snapshot, finish)
 
 
 # -- reading -------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from gkn_core.runs.writer import RunWriter
 SnapshotT = TypeVar("SnapshotT")
 
 
-def _recorded(
+def recorded(
     job: Job[SnapshotT],
     write: Callable[[SnapshotT], None],
     finish: Callable[[str, str], None],
@@ -57,7 +57,7 @@ def record_training(job: GKNTrainingJob, writer: RunWriter) -> Iterator[TrainSna
         writer.set_status(status, reason, section="train")
         writer.close()
 
-    return _recorded(job, writer.write_train_snapshot, finish, keep_last_good_weights)
+    return recorded(job, writer.write_train_snapshot, finish, keep_last_good_weights)
 
 
 def record_sampling(
@@ -70,4 +70,4 @@ def record_sampling(
         writer.set_status(status, reason)
         writer.close()
 
-    return _recorded(job, writer.write_sample_snapshot, finish)
+    return recorded(job, writer.write_sample_snapshot, finish)

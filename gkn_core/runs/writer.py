@@ -47,7 +47,7 @@ def utc_now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def _open_h5(path: Path, mode: str) -> h5py.File:
+def open_h5(path: Path, mode: str) -> h5py.File:
     try:
         return h5py.File(path, mode)
     except FileExistsError:
@@ -87,7 +87,7 @@ class RunWriter:
             raise RunFileError(f"{path} is a directory, not a run file name")
         if not path.parent.exists():
             raise RunFileError(f"cannot create {path}: folder {path.parent} does not exist")
-        writer = cls(_open_h5(path, "w" if overwrite else "w-"), flush_interval)
+        writer = cls(open_h5(path, "w" if overwrite else "w-"), flush_interval)
         writer._write_header(config, dataset, device, kind)
         writer.flush()
         return writer
@@ -96,7 +96,7 @@ class RunWriter:
     def append(cls, path: str | Path, flush_interval: float = DEFAULT_FLUSH_INTERVAL) -> RunWriter:
         """Reopen a finished run to add to it (sampling); refuses files that are not runs."""
         check_run_file(path)
-        return cls(_open_h5(Path(path), "r+"), flush_interval)
+        return cls(open_h5(Path(path), "r+"), flush_interval)
 
     def _write_header(self, config: GKNConfig, dataset: Dataset, device: str, kind: str) -> None:
         attrs = self.file.attrs
