@@ -9,13 +9,14 @@ from __future__ import annotations
 import tomllib
 from functools import cache
 from importlib import resources
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from gkn_core.device import DEVICE_PATTERN
 from gkn_core.errors import ConfigError
 
+SettingsT = TypeVar("SettingsT", bound=BaseModel)
 PositiveInt = Annotated[int, Field(ge=1)]
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 
@@ -140,25 +141,43 @@ def describe_validation_error(exc: ValidationError) -> str:
     return f"{where}: {message}{shown}{more}"
 
 
-def validate_config(raw: dict[str, Any]) -> GKNConfig:
+def validate_settings(model: type[SettingsT], raw: dict[str, Any]) -> SettingsT:
+    """Validate a whole config of any run kind; a bad value raises ConfigError with one line."""
     try:
-        return GKNConfig.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc)) from None
 
 
+def validate_config(raw: dict[str, Any]) -> GKNConfig:
+    return validate_settings(GKNConfig, raw)
+
+
 @cache
-def _preset_table() -> dict[str, dict[str, Any]]:
-    text = resources.files("gkn_core.presets").joinpath("gkn.toml").read_text(encoding="utf-8")
+def preset_table(filename: str = "gkn.toml") -> dict[str, dict[str, Any]]:
+    """Presets as data: one TOML file of named tables per run kind, shipped in gkn_core/presets."""
+    text = resources.files("gkn_core.presets").joinpath(filename).read_text(encoding="utf-8")
     return tomllib.loads(text)
 
 
+def preset_settings(
+    filename: str, name: str, overrides: dict[str, Any] | None = None, label: str = "preset"
+) -> dict[str, Any]:
+    """The raw settings of a named preset with `overrides` merged in, not yet validated."""
+    table = preset_table(filename)
+    if name not in table:
+        raise ConfigError(f"preset: unknown {label} {name!r} (known: {', '.join(table)})")
+    raw = {k: v for k, v in table[name].items() if k != "description"}
+    raw["preset"] = name
+    return merge_settings(raw, overrides or {})
+
+
 def preset_names() -> list[str]:
-    return list(_preset_table())
+    return list(preset_table())
 
 
 def preset_description(name: str) -> str:
-    return str(_preset_table()[name].get("description", ""))
+    return str(preset_table()[name].get("description", ""))
 
 
 def merge_settings(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
@@ -174,12 +193,7 @@ def merge_settings(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str,
 
 def preset_config(name: str, overrides: dict[str, Any] | None = None) -> GKNConfig:
     """The named preset with `overrides` (nested sections) applied, validated."""
-    table = _preset_table()
-    if name not in table:
-        raise ConfigError(f"preset: unknown preset {name!r} (known: {', '.join(table)})")
-    raw = {k: v for k, v in table[name].items() if k != "description"}
-    raw["preset"] = name
-    return validate_config(merge_settings(raw, overrides or {}))
+    return validate_config(preset_settings("gkn.toml", name, overrides))
 
 
 def validate_section(model: type[BaseModel], raw: dict[str, Any], section: str) -> Any:

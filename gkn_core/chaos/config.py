@@ -6,16 +6,12 @@ size Nv is not a setting: it is the number of pixels of the data. Data always li
 
 from __future__ import annotations
 
-import tomllib
-from functools import cache
-from importlib import resources
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from gkn_core.config import _Settings, describe_validation_error, merge_settings
+from gkn_core.config import _Settings, preset_settings, preset_table, validate_settings
 from gkn_core.device import DEVICE_PATTERN
-from gkn_core.errors import ConfigError
 
 Architecture = Literal["unrestricted", "restricted2", "restricted3"]
 ChaosDataSource = Literal["digits8", "mnist", "file"]
@@ -100,31 +96,17 @@ class ChaosConfig(_Settings):
 
 
 def validate_chaos_config(raw: dict[str, Any]) -> ChaosConfig:
-    try:
-        return ChaosConfig.model_validate(raw)
-    except ValidationError as exc:
-        raise ConfigError(describe_validation_error(exc)) from None
-
-
-@cache
-def _preset_table() -> dict[str, dict[str, Any]]:
-    text = resources.files("gkn_core.presets").joinpath("chaos.toml").read_text(encoding="utf-8")
-    return tomllib.loads(text)
+    return validate_settings(ChaosConfig, raw)
 
 
 def chaos_preset_names() -> list[str]:
-    return list(_preset_table())
+    return list(preset_table("chaos.toml"))
 
 
 def chaos_preset_description(name: str) -> str:
-    return str(_preset_table()[name].get("description", ""))
+    return str(preset_table("chaos.toml")[name].get("description", ""))
 
 
 def chaos_preset_config(name: str, overrides: dict[str, Any] | None = None) -> ChaosConfig:
     """The named chaos preset with `overrides` (nested sections) applied, validated."""
-    table = _preset_table()
-    if name not in table:
-        raise ConfigError(f"preset: unknown chaos preset {name!r} (known: {', '.join(table)})")
-    raw = {k: v for k, v in table[name].items() if k != "description"}
-    raw["preset"] = name
-    return validate_chaos_config(merge_settings(raw, overrides or {}))
+    return validate_chaos_config(preset_settings("chaos.toml", name, overrides, "chaos preset"))
