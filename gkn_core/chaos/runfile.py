@@ -9,22 +9,20 @@ groups of docs/run-format.md. It is used from the job's own thread.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from gkn_core import __version__
 from gkn_core.chaos.config import ChaosConfig, ChaosSampleConfig
 from gkn_core.chaos.sample import ChaosSampleSnapshot, ChaosSamplingJob
 from gkn_core.chaos.scores import SCORE_NAMES
 from gkn_core.chaos.train import ChaosCheckpoint, ChaosTrainingJob, ChaosTrainSnapshot
 from gkn_core.data import Dataset
 from gkn_core.errors import RunFileError
-from gkn_core.runs.format import CHAIN_CHUNK_BYTES, FORMAT_NAME, FORMAT_VERSION, INLINE_DATA_LIMIT
+from gkn_core.runs.format import CHAIN_CHUNK_BYTES
 from gkn_core.runs.h5util import append_rows, growing_series, growing_stack, write_settings
 from gkn_core.runs.recording import recorded
-from gkn_core.runs.writer import DEFAULT_FLUSH_INTERVAL, RunWriter, open_h5, utc_now
+from gkn_core.runs.writer import RunWriter, utc_now
 
 CHAOS_TRAIN_SERIES = {"step": np.int64, "gap": np.float64, "free_activity": np.float64, "elapsed": np.float64}
 SCORE_SERIES = {"step": np.int64, **{name: np.float64 for name in SCORE_NAMES}}
@@ -33,49 +31,9 @@ CHAOS_SAMPLE_SERIES = {"step": np.int64, "activity": np.float64}
 
 
 class ChaosRunWriter(RunWriter):
-    @classmethod
-    def create_chaos(
-        cls,
-        path: str | Path,
-        config: ChaosConfig,
-        dataset: Dataset,
-        device: str,
-        overwrite: bool = False,
-        flush_interval: float = DEFAULT_FLUSH_INTERVAL,
-    ) -> ChaosRunWriter:
-        path = Path(path)
-        if path.is_dir():
-            raise RunFileError(f"{path} is a directory, not a run file name")
-        if not path.parent.exists():
-            raise RunFileError(f"cannot create {path}: folder {path.parent} does not exist")
-        writer = cls(open_h5(path, "w" if overwrite else "w-"), flush_interval)
-        writer._write_chaos_header(config, dataset, device)
-        writer.flush()
-        return writer
+    kind = "chaos"
 
-    def _write_chaos_header(self, config: ChaosConfig, dataset: Dataset, device: str) -> None:
-        self.file.attrs.update(
-            format=FORMAT_NAME,
-            format_version=FORMAT_VERSION,
-            kind="chaos",
-            created=utc_now(),
-            software_version=__version__,
-            seed=config.seed,
-            device=device,
-            status="running",
-            failure_reason="",
-        )
-        config_group = self.file.create_group("config")
-        config_group.attrs["json"] = config.model_dump_json()
-        write_settings(config_group, config.model_dump(mode="json"))
-        data = self.file.create_group("data")
-        data.attrs.update(name=dataset.name, low=dataset.low, high=dataset.high, n=dataset.n, dim=dataset.dim)
-        if dataset.image_shape is not None:
-            data.attrs["image_shape"] = np.asarray(dataset.image_shape, dtype=np.int64)
-        if dataset.x.size <= INLINE_DATA_LIMIT:
-            data.create_dataset("x", data=dataset.x, compression="gzip")
-            if dataset.labels is not None:
-                data.create_dataset("labels", data=dataset.labels, compression="gzip")
+    def _create_datasets(self, config: ChaosConfig, dataset: Dataset) -> None:
         self._create_series("train/metrics", CHAOS_TRAIN_SERIES)
         self._create_series("train/scores", SCORE_SERIES)
         self._create_series("train/lyapunov", LYAPUNOV_SERIES)

@@ -33,9 +33,7 @@ def chaos_training_session(
     device = resolve_device(config.device)
     dataset = load_chaos_dataset(config.data)
     job = ChaosTrainingJob(config, dataset, device)
-    writer = ChaosRunWriter.create_chaos(
-        out, config, dataset, describe_device(device), overwrite, flush_interval
-    )
+    writer = ChaosRunWriter.create(out, config, dataset, describe_device(device), overwrite, flush_interval)
     writer.on_flush = on_flush
     return job, record_chaos_training(job, writer)
 

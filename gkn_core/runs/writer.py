@@ -11,12 +11,14 @@ import datetime as dt
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Self
 
 import h5py
 import numpy as np
+from pydantic import BaseModel
 
 from gkn_core import __version__
-from gkn_core.config import GKNConfig, SampleConfig
+from gkn_core.config import SampleConfig
 from gkn_core.data import Dataset
 from gkn_core.errors import RunFileError
 from gkn_core.jobs.gkn_sample import SampleSnapshot
@@ -58,6 +60,8 @@ def open_h5(path: Path, mode: str) -> h5py.File:
 
 
 class RunWriter:
+    kind = "gkn"
+
     def __init__(self, file: h5py.File, flush_interval: float) -> None:
         self.file = file
         self.path = Path(file.filename)
@@ -75,20 +79,21 @@ class RunWriter:
     def create(
         cls,
         path: str | Path,
-        config: GKNConfig,
+        config: BaseModel,
         dataset: Dataset,
         device: str,
         overwrite: bool = False,
-        kind: str = "gkn",
         flush_interval: float = DEFAULT_FLUSH_INTERVAL,
-    ) -> RunWriter:
+    ) -> Self:
+        """A new run file of this writer's kind, with its header and empty series, flushed."""
         path = Path(path)
         if path.is_dir():
             raise RunFileError(f"{path} is a directory, not a run file name")
         if not path.parent.exists():
             raise RunFileError(f"cannot create {path}: folder {path.parent} does not exist")
         writer = cls(open_h5(path, "w" if overwrite else "w-"), flush_interval)
-        writer._write_header(config, dataset, device, kind)
+        writer._write_header(config, dataset, device)
+        writer._create_datasets(config, dataset)
         writer.flush()
         return writer
 
@@ -98,12 +103,13 @@ class RunWriter:
         check_run_file(path)
         return cls(open_h5(Path(path), "r+"), flush_interval)
 
-    def _write_header(self, config: GKNConfig, dataset: Dataset, device: str, kind: str) -> None:
+    def _write_header(self, config: BaseModel, dataset: Dataset, device: str) -> None:
+        """What every run file holds, whatever its kind: root attributes, config and data."""
         attrs = self.file.attrs
         attrs.update(
             format=FORMAT_NAME,
             format_version=FORMAT_VERSION,
-            kind=kind,
+            kind=self.kind,
             created=utc_now(),
             software_version=__version__,
             seed=config.seed,
@@ -118,11 +124,14 @@ class RunWriter:
         data.attrs.update(name=dataset.name, low=dataset.low, high=dataset.high, n=dataset.n, dim=dataset.dim)
         if dataset.image_shape is not None:
             data.attrs["image_shape"] = np.asarray(dataset.image_shape, dtype=np.int64)
-        self._create_series("train/metrics", TRAIN_SERIES)
         if dataset.x.size <= INLINE_DATA_LIMIT:
             data.create_dataset("x", data=dataset.x, compression="gzip")
             if dataset.labels is not None:
                 data.create_dataset("labels", data=dataset.labels, compression="gzip")
+
+    def _create_datasets(self, config: BaseModel, dataset: Dataset) -> None:
+        """The kind's own growing series, empty, so the file has its full layout from the start."""
+        self._create_series("train/metrics", TRAIN_SERIES)
 
     # -- training --------------------------------------------------------------------------------
     def write_train_snapshot(self, snapshot: TrainSnapshot) -> None:
