@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
+import torch
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -13,3 +15,16 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 def quick_1d_overrides() -> dict:
     """The 1d preset cut to a few hundred steps: enough to learn the two points on a CPU."""
     return {"train": {"steps": 300, "checkpoint_every": 100, "manifold_every": 50}}
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread() -> Iterator[None]:
+    """Small nets run as fast on one thread, and immune to OpenMP stalls on a busy machine.
+
+    With 2 OpenMP threads and another process on the second core, every op waits on a descheduled
+    thread: the 2D training went from 2 s to over 75 s per run that way.
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import torch
 
@@ -16,13 +14,7 @@ from gkn_core.chaos.config import (
 from gkn_core.chaos.models import build_chaos_model, largest_exponent_per_tau, sample_visible
 from gkn_core.errors import ConfigError
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_presets_hold_the_paper_settings():

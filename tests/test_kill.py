@@ -6,16 +6,12 @@ that step, with all series, manifold frames, checkpoints and chains agreeing wit
 
 import os
 import random
-import signal
-import subprocess
-import sys
-import threading
-import time
 from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
+from helpers.killing import run_and_kill
 
 from gkn_core.config import preset_config
 from gkn_core.runs.reader import open_run
@@ -23,32 +19,6 @@ from gkn_core.sessions import training_session
 
 CHILD = Path(__file__).parent / "helpers" / "killable_run.py"
 KILLS = int(os.environ.get("GKN_KILL_COUNT", "5"))
-
-
-def run_and_kill(mode: str, path: Path, rng: random.Random) -> int:
-    """Start the child, kill it at a random moment after its first flush, return its last flushed step."""
-    child = subprocess.Popen([sys.executable, str(CHILD), mode, str(path)], stdout=subprocess.PIPE, text=True)
-    flushed: list[int] = []
-    first = threading.Event()
-
-    def read() -> None:
-        for line in child.stdout:
-            if line.startswith("flushed"):
-                flushed.append(int(line.split()[1]))
-                first.set()
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    deadline = time.monotonic() + 60
-    while not first.wait(timeout=0.1):
-        assert child.poll() is None, f"the child exited with {child.returncode} before its first flush"
-        assert time.monotonic() < deadline, "the child never flushed"
-    time.sleep(rng.uniform(0.05, 1.5))
-    os.kill(child.pid, signal.SIGKILL)
-    child.wait(timeout=10)
-    reader.join(timeout=10)
-    assert child.returncode == -signal.SIGKILL
-    return flushed[-1]
 
 
 def check_training_file(path: Path, flushed_step: int) -> None:
@@ -78,7 +48,7 @@ def check_training_file(path: Path, flushed_step: int) -> None:
 @pytest.mark.parametrize("attempt", range(KILLS))
 def test_training_killed_at_a_random_moment(tmp_path, attempt):
     path = tmp_path / "killed.h5"
-    flushed = run_and_kill("train", path, random.Random(attempt))
+    flushed = run_and_kill([str(CHILD), "train", str(path)], random.Random(attempt))
     check_training_file(path, flushed)
 
 
@@ -88,7 +58,7 @@ def test_sampling_killed_at_a_random_moment(tmp_path, attempt):
     _, snapshots = training_session(preset_config("2d", {"train": {"steps": 200}}), path)
     for _ in snapshots:
         pass
-    flushed = run_and_kill("sample", path, random.Random(100 + attempt))
+    flushed = run_and_kill([str(CHILD), "sample", str(path)], random.Random(100 + attempt))
     with h5py.File(path, "r") as f:
         assert f.attrs["status"] == "running" and f["train"].attrs["status"] == "completed"
         group = f["sampling/0000"]

@@ -8,7 +8,6 @@ The whole file takes about 65 s on one core.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,24 +23,11 @@ from gkn_core.jobs.gkn_sample import KaleidoscopeSamplingJob
 from gkn_core.jobs.gkn_train import GKNTrainingJob, seeded_model
 from gkn_core.manifolds import basins_2d, flat_fraction_1d, grid_1d, steps_to_reach
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_torch_thread")]
 
 CPU = torch.device("cpu")
 # No manifold grids and no checkpoint copies during training: only the final weights are used.
 QUIET_TRAIN = {"manifold_every": 10**9, "checkpoint_every": 10**9}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread() -> Iterator[None]:
-    """These nets are small: one thread is as fast, and immune to OpenMP stalls on a busy machine.
-
-    With 2 OpenMP threads and another process on the second core, every op waits on a descheduled
-    thread: the 2D training went from 2 s to over 75 s per run that way.
-    """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @dataclass
