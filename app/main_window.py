@@ -256,9 +256,7 @@ class MainWindow(QMainWindow):
         self.stop_jobs(keep_twin=True)  # a twin started first trains on beside the new run
         try:
             config = self.controls.training_config()
-            self.runs_dir.mkdir(parents=True, exist_ok=True)
-            stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-            path = self.runs_dir / f"{config.preset}-L{config.model.layers}-{stamp}.h5"
+            path = self._new_run_path(config)
             job, snapshots = training_session(config, path)
         except (GKNError, OSError) as exc:
             self.show_error(str(exc))
@@ -275,6 +273,12 @@ class MainWindow(QMainWindow):
         self.controls.train_buttons.show_running(not paused)
         self._remember(path)
         return True
+
+    def _new_run_path(self, config, tag: str = "") -> Path:
+        """A fresh file in the runs folder, named by preset, depth and time."""
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+        return self.runs_dir / f"{config.preset}-L{config.model.layers}{tag}-{stamp}.h5"
 
     def _state_for(self, dataset: Dataset) -> LiveState:
         data = dataset.x if dataset.x.size <= INLINE_DATA_LIMIT else None
@@ -296,9 +300,7 @@ class MainWindow(QMainWindow):
             config = config.model_copy(update={"model": config.model.model_copy(update={"layers": layers})})
             if config.data.source not in ("points", "uniform", "blobs", "ring", "moons"):
                 raise GKNError("the twin comparison is for 1D toy data")
-            self.runs_dir.mkdir(parents=True, exist_ok=True)
-            stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-            path = self.runs_dir / f"{config.preset}-L{layers}-twin-{stamp}.h5"
+            path = self._new_run_path(config, "-twin")
             job, snapshots = training_session(config, path)
         except (GKNError, OSError) as exc:
             self.show_error(str(exc))

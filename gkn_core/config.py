@@ -11,12 +11,29 @@ from functools import cache
 from importlib import resources
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from gkn_core.device import DEVICE_PATTERN
 from gkn_core.errors import ConfigError
 
 SettingsT = TypeVar("SettingsT", bound=BaseModel)
+
+
+def _known_device(value: str) -> str:
+    if not DEVICE_PATTERN.match(value):
+        raise ValueError("unknown device (use auto, cpu, cuda or cuda:N)")
+    return value
+
+
+DeviceName = Annotated[str, AfterValidator(_known_device)]
 PositiveInt = Annotated[int, Field(ge=1)]
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 
@@ -112,18 +129,11 @@ class SampleConfig(_Settings):
 class GKNConfig(_Settings):
     preset: str | None = None
     seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
-    device: str = "auto"
+    device: DeviceName = "auto"
     data: DataConfig = DataConfig(points=[[0.2], [0.8]])
     model: ModelConfig = ModelConfig()
     train: TrainConfig = TrainConfig()
     sample: SampleConfig = SampleConfig()
-
-    @field_validator("device")
-    @classmethod
-    def _known_device(cls, value: str) -> str:
-        if not DEVICE_PATTERN.match(value):
-            raise ValueError("unknown device (use auto, cpu, cuda or cuda:N)")
-        return value
 
 
 def describe_validation_error(exc: ValidationError) -> str:

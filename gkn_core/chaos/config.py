@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
-from gkn_core.config import _Settings, preset_settings, preset_table, validate_settings
-from gkn_core.device import DEVICE_PATTERN
+from gkn_core.config import DeviceName, _Settings, preset_settings, preset_table, validate_settings
 
 Architecture = Literal["unrestricted", "restricted2", "restricted3"]
 ChaosDataSource = Literal["digits8", "mnist", "file"]
@@ -81,18 +80,11 @@ class ChaosSampleConfig(_Settings):
 class ChaosConfig(_Settings):
     preset: str | None = None
     seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
-    device: str = "auto"
+    device: DeviceName = "auto"
     data: ChaosDataConfig = ChaosDataConfig()
     model: ChaosModelConfig = ChaosModelConfig()
     train: ChaosTrainConfig = ChaosTrainConfig()
     sample: ChaosSampleConfig = ChaosSampleConfig()
-
-    @field_validator("device")
-    @classmethod
-    def _known_device(cls, value: str) -> str:
-        if not DEVICE_PATTERN.match(value):
-            raise ValueError("unknown device (use auto, cpu, cuda or cuda:N)")
-        return value
 
 
 def validate_chaos_config(raw: dict[str, Any]) -> ChaosConfig:
