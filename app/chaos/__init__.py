@@ -1,0 +1,1 @@
+"""The chaos lab: live views of chaotic RNNs (training, dynamics, Lyapunov exponents)."""
