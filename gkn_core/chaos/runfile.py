@@ -15,7 +15,7 @@ import numpy as np
 
 from gkn_core.chaos.config import ChaosConfig, ChaosSampleConfig
 from gkn_core.chaos.sample import ChaosSampleSnapshot, ChaosSamplingJob
-from gkn_core.chaos.scores import SCORE_NAMES
+from gkn_core.chaos.scores import DIGIT_SCORE_NAMES, SCORE_NAMES
 from gkn_core.chaos.train import ChaosCheckpoint, ChaosTrainingJob, ChaosTrainSnapshot
 from gkn_core.data import Dataset
 from gkn_core.errors import RunFileError
@@ -25,7 +25,7 @@ from gkn_core.runs.recording import recorded
 from gkn_core.runs.writer import RunWriter, utc_now
 
 CHAOS_TRAIN_SERIES = {"step": np.int64, "gap": np.float64, "free_activity": np.float64, "elapsed": np.float64}
-SCORE_SERIES = {"step": np.int64, **{name: np.float64 for name in SCORE_NAMES}}
+SCORE_SERIES = {"step": np.int64, **{name: np.float64 for name in SCORE_NAMES + DIGIT_SCORE_NAMES}}
 LYAPUNOV_SERIES = {"step": np.int64, "largest": np.float64}
 CHAOS_SAMPLE_SERIES = {"step": np.int64, "activity": np.float64}
 
@@ -47,8 +47,9 @@ class ChaosRunWriter(RunWriter):
             self._queue_row("train/metrics", name, getattr(snapshot, name))
         if snapshot.scores:
             self._queue_row("train/scores", "step", snapshot.step)
-            for name in SCORE_NAMES:
-                self._queue_row("train/scores", name, snapshot.scores[name])
+            for name in SCORE_SERIES:
+                if name != "step":
+                    self._queue_row("train/scores", name, snapshot.scores.get(name, float("nan")))
         if snapshot.lyapunov is not None:
             self._queue_row("train/lyapunov", "step", snapshot.step)
             self._queue_row("train/lyapunov", "largest", snapshot.lyapunov)
@@ -134,6 +135,9 @@ class ChaosRunWriter(RunWriter):
 
 def record_chaos_training(job: ChaosTrainingJob, writer: ChaosRunWriter) -> Iterator[ChaosTrainSnapshot]:
     def finish(status: str, reason: str) -> None:
+        if status == "stopped" and job.steps_done > 0:
+            # A stopped run is still a model (to sample, analyse, resume from): keep its weights.
+            writer.write_chaos_checkpoint(job.checkpoint(job.steps_done))
         writer.set_status(status, reason, section="train")
         writer.close()
 

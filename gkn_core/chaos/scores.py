@@ -22,6 +22,8 @@ import numpy as np
 import torch
 
 SCORE_NAMES = ("E2", "Es", "ER", "AAI", "AAI_data", "AAI_gen")
+# Of the training samples of digit images (8x8 or 28x28); NaN for other data (gkn_core.digit_score).
+DIGIT_SCORE_NAMES = ("digit", "digit_entropy")
 
 
 def _tensor(values: np.ndarray | torch.Tensor, device: torch.device | None = None) -> torch.Tensor:

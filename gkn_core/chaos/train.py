@@ -20,6 +20,7 @@ from gkn_core.chaos.scores import all_scores
 from gkn_core.data import Dataset
 from gkn_core.data.images import load_image_file, load_named_dataset
 from gkn_core.device import resolve_device
+from gkn_core.digit_score import CLASSIFIERS, digit_score
 from gkn_core.errors import JobFailed
 from gkn_core.jobs.base import Job, frozen_array
 
@@ -125,10 +126,15 @@ class ChaosTrainingJob(Job[ChaosTrainSnapshot]):
         )
 
     def scores(self, n: int) -> dict[str, float]:
-        """E2, Es, ER, AAI of n fresh samples against the score data."""
+        """E2, Es, ER, AAI of n fresh samples against the score data; the digit score of digit images."""
         generator = torch.Generator(device=self.device).manual_seed(self.config.seed + 3)
         samples = sample_visible(self.model, n, self.n_steps, generator)
-        return all_scores(self._score_data[:n], samples)
+        scores = all_scores(self._score_data[:n], samples)
+        shape = self.dataset.image_shape
+        if shape is not None and tuple(shape) in CLASSIFIERS:
+            digits = digit_score(samples.cpu().numpy(), shape, "symmetric")
+            scores.update(digit=digits.fraction, digit_entropy=digits.entropy)
+        return scores
 
     def largest_exponent(self) -> float:
         cfg = self.config.train
