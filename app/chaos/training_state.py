@@ -1,0 +1,90 @@
+"""What the chaos training view draws: snapshots of a live CHL job, or a chaos run file read back.
+
+Plain Python and numpy (no Qt, no torch): a test can fill it and check it without a window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from app.live import GrowingSeries
+from gkn_core.chaos.runfile import chaos_series
+from gkn_core.chaos.scores import DIGIT_SCORE_NAMES, SCORE_NAMES
+from gkn_core.chaos.train import ChaosTrainSnapshot
+from gkn_core.runs.reader import Run
+
+SCORES_SHOWN = ("E2", "Es", "ER", "AAI", "digit")  # the four scores and the digit score
+SCORE_KEYS = SCORE_NAMES + DIGIT_SCORE_NAMES
+
+
+@dataclass
+class ChaosTrainState:
+    """Everything the training view shows about one chaos run; `version` changes with each arrival."""
+
+    image_shape: tuple[int, int] | None = None
+    title: str = ""
+    steps: GrowingSeries = field(default_factory=lambda: GrowingSeries(np.int64))
+    gap: GrowingSeries = field(default_factory=GrowingSeries)
+    activity: GrowingSeries = field(default_factory=GrowingSeries)
+    score_steps: list[int] = field(default_factory=list)
+    scores: dict[str, list[float]] = field(default_factory=lambda: {k: [] for k in SCORE_KEYS})
+    lyapunov_steps: list[int] = field(default_factory=list)
+    lyapunov: list[float] = field(default_factory=list)
+    sample_steps: list[int] = field(default_factory=list)
+    sample_grids: list[np.ndarray] = field(default_factory=list)  # (n_samples, Nv) each, in [-1, 1]
+    total_steps: int = 0
+    steps_per_second: float = 0.0
+    version: int = 0
+
+    def add(self, snapshots: list[ChaosTrainSnapshot]) -> None:
+        self.steps.extend([s.step for s in snapshots])
+        self.gap.extend([s.gap for s in snapshots])
+        self.activity.extend([s.free_activity for s in snapshots])
+        for s in snapshots:
+            if s.scores:
+                self.score_steps.append(s.step)
+                for key in SCORE_KEYS:
+                    self.scores[key].append(s.scores.get(key, float("nan")))
+            if s.lyapunov is not None:
+                self.lyapunov_steps.append(s.step)
+                self.lyapunov.append(s.lyapunov)
+            if s.samples is not None:
+                self.sample_steps.append(s.step)
+                self.sample_grids.append(s.samples)
+        last = snapshots[-1]
+        self.total_steps = last.total_steps
+        self.steps_per_second = last.step / last.elapsed if last.elapsed > 0 else 0.0
+        self.version += 1
+
+    def score(self, name: str) -> np.ndarray:
+        return np.asarray(self.scores[name], dtype=np.float64)
+
+    @classmethod
+    def from_run(cls, run: Run) -> ChaosTrainState:
+        """Replay: a chaos run file read back into the state the live view draws."""
+        config = run.config
+        state = cls(image_shape=run.image_shape, total_steps=config.train.steps, title=run.path.name)
+        metrics = chaos_series(run, "train/metrics")
+        if metrics and len(metrics["step"]):
+            state.steps.extend(metrics["step"].tolist())
+            state.gap.extend(metrics["gap"].tolist())
+            state.activity.extend(metrics["free_activity"].tolist())
+        scores = chaos_series(run, "train/scores")
+        if scores and len(scores["step"]):
+            state.score_steps = scores["step"].astype(int).tolist()
+            n = len(state.score_steps)
+            for key in SCORE_KEYS:
+                state.scores[key] = scores[key].tolist() if key in scores else [float("nan")] * n
+        lyapunov = chaos_series(run, "train/lyapunov")
+        if lyapunov and len(lyapunov["step"]):
+            state.lyapunov_steps = lyapunov["step"].astype(int).tolist()
+            state.lyapunov = lyapunov["largest"].tolist()
+        if "train/samples" in run.file:
+            group = run.file["train/samples"]
+            count = min(len(group["step"]), len(group["images"]))  # a cut file: only whole grids
+            state.sample_steps = group["step"][:count].astype(int).tolist()
+            state.sample_grids = list(np.asarray(group["images"][:count], dtype=np.float32))
+        state.version += 1
+        return state

@@ -1,0 +1,172 @@
+"""Chaos training view: a grid of fresh samples, the scores and the digit score, the largest Lyapunov
+exponent and the Hebbian gap against step; a step slider scrubs a replay (or the live run)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6.QtCore import Qt
+from PyQt6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from superqt import QLabeledSlider
+
+from app.chaos.training_state import SCORES_SHOWN, ChaosTrainState
+from app.views import cache_axes
+from app.views.kaleidoscope import mosaic
+
+GRID_COLUMNS = 8
+SCORE_PENS = {
+    "E2": (31, 119, 180),
+    "Es": (255, 127, 14),
+    "ER": (44, 160, 44),
+    "AAI": (214, 39, 40),
+    "digit": (148, 103, 189),
+}
+SCORE_LABELS = {
+    "E2": "E(2) covariance",
+    "Es": "E(s) spectrum",
+    "ER": "E(R) compression",
+    "AAI": "AAI (0.5 ideal)",
+    "digit": "digit score",
+}
+
+
+def _series_plot(graphics: pg.GraphicsLayoutWidget, row: int, title: str, left: str) -> pg.PlotItem:
+    plot = graphics.addPlot(row=row, col=1, title=title)
+    plot.setLabel("left", left)
+    plot.getAxis("left").enableAutoSIPrefix(False)  # "x0.001" beside a score reads as a unit
+    plot.showGrid(x=True, y=True, alpha=0.25)
+    plot.setClipToView(True)
+    plot.setDownsampling(auto=True, mode="peak")
+    cache_axes(plot)
+    return plot
+
+
+class ChaosTrainingView(QWidget):
+    def __init__(self) -> None:
+        super().__init__()
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.grid_plot = self.graphics.addPlot(row=0, col=0, rowspan=4, title="samples")
+        self.grid_plot.setAspectLocked(True)
+        self.grid_plot.invertY(True)
+        self.grid_plot.hideAxis("left")
+        self.grid_plot.hideAxis("bottom")
+        self.grid_plot.setMouseEnabled(x=False, y=False)
+        self.grid_image = pg.ImageItem(levels=(-1.0, 1.0))
+        self.grid_plot.addItem(self.grid_image)
+
+        self.errors_plot = _series_plot(self.graphics, 0, "distances to the data (log)", "score")
+        self.errors_plot.setLogMode(y=True)
+        self.quality_plot = _series_plot(self.graphics, 1, "AAI, E(R) and digit score", "score")
+        self.lyapunov_plot = _series_plot(self.graphics, 2, "largest Lyapunov exponent", "per tau")
+        self.gap_plot = _series_plot(self.graphics, 3, "clamped - free correlation gap", "RMS gap")
+        self.gap_plot.setLabel("bottom", "training step")
+        self.errors_plot.addLegend(offset=(-5, 5), labelTextSize="8pt")
+        self.quality_plot.addLegend(offset=(-5, -5), labelTextSize="8pt")
+        for plot in (self.errors_plot, self.quality_plot, self.lyapunov_plot):
+            plot.setXLink(self.gap_plot)
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        for name, colour in SCORE_PENS.items():
+            plot = self.errors_plot if name in ("E2", "Es") else self.quality_plot
+            self.curves[name] = plot.plot(
+                pen=pg.mkPen(colour, width=2),
+                symbol="o",
+                symbolSize=5,
+                symbolBrush=colour,
+                name=SCORE_LABELS[name],
+            )
+        self.quality_plot.addItem(
+            pg.InfiniteLine(0.5, angle=0, pen=pg.mkPen((214, 39, 40), style=Qt.PenStyle.DotLine))
+        )
+        self.lyapunov_plot.addItem(
+            pg.InfiniteLine(0.0, angle=0, pen=pg.mkPen("k", style=Qt.PenStyle.DashLine))
+        )
+        self.lyapunov_curve = self.lyapunov_plot.plot(
+            pen=pg.mkPen((23, 190, 207), width=2), symbol="o", symbolSize=6, symbolBrush=(23, 190, 207)
+        )
+        self.gap_curve = self.gap_plot.plot(pen=pg.mkPen((90, 90, 90), width=1))
+        self.markers = []
+        for plot in (self.errors_plot, self.quality_plot, self.lyapunov_plot, self.gap_plot):
+            marker = pg.InfiniteLine(angle=90, pen=pg.mkPen((200, 0, 0, 120), width=1))
+            marker.setVisible(False)
+            plot.addItem(marker)
+            self.markers.append(marker)
+        self.graphics.ci.layout.setColumnStretchFactor(0, 3)
+        self.graphics.ci.layout.setColumnStretchFactor(1, 4)
+
+        self.slider = QLabeledSlider(Qt.Orientation.Horizontal)
+        self.slider.setRange(0, 0)
+        self.slider.setToolTip("Sample grid shown (replay); at the right end: the newest")
+        self.slider.valueChanged.connect(lambda _: self._draw_grid(self._state, self._grid_index()))
+        self.summary = QLabel("no chaos run yet: press ▶ Train")
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("sample grid"))
+        bar.addWidget(self.slider, stretch=1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.graphics, stretch=1)
+        layout.addLayout(bar)
+        layout.addWidget(self.summary)
+        self._state: ChaosTrainState | None = None
+        self._drawn = (-1, -1)
+
+    def render(self, state: ChaosTrainState) -> None:
+        if (id(state), state.version) == self._drawn:
+            return
+        self._drawn = (id(state), state.version)
+        self._state = state
+        at_end = self.slider.value() >= self.slider.maximum()
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, max(0, len(state.sample_grids) - 1))
+        if at_end:
+            self.slider.setValue(self.slider.maximum())
+        self.slider.blockSignals(False)
+        x = np.asarray(state.score_steps, dtype=np.float32)
+        for name, curve in self.curves.items():
+            curve.setData(x=x, y=state.score(name).astype(np.float32))
+        self.lyapunov_curve.setData(
+            x=np.asarray(state.lyapunov_steps, np.float32), y=np.asarray(state.lyapunov, np.float32)
+        )
+        self.gap_curve.setData(x=state.steps.values.astype(np.float32), y=state.gap.values.astype(np.float32))
+        self._draw_grid(state, self._grid_index())
+        self.summary.setText(self._summary(state))
+
+    def _grid_index(self) -> int:
+        return self.slider.value()
+
+    def _draw_grid(self, state: ChaosTrainState | None, index: int) -> None:
+        if state is None or not state.sample_grids or state.image_shape is None:
+            self.grid_image.clear()
+            for marker in self.markers:
+                marker.setVisible(False)
+            return
+        index = min(index, len(state.sample_grids) - 1)
+        images = state.sample_grids[index].reshape(-1, *state.image_shape)
+        self.grid_image.setImage(mosaic(images, GRID_COLUMNS, -1.0), autoLevels=False, levels=(-1.0, 1.0))
+        step = state.sample_steps[index]
+        self.grid_plot.setTitle(f"{len(images)} fresh samples at step {step:,}")
+        live_end = index == len(state.sample_grids) - 1
+        for marker in self.markers:
+            marker.setValue(step)
+            marker.setVisible(not live_end)
+
+    @staticmethod
+    def _summary(state: ChaosTrainState) -> str:
+        done = int(state.steps.values[-1]) if state.steps.size else 0
+        parts = [f"step {done:,} / {state.total_steps:,}"]
+        if state.score_steps:
+            parts += [f"{name} {state.scores[name][-1]:.4g}" for name in SCORES_SHOWN]
+        if state.lyapunov:
+            parts.append(f"λmax {state.lyapunov[-1]:+.4f} per tau")
+        return "   ".join(parts)
+
+    def export_items(self) -> list[pg.PlotItem]:
+        return [self.graphics.ci, self.errors_plot, self.quality_plot, self.lyapunov_plot, self.gap_plot]
+
+    def grid_mosaic(self) -> np.ndarray | None:
+        """The shown sample grid as one image in [-1, 1], for a PNG export."""
+        state = self._state
+        if state is None or not state.sample_grids or state.image_shape is None:
+            return None
+        index = min(self._grid_index(), len(state.sample_grids) - 1)
+        return mosaic(state.sample_grids[index].reshape(-1, *state.image_shape), GRID_COLUMNS, -1.0)
