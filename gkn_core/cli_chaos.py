@@ -280,6 +280,7 @@ def sample_chaos_run(
 
 def show_chaos_run(run: Any) -> None:
     """The `gkn runs show` table of a chaos run."""
+    from gkn_core.chaos.recordings import RECORDINGS, recording_names
     from gkn_core.chaos.runfile import chaos_series
 
     table = Table(title=str(run.path), show_header=False)
@@ -303,6 +304,13 @@ def show_chaos_run(run: Any) -> None:
     if lyap and len(lyap["step"]):
         table.add_row("largest exponent", f"{lyap['largest'][0]:+.4f} -> {lyap['largest'][-1]:+.4f} per tau")
     table.add_row("checkpoints", ", ".join(map(str, run.checkpoint_steps())) or "none")
+    for name in recording_names(run):
+        group = run.file[f"{RECORDINGS}/{name}"]
+        chains, frames, units = group["states"].shape
+        table.add_row(
+            f"recording {name}",
+            f"{group.attrs.get('source', '?')}: {chains} chains x {frames} frames x {units} units",
+        )
     for name in run.sampling_names():
         group = run.file[f"sampling/{name}"]
         table.add_row(
@@ -341,15 +349,31 @@ def chaos_export_arrays(run: Any, what: str, sampling: int | None) -> dict[str, 
 
 
 def export_chaos_run(
-    run_path: Path, out: Path, what: str, fmt: str, sampling: int | None, overwrite: bool
+    run_path: Path,
+    out: Path,
+    what: str,
+    fmt: str,
+    sampling: int | None,
+    overwrite: bool,
+    recording: int | None = None,
 ) -> None:
-    """`gkn export --what chains|samples` of a chaos run: its recorded trajectories or its samples."""
+    """`gkn export --what chains|samples|recording` of a chaos run: the trajectories of a sampling,
+    its samples, or a trajectory recording of the Dynamics view (`recording`: its index)."""
     import h5py
     import numpy as np
 
     from gkn_core.export import check_output_path, write_csv
     from gkn_core.runs.reader import open_run
 
+    if what == "recording":
+        from gkn_core.chaos.recordings import export_recording, read_recording
+
+        with open_run(run_path) as run:
+            check_output_path(out, overwrite)
+            shapes = export_recording(read_recording(run, recording), fmt, out, overwrite)
+        described = ", ".join(f"{k} {'x'.join(map(str, v))}" for k, v in shapes.items())
+        stdout.print(f"wrote {out} ({described})")
+        return
     with open_run(run_path) as run:
         check_output_path(out, overwrite)
         arrays = chaos_export_arrays(run, what, sampling)
