@@ -262,21 +262,26 @@ def runs_show(run_path: Annotated[Path, typer.Argument(metavar="RUN.h5")]) -> No
 def export(
     run_path: Annotated[Path, typer.Argument(metavar="RUN.h5")],
     out: Annotated[Path, typer.Option("--out", "-o", help="File to write.")],
-    what: Annotated[str, typer.Option(help="chains, samples or metrics.")] = "chains",
+    what: Annotated[str, typer.Option(help="chains, samples, metrics or recording (chaos).")] = "chains",
     fmt: Annotated[str, typer.Option("--format", help="csv, npz or h5.")] = "csv",
     sampling: Annotated[int | None, typer.Option(help="Which sampling (0, 1, ...; default newest).")] = None,
+    recording: Annotated[
+        int | None, typer.Option(help="Which trajectory recording of a chaos run (default newest).")
+    ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
 ) -> None:
-    """Export trajectory recordings (chains), samples or training metrics."""
+    """Export trajectory recordings (chains), samples, training metrics, or a chaos run's recording."""
     from gkn_core.export import export_run
 
-    if what not in ("chains", "samples", "metrics"):
-        raise GKNError(f"--what: {what!r} is not one of chains, samples, metrics")
+    if what not in ("chains", "samples", "metrics", "recording"):
+        raise GKNError(f"--what: {what!r} is not one of chains, samples, metrics, recording")
     if fmt not in ("csv", "npz", "h5"):
         raise GKNError(f"--format: {fmt!r} is not one of csv, npz, h5")
     if run_kind(run_path) == "chaos" and what != "metrics":
-        cli_chaos.export_chaos_run(run_path, out, what, fmt, sampling, overwrite)
+        cli_chaos.export_chaos_run(run_path, out, what, fmt, sampling, overwrite, recording)
         return
+    if what == "recording":
+        raise GKNError(f"{run_path} is a gkn run; trajectory recordings belong to chaos runs")
     with open_run(run_path) as run:
         shapes = export_run(run, what, fmt, out, sampling, overwrite)  # type: ignore[arg-type]
     described = ", ".join(
