@@ -156,17 +156,13 @@ def lyapunov(
     """Lyapunov spectrum (per tau) of a trained chaos run or of an untrained network."""
     import torch
 
+    from gkn_core.chaos.analysis import network_local_largest, network_spectrum
     from gkn_core.chaos.config import ChaosModelConfig
     from gkn_core.chaos.models import build_chaos_model
     from gkn_core.chaos.runfile import load_chaos_model
     from gkn_core.config import validate_section
     from gkn_core.device import resolve_device
-    from gkn_core.lyapunov import (
-        kaplan_yorke_dimension,
-        local_largest_exponent,
-        lyapunov_spectrum,
-        participation_ratio,
-    )
+    from gkn_core.lyapunov import kaplan_yorke_dimension, participation_ratio
     from gkn_core.runs.reader import open_run
 
     if exponents < 1 or steps < 1 or chains < 1 or renorm_every < 1:
@@ -203,11 +199,8 @@ def lyapunov(
     for name, model in models:
         if exponents > model.dim:
             raise GKNError(f"--exponents: the network has only {model.dim} units")
-        per_tau = model.settings.tau / model.settings.dt
-        gen = torch.Generator(device=model.device).manual_seed(seed + 7)
-        x0 = torch.cat(model.random_state(chains, gen), dim=1)
         skip = transient if transient is not None else model.settings.n_steps
-        spectrum = lyapunov_spectrum(model.flat_step, x0, exponents, steps, skip, renorm_every) * per_tau
+        spectrum = network_spectrum(model, exponents, steps, skip, chains, renorm_every, seed)
         mean = spectrum.mean(0)
         shown = ", ".join(f"{v:.3f}" for v in mean[:8].tolist()) + (" ..." if exponents > 8 else "")
         table.add_row(
@@ -220,12 +213,7 @@ def lyapunov(
         if local_window is not None:
             if local_window < 1 or local_window > steps:
                 raise GKNError(f"--local-window: must be between 1 and --steps ({steps})")
-            local = (
-                local_largest_exponent(
-                    model.flat_step, x0, local_window, steps // local_window, skip, seed=seed
-                )
-                * per_tau
-            )
+            local = network_local_largest(model, local_window, steps // local_window, skip, chains, seed)
             locals_.append((name, local))
     stdout.print(table)
     for name, local in locals_:
