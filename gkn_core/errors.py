@@ -23,3 +23,29 @@ class RunFileError(GKNError):
 
 class JobFailed(GKNError):
     """A job stopped because its computation went wrong (for example the loss diverged)."""
+
+
+class Diverged(JobFailed):
+    """A training's numbers stopped being finite. Carries the last good weights (a checkpoint of the
+    run's kind, or None), which the recorder keeps in the run file."""
+
+    def __init__(self, message: str, checkpoint: object | None) -> None:
+        super().__init__(message)
+        self.checkpoint = checkpoint
+
+
+def out_of_memory(exc: BaseException) -> str | None:
+    """'out of memory on ...' when `exc` is a CPU or GPU allocation failure, else None.
+
+    Recognised without importing torch: torch.OutOfMemoryError (CUDA), the CPU allocator's
+    RuntimeError, and Python's MemoryError.
+    """
+    import re
+
+    text = str(exc)
+    if type(exc).__name__ == "OutOfMemoryError" or "CUDA out of memory" in text:
+        asked = re.search(r"Tried to allocate [\d.]+ [KMGT]?i?B", text)
+        return "out of GPU memory" + (f" ({asked.group(0).lower()})" if asked else "")
+    if isinstance(exc, MemoryError) or (isinstance(exc, RuntimeError) and "can't allocate memory" in text):
+        return "out of memory"
+    return None

@@ -19,6 +19,7 @@ at 0. The clamped phase holds phi(v) at the data; the free phase runs every laye
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -233,24 +234,30 @@ class ChaoticRNN:
     def hebbian_update(
         self, clamped: list[torch.Tensor], free: list[torch.Tensor], k: float, data: torch.Tensor
     ) -> float:
-        """Contrastive Hebbian update from the phase-end states; returns the RMS correlation gap."""
+        """Contrastive Hebbian update from the phase-end states; returns the RMS correlation gap.
+
+        A gap that is not finite (NaN or inf states) is returned without changing any weight, so the
+        model keeps its last good weights.
+        """
         pc, pf = self.phis(clamped, data), self.phis(free)
         mc, mf = pc[0].shape[0], pf[0].shape[0]
-        gaps = []
+        updates: list[tuple[torch.Tensor, torch.Tensor]] = []
         if self.arch == "unrestricted":
             delta = pc[0].T @ pc[0] / mc - pf[0].T @ pf[0] / mf
             delta.fill_diagonal_(0.0)
-            self.A.add_(delta, alpha=k)
-            gaps.append(delta.square().mean())
+            updates.append((self.A, delta))
         else:
             for p in self.pairs:
-                delta = pc[p.lower].T @ pc[p.upper] / mc - pf[p.lower].T @ pf[p.upper] / mf
-                p.A.add_(delta, alpha=k)
-                gaps.append(delta.square().mean())
+                updates.append((p.A, pc[p.lower].T @ pc[p.upper] / mc - pf[p.lower].T @ pf[p.upper] / mf))
+        gap = float(torch.stack([delta.square().mean() for _, delta in updates]).mean().sqrt())
+        if not math.isfinite(gap):
+            return gap
+        for target, delta in updates:
+            target.add_(delta, alpha=k)
         for bias, c, f in zip(self.biases, pc, pf, strict=True):
             bias.add_(c.mean(0) - f.mean(0), alpha=k)
         self.refresh()
-        return float(torch.stack(gaps).mean().sqrt())
+        return gap
 
 
 def _add_product(

@@ -8,6 +8,7 @@ groups of docs/run-format.md. It is used from the job's own thread.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,7 +19,7 @@ from gkn_core.chaos.sample import ChaosSampleSnapshot, ChaosSamplingJob
 from gkn_core.chaos.scores import DIGIT_SCORE_NAMES, SCORE_NAMES
 from gkn_core.chaos.train import ChaosCheckpoint, ChaosTrainingJob, ChaosTrainSnapshot
 from gkn_core.data import Dataset
-from gkn_core.errors import RunFileError
+from gkn_core.errors import Diverged, RunFileError
 from gkn_core.runs.format import CHAIN_CHUNK_BYTES
 from gkn_core.runs.h5util import append_rows, growing_series, growing_stack, write_settings
 from gkn_core.runs.recording import recorded
@@ -58,8 +59,10 @@ class ChaosRunWriter(RunWriter):
             images = group["images"]
             frame = np.zeros(images.shape[1:], dtype=np.float32)  # fewer chains than n_samples: zero rows
             frame[: len(snapshot.samples)] = snapshot.samples
-            append_rows(images, frame[None])
-            append_rows(group["step"], np.asarray([snapshot.step], dtype=np.int64))
+            self.reserve(frame.nbytes)
+            with self.writing():
+                append_rows(images, frame[None])
+                append_rows(group["step"], np.asarray([snapshot.step], dtype=np.int64))
         if snapshot.checkpoint is not None:
             self.write_chaos_checkpoint(snapshot.checkpoint)  # flushes
         else:
@@ -69,14 +72,23 @@ class ChaosRunWriter(RunWriter):
         name = f"checkpoints/{checkpoint.step:010d}"
         if name in self.file:
             return
-        group = self.file.create_group(name)
-        group.attrs.update(step=checkpoint.step, loss=float("nan"), written=utc_now())
-        for key, value in checkpoint.weights.items():
-            group.create_dataset(key, data=value)
+        self.reserve(sum(np.asarray(value).nbytes for value in checkpoint.weights.values()))
+        with self.writing():
+            group = self.file.create_group(name)
+            group.attrs.update(step=checkpoint.step, loss=float("nan"), written=utc_now())
+            for key, value in checkpoint.weights.items():
+                group.create_dataset(key, data=value)
         self.flush()
 
     # -- sampling --------------------------------------------------------------------------------
     def begin_chaos_sampling(self, job: ChaosSamplingJob, seed: int, checkpoint_step: int) -> str:
+        self.reserve(job.start_frame.nbytes + CHAIN_CHUNK_BYTES)
+        with self.writing():
+            name = self._begin_chaos_sampling(job, seed, checkpoint_step)
+        self.flush()
+        return name
+
+    def _begin_chaos_sampling(self, job: ChaosSamplingJob, seed: int, checkpoint_step: int) -> str:
         samplings = self.file.require_group("sampling")
         name = f"{len(samplings):04d}"
         group = samplings.create_group(name)
@@ -104,7 +116,6 @@ class ChaosRunWriter(RunWriter):
         self._sampling = group
         self._frames: list[np.ndarray] = []
         self.file.attrs["status"] = "running"
-        self.flush()
         return name
 
     def write_chaos_sample_snapshot(self, snapshot: ChaosSampleSnapshot) -> None:
@@ -113,6 +124,13 @@ class ChaosRunWriter(RunWriter):
         for name in CHAOS_SAMPLE_SERIES:
             self._queue_row(metrics, name, getattr(snapshot, name))
         self.maybe_flush()
+
+    def _pending_bytes(self) -> int:
+        return super()._pending_bytes() + sum(frame.nbytes for frame in getattr(self, "_frames", ()))
+
+    def abandon(self) -> None:
+        getattr(self, "_frames", []).clear()
+        super().abandon()
 
     def _write_pending(self) -> None:
         super()._write_pending()
@@ -125,23 +143,41 @@ class ChaosRunWriter(RunWriter):
             frames.clear()
 
     def end_chaos_sampling(self, samples: np.ndarray | None, status: str, reason: str = "") -> None:
-        self._write_pending()
+        """The last frames and the samples, then the sampling's status; a write that fails here
+        marks the sampling failed and raises RunFileError."""
         group = self._sampling
-        if samples is not None:
-            group.create_dataset("samples", data=samples)
-        group.attrs.update(status=status, failure_reason=reason, finished=utc_now())
-        self._sampling = None
+        if group is None:
+            return
+        try:
+            if self.write_failure is None:
+                self.reserve(self._pending_bytes() + (0 if samples is None else samples.nbytes))
+                with self.writing():
+                    self._write_pending()
+                    if samples is not None:
+                        group.create_dataset("samples", data=samples)
+        except RunFileError:
+            status, reason = "failed", self.write_failure or reason
+            raise
+        finally:
+            self._sampling = None
+            with contextlib.suppress(OSError, RuntimeError):
+                group.attrs.update(status=status, failure_reason=reason, finished=utc_now())
 
 
 def record_chaos_training(job: ChaosTrainingJob, writer: ChaosRunWriter) -> Iterator[ChaosTrainSnapshot]:
-    def finish(status: str, reason: str) -> None:
-        if status == "stopped" and job.steps_done > 0:
-            # A stopped run is still a model (to sample, analyse, resume from): keep its weights.
-            writer.write_chaos_checkpoint(job.checkpoint(job.steps_done))
-        writer.set_status(status, reason, section="train")
-        writer.close()
+    def keep_last_good_weights(exc: BaseException) -> None:
+        if isinstance(exc, Diverged) and exc.checkpoint is not None:
+            writer.write_chaos_checkpoint(exc.checkpoint)
 
-    return recorded(job, writer.write_chaos_snapshot, finish)
+    def finish(status: str, reason: str) -> None:
+        try:
+            if status == "stopped" and job.steps_done > 0:
+                # A stopped run is still a model (to sample, analyse, resume from): keep its weights.
+                writer.write_chaos_checkpoint(job.checkpoint(job.steps_done))
+        finally:
+            writer.end(status, reason, section="train")
+
+    return recorded(job, writer.write_chaos_snapshot, finish, keep_last_good_weights)
 
 
 def record_chaos_sampling(
@@ -150,10 +186,10 @@ def record_chaos_sampling(
     writer.begin_chaos_sampling(job, seed, checkpoint_step)
 
     def finish(status: str, reason: str) -> None:
-        samples = job.samples if status == "completed" else None
-        writer.end_chaos_sampling(samples, status, reason)
-        writer.set_status(status, reason)
-        writer.close()
+        try:
+            writer.end_chaos_sampling(job.samples if status == "completed" else None, status, reason)
+        finally:
+            writer.end(status, reason)
 
     return recorded(job, writer.write_chaos_sample_snapshot, finish)
 
@@ -163,7 +199,7 @@ def chaos_series(run: Any, group: str) -> dict[str, np.ndarray]:
     """A chaos run's series group ('train/metrics', 'train/scores', 'train/lyapunov'), cut consistent."""
     if group not in run.file:
         return {}
-    return run._consistent_series(run.file[group])
+    return run.series(group, ("step",))
 
 
 def load_chaos_model(run: Any, step: int | None = None, device: Any = "cpu") -> tuple[Any, int]:

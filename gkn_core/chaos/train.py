@@ -21,7 +21,7 @@ from gkn_core.data import Dataset
 from gkn_core.data.images import load_image_file, load_named_dataset
 from gkn_core.device import resolve_device
 from gkn_core.digit_score import CLASSIFIERS, digit_score
-from gkn_core.errors import JobFailed
+from gkn_core.errors import Diverged, JobFailed
 from gkn_core.jobs.base import Job, frozen_array
 
 SCORE_DATA_ROWS = 2000  # data rows the scores compare samples with
@@ -111,6 +111,11 @@ class ChaosTrainingJob(Job[ChaosTrainSnapshot]):
         ):
             samples = frozen_array(free_rates[: cfg.n_samples])
         gap = self.model.hebbian_update(clamped, free, cfg.k, batch)
+        if not math.isfinite(gap):  # the update was not applied: the model holds the last good weights
+            raise Diverged(
+                f"chaos training diverged at step {step}: the correlations are not finite",
+                self.checkpoint(self.steps_done),
+            )
         last = step == self.total_steps
         scores: dict[str, float] = {}
         if step == 1 or last or step % cfg.metrics_every == 0:

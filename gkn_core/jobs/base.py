@@ -18,6 +18,8 @@ from typing import Generic, TypeVar
 import numpy as np
 import torch
 
+from gkn_core.errors import JobFailed, out_of_memory
+
 SnapshotT = TypeVar("SnapshotT")
 
 
@@ -103,8 +105,15 @@ class Job(ABC, Generic[SnapshotT]):
         self._state = JobState.RUNNING
         try:
             snapshot = self._advance()
-        except BaseException:
+        except BaseException as exc:
             self._state = JobState.FAILED
+            memory = out_of_memory(exc)
+            if memory is not None:
+                where = getattr(self, "device", None)
+                raise JobFailed(
+                    f"{memory}{f' on {where}' if where is not None else ''} at step {self.steps_done + 1}"
+                    " (try a smaller batch, fewer chains, a smaller model or another device)"
+                ) from None
             raise
         self.steps_done += 1
         if self.steps_done >= self.total_steps:

@@ -12,7 +12,7 @@ from torch import nn
 from gkn_core.config import GKNConfig
 from gkn_core.data import Dataset
 from gkn_core.device import resolve_device
-from gkn_core.errors import JobFailed
+from gkn_core.errors import Diverged
 from gkn_core.jobs.base import Job, frozen_array
 from gkn_core.manifolds import Manifold1D, Manifold2D, manifold_snapshot
 from gkn_core.models import KaleidoscopeMLP, build_model
@@ -36,12 +36,10 @@ class TrainSnapshot:
     checkpoint: Checkpoint | None = None
 
 
-class TrainingDiverged(JobFailed):
+class TrainingDiverged(Diverged):
     """The loss stopped being a finite number. Carries the last good weights."""
 
-    def __init__(self, message: str, checkpoint: Checkpoint | None) -> None:
-        super().__init__(message)
-        self.checkpoint = checkpoint
+    checkpoint: Checkpoint | None
 
 
 def weights_of(model: nn.Module) -> dict[str, torch.Tensor]:

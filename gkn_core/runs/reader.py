@@ -7,11 +7,14 @@ the config is JSON validated like any user input.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
+import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import h5py
 import numpy as np
@@ -34,6 +37,49 @@ def config_model_for(kind: str) -> type[BaseModel]:
 def _h5_reason(exc: Exception) -> str:
     text = str(exc)
     return text[text.find("(") + 1 : text.rfind(")")] if "(" in text else text
+
+
+# What h5py, numpy and pydantic raise when a file's objects are missing, damaged or of the wrong type.
+DAMAGE_ERRORS = (KeyError, OSError, ValueError, TypeError, RuntimeError, IndexError)
+ReturnT = TypeVar("ReturnT")
+MAX_DIM = 256 * 256  # values per data point: the largest images the product trains on
+
+
+def damage_reason(exc: BaseException) -> str:
+    """One line saying what is wrong, from the error a damaged object raised."""
+    if isinstance(exc, ValidationError):
+        return describe_validation_error(exc)
+    text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+    text = (text.splitlines() or [type(exc).__name__])[0]
+    if "Unable to" in text and "(" in text:  # h5py: 'Unable to synchronously open object (reason)'
+        text = _h5_reason(exc)
+    return text or type(exc).__name__
+
+
+def weights_mismatch(expected: dict[str, tuple], found: dict[str, tuple]) -> str | None:
+    """Why stored weights (name -> shape) do not fit a model's, or None when they do."""
+    for name, shape in expected.items():
+        if name not in found:
+            return f"it has no {name}"
+        if tuple(found[name]) != tuple(shape):
+            return f"{name} has shape {tuple(found[name])}, expected {tuple(shape)}"
+    extra = sorted(set(found) - set(expected))
+    return f"{extra[0]} is not a weight of the model" if extra else None
+
+
+def reads_file(method: Callable[..., ReturnT]) -> Callable[..., ReturnT]:
+    """A Run method that reads the file: a damaged or missing object raises RunFileError, one line."""
+
+    @functools.wraps(method)
+    def wrapper(self: Run, *args: Any, **kwargs: Any) -> ReturnT:
+        try:
+            return method(self, *args, **kwargs)
+        except RunFileError:
+            raise
+        except DAMAGE_ERRORS as exc:
+            raise RunFileError(f"{self.path} is damaged: {damage_reason(exc)}") from None
+
+    return wrapper
 
 
 def check_run_file(path: str | Path) -> None:
@@ -108,45 +154,91 @@ class Run:
             problem = describe_validation_error(exc)
             raise RunFileError(f"{self.path} holds an invalid config: {problem}") from None
 
-    def _dataset(self, name: str) -> h5py.Dataset:
-        try:
-            item = self.file[name]
-        except KeyError:
-            raise RunFileError(f"{self.path} has no {name}") from None
+    @reads_file
+    def dataset(self, name: str) -> h5py.Dataset:
+        """The dataset at `name`, or RunFileError saying it is missing or not a dataset."""
+        parent, _, leaf = name.rpartition("/")
+        if parent and parent not in self.file:
+            raise RunFileError(f"{self.path} has no {parent}")
+        if leaf not in (self.file[parent] if parent else self.file):
+            raise RunFileError(f"{self.path}: {parent or '/'} has no {leaf}")
+        item = self.file[name]
         if not isinstance(item, h5py.Dataset):
             raise RunFileError(f"{self.path}: {name} is not a dataset")
         return item
 
+    _dataset = dataset
+
+    @reads_file
+    def numbers(self, name: str, ndim: int | None = None) -> np.ndarray:
+        """A numeric dataset read whole, checked to hold numbers (and to have `ndim` axes if given)."""
+        dataset = self.dataset(name)
+        if dataset.dtype.kind not in "biuf":
+            raise RunFileError(f"{self.path}: {name} holds {dataset.dtype}, not numbers")
+        if ndim is not None and dataset.ndim != ndim:
+            raise RunFileError(f"{self.path}: {name} has shape {dataset.shape}; expected {ndim} axes")
+        return dataset[()]
+
     # -- data and training ---------------------------------------------------------------------
     @property
+    @reads_file
     def data_range(self) -> tuple[float, float]:
         attrs = self.file["data"].attrs
         return float(attrs["low"]), float(attrs["high"])
 
     @property
+    @reads_file
     def dim(self) -> int:
         return int(self.file["data"].attrs["dim"])
 
     @property
+    @reads_file
     def image_shape(self) -> tuple[int, int] | None:
         shape = self.file["data"].attrs.get("image_shape")
         return None if shape is None else (int(shape[0]), int(shape[1]))
 
+    @reads_file
     def training_data(self) -> np.ndarray | None:
-        return self.file["data/x"][()] if "data/x" in self.file else None
+        """The stored training data, or None when the run did not store it (large image sets)."""
+        if "data/x" not in self.file:
+            return None
+        x = self.numbers("data/x", ndim=2)
+        if not np.isfinite(x).all():
+            raise RunFileError(f"{self.path}: the stored training data (data/x) is not finite")
+        return x
 
+    @reads_file
     def train_metrics(self) -> dict[str, np.ndarray]:
         if "train/metrics" not in self.file:
             return {}
-        return self._consistent_series(self.file["train/metrics"])
+        return self.series(
+            "train/metrics", ("step", "loss", "best_loss") if self.kind == "gkn" else ("step",)
+        )
 
-    @staticmethod
-    def _consistent_series(group: h5py.Group) -> dict[str, np.ndarray]:
-        """Every series cut to the length of the shortest: the rows written for every metric."""
-        series = {name: group[name][()] for name in group if isinstance(group[name], h5py.Dataset)}
+    @reads_file
+    def series(self, where: str, required: Iterable[str] = ("step",)) -> dict[str, np.ndarray]:
+        """The 1-D series of a group, every one cut to the length of the shortest (the rows
+        written for every series: a killed writer may have grown some by one flush more)."""
+        if where not in self.file:
+            raise RunFileError(f"{self.path} has no {where}")
+        group = self.file[where]
+        for name in required:
+            if name not in group:
+                raise RunFileError(f"{self.path}: {where} has no {name}")
+        series = {name: self.numbers(f"{where}/{name}") for name in group}
+        for name, values in series.items():
+            if values.ndim != 1:
+                raise RunFileError(
+                    f"{self.path}: {where}/{name} has shape {values.shape}; expected one value per row"
+                )
         length = min((len(v) for v in series.values()), default=0)
         return {name: values[:length] for name, values in series.items()}
 
+    def _consistent_series(self, group: h5py.Group) -> dict[str, np.ndarray]:
+        """Kept for callers that hold a group: `series(group.name)`."""
+        return self.series(group.name, ())
+
+    @reads_file
     def manifolds(self) -> dict[str, np.ndarray]:
         """Manifold frames over training, cut to the frames every stack holds.
 
@@ -155,47 +247,62 @@ class Run:
         if "train/manifolds" not in self.file:
             return {}
         group = self.file["train/manifolds"]
-        frames = {name: group[name][()] for name in group}
+        one_d = group.attrs.get("kind", "1d") == "1d"
+        names = ("step", "x", "fx", "loss") if one_d else ("step", "xs", "ys", "loss", "displacement")
+        axes = {"step": 1, "x": 1, "xs": 1, "ys": 1, "fx": 2, "loss": 2 if one_d else 3, "displacement": 4}
+        frames = {name: self.numbers(f"train/manifolds/{name}", axes[name]) for name in names}
         stacked = [k for k in ("step", "fx", "loss", "displacement") if k in frames]
         count = min(len(frames[k]) for k in stacked)
         return {k: (v[:count] if k in stacked else v) for k, v in frames.items()}
 
+    @reads_file
     def checkpoint_steps(self) -> list[int]:
         if "checkpoints" not in self.file:
             return []
         return sorted(int(self.file["checkpoints"][name].attrs["step"]) for name in self.file["checkpoints"])
 
+    @reads_file
     def checkpoint(self, step: int | None = None) -> Checkpoint:
+        """The weights of the newest checkpoint (or of `step`), checked to be finite numbers."""
         steps = self.checkpoint_steps()
         if not steps:
             raise RunFileError(f"{self.path} holds no trained weights yet (no checkpoint)")
         step = steps[-1] if step is None else step
         if step not in steps:
             raise RunFileError(f"{self.path} has no checkpoint at step {step} (it has {steps})")
-        group = self.file[f"checkpoints/{step:010d}"]
-        weights = {name: group[name][()] for name in group}
-        return Checkpoint(step, float(group.attrs.get("loss", np.nan)), weights)
+        name = f"checkpoints/{step:010d}"
+        group = self.file[name]
+        weights = {key: self.numbers(f"{name}/{key}") for key in group}
+        bad = [key for key, value in weights.items() if not np.isfinite(value).all()]
+        if bad:
+            raise RunFileError(f"{self.path}: checkpoint {step} holds non-finite weights ({bad[0]})")
+        loss = float(group.attrs.get("loss", np.nan))
+        return Checkpoint(step, loss if math.isfinite(loss) else float("nan"), weights)
 
+    @reads_file
     def load_model(self, step: int | None = None, device: torch.device | str = "cpu") -> KaleidoscopeMLP:
         """The network of the newest checkpoint (or of `step`), ready to evaluate."""
         if self.kind != "gkn":
             raise RunFileError(f"{self.path} is a {self.kind} run; it holds no kaleidoscopic network")
         checkpoint = self.checkpoint(step)
         model = build_model(self.dim, self.config.model, self.config.data.value_range)
-        try:
-            state = {k: torch.from_numpy(np.asarray(v)) for k, v in checkpoint.weights.items()}
-            model.load_state_dict(state)
-        except (RuntimeError, KeyError) as exc:
+        expected = {name: tuple(value.shape) for name, value in model.state_dict().items()}
+        problem = weights_mismatch(expected, {k: np.shape(v) for k, v in checkpoint.weights.items()})
+        if problem is not None:
             raise RunFileError(
                 f"{self.path}: checkpoint {checkpoint.step} does not fit the stored model settings "
-                f"({str(exc).splitlines()[0]})"
-            ) from None
+                f"({problem})"
+            )
+        state = {k: torch.from_numpy(np.asarray(v, dtype=np.float32)) for k, v in checkpoint.weights.items()}
+        model.load_state_dict(state)
         return model.to(device).eval()
 
     # -- sampling --------------------------------------------------------------------------------
+    @reads_file
     def sampling_names(self) -> list[str]:
         return sorted(self.file["sampling"]) if "sampling" in self.file else []
 
+    @reads_file
     def sampling(self, name: str | int | None = None) -> SamplingRecord:
         """One sampling session; the newest when `name` is None; an int is an index."""
         names = self.sampling_names()
@@ -209,21 +316,27 @@ class Run:
             name = names[name]
         if name not in names:
             raise RunFileError(f"{self.path} has no sampling {name!r} (it has {', '.join(names)})")
-        group = self.file[f"sampling/{name}"]
-        metrics = self._consistent_series(group["metrics"]) if "metrics" in group else {}
-        chains = group["chains"][()]
+        where = f"sampling/{name}"
+        group = self.file[where]
+        metrics = self.series(f"{where}/metrics") if "metrics" in group else {}
+        chains = self.numbers(f"{where}/chains", ndim=3)
         if "step" in metrics:  # a killed sampler may have grown chains past its last metric row
             chains = chains[:, : len(metrics["step"]) + 1]
         attrs = group.attrs
+        try:
+            settings = SampleConfig.model_validate_json(attrs["json"])
+        except ValidationError as exc:
+            problem = describe_validation_error(exc)
+            raise RunFileError(f"{self.path}: {where} holds invalid sampling settings: {problem}") from None
         return SamplingRecord(
             name=name,
-            settings=SampleConfig.model_validate_json(attrs["json"]),
+            settings=settings,
             seed=int(attrs["seed"]),
             checkpoint_step=int(attrs["checkpoint_step"]),
             status=str(attrs.get("status", "unknown")),
             failure_reason=str(attrs.get("failure_reason", "")),
             chains=chains,
-            samples=group["samples"][()] if "samples" in group else None,
+            samples=self.numbers(f"{where}/samples", ndim=2) if "samples" in group else None,
             metrics=metrics,
         )
 
@@ -283,3 +396,16 @@ def _check_header(path: Path, file: h5py.File) -> None:
     for required in ("config", "data"):
         if required not in file:
             raise RunFileError(f"{path} is missing its /{required} group")
+    data = file["data"].attrs
+    for key in ("low", "high", "n", "dim"):
+        if key not in data:
+            raise RunFileError(f"{path} is damaged: /data has no attribute {key!r}")
+        value = data[key]
+        if not isinstance(value, int | float | np.integer | np.floating) or not math.isfinite(value):
+            raise RunFileError(f"{path} is damaged: /data attribute {key!r} is {value!r}, not a number")
+    if (
+        not 1 <= int(data["dim"]) <= MAX_DIM
+        or int(data["n"]) < 1
+        or not float(data["low"]) < float(data["high"])
+    ):
+        raise RunFileError(f"{path} is damaged: /data has impossible sizes or range")

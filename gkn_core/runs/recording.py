@@ -7,9 +7,12 @@ leaves the run file closed with the matching status.
 
 from __future__ import annotations
 
+import contextlib
+import math
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
+from gkn_core.errors import GKNError, JobFailed
 from gkn_core.jobs.base import Job
 from gkn_core.jobs.gkn_sample import KaleidoscopeSamplingJob, SampleSnapshot
 from gkn_core.jobs.gkn_train import GKNTrainingJob, TrainingDiverged, TrainSnapshot
@@ -38,7 +41,9 @@ def recorded(
         raise
     except BaseException as exc:
         if on_failure is not None:
-            on_failure(exc)
+            # Keeping weights is a courtesy: if the disk refuses them, the job's own error still counts.
+            with contextlib.suppress(GKNError):
+                on_failure(exc)
         reason = str(exc) or type(exc).__name__
         raise
     finally:
@@ -47,15 +52,19 @@ def recorded(
 
 def record_training(job: GKNTrainingJob, writer: RunWriter) -> Iterator[TrainSnapshot]:
     def keep_last_good_weights(exc: BaseException) -> None:
+        """A diverged or failed (e.g. out of memory) training keeps the best weights it reached."""
         if isinstance(exc, TrainingDiverged) and exc.checkpoint is not None:
             writer.write_checkpoint(exc.checkpoint)
+        elif isinstance(exc, JobFailed) and math.isfinite(job.best_loss):
+            writer.write_checkpoint(job.best_checkpoint())
 
     def finish(status: str, reason: str) -> None:
-        if status == "stopped" and job.steps_done > 0:
-            # A stopped run is still a model: keep the weights it would have ended with.
-            writer.write_checkpoint(job.model_checkpoint(job.steps_done, job.best_loss))
-        writer.set_status(status, reason, section="train")
-        writer.close()
+        try:
+            if status == "stopped" and job.steps_done > 0:
+                # A stopped run is still a model: keep the weights it would have ended with.
+                writer.write_checkpoint(job.model_checkpoint(job.steps_done, job.best_loss))
+        finally:
+            writer.end(status, reason, section="train")
 
     return recorded(job, writer.write_train_snapshot, finish, keep_last_good_weights)
 
@@ -66,8 +75,9 @@ def record_sampling(
     writer.begin_sampling(job.settings, seed, checkpoint_step, job.starts)
 
     def finish(status: str, reason: str) -> None:
-        writer.end_sampling(status, reason)
-        writer.set_status(status, reason)
-        writer.close()
+        try:
+            writer.end_sampling(status, reason)
+        finally:
+            writer.end(status, reason)
 
     return recorded(job, writer.write_sample_snapshot, finish)

@@ -7,9 +7,13 @@ so a killed process loses at most that much. See docs/run-format.md for the layo
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import re
+import resource
+import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Self
 
@@ -41,6 +45,9 @@ from gkn_core.runs.h5util import (
 from gkn_core.runs.reader import check_run_file
 
 DEFAULT_FLUSH_INTERVAL = 1.0  # seconds; the promise is at most 2
+# A writer never fills a disk to its last MiB: ending a run cleanly (its status, its last flush) needs
+# a little room, and a flush cut short by a full disk would leave a damaged file.
+MIN_FREE_BYTES = 1 << 20
 TRAIN_SERIES = {"step": np.int64, "loss": np.float64, "best_loss": np.float64, "elapsed": np.float64}
 SAMPLE_SERIES = {"step": np.int64, "movement": np.float64, "data_distance": np.float64}
 
@@ -49,14 +56,43 @@ def utc_now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
+def os_reason(exc: BaseException) -> str:
+    """The operating system's words for a failed file operation, from an OSError or h5py's text."""
+    found = re.search(r"error message = '([^']*)'", str(exc))
+    if found:
+        return found.group(1)
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    text = re.sub(r"^\[Errno \d+\] ", "", str(exc).split("(")[0].strip())
+    return text or type(exc).__name__
+
+
 def open_h5(path: Path, mode: str) -> h5py.File:
     try:
         return h5py.File(path, mode)
     except FileExistsError:
         raise RunFileError(f"{path} already exists (choose another name or pass --overwrite)") from None
     except (OSError, ValueError) as exc:
-        reason = str(exc).split("(")[0].strip() or type(exc).__name__
-        raise RunFileError(f"cannot open {path} for writing: {reason}") from None
+        raise RunFileError(f"cannot open {path} for writing: {os_reason(exc)}") from None
+
+
+def room_for_writing(path: Path, file_size: int) -> int:
+    """Bytes that may still be added to the file at `path`: the free space of its file system, or
+    less where a file-size limit (`ulimit -f`) is set."""
+    free = shutil.disk_usage(path.parent).free
+    limit, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
+    if limit != resource.RLIM_INFINITY:
+        free = min(free, limit - file_size)
+    return free
+
+
+def megabytes(count: float) -> str:
+    return f"{count / 1e6:.1f} MB"
+
+
+# Files HDF5 failed to close (a write error in their last flush): kept referenced, so that no garbage
+# collection retries the close and prints HDF5's complaint on stderr.
+_UNCLOSABLE: list[h5py.File] = []
 
 
 class RunWriter:
@@ -72,7 +108,37 @@ class RunWriter:
         # Rows wait here until the next flush: one HDF5 write per series per flush, not per step.
         self._pending_rows: dict[tuple[str, str], list[float]] = {}
         self._pending_states: list[tuple[int, np.ndarray]] = []
+        # Set when a write was refused or failed: from then on only the status is written, once.
+        self.write_failure: str | None = None
         hold_metadata_until_flush(file)
+
+    # -- room on the disk, and writes that fail ------------------------------------------------------
+    def reserve(self, nbytes: int) -> None:
+        """Refuse to write `nbytes` more (raising RunFileError) unless the disk keeps MIN_FREE_BYTES."""
+        if self.write_failure is not None:
+            raise RunFileError(self.write_failure)
+        free = room_for_writing(self.path, self.file.id.get_filesize())
+        if free < nbytes + MIN_FREE_BYTES:
+            self.write_failure = (
+                f"cannot write {self.path}: the disk is full ({megabytes(max(free, 0))} free); "
+                "the run keeps everything saved up to its last flush"
+            )
+            raise RunFileError(self.write_failure)
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        """Turn a failed HDF5 write into RunFileError, one line; later writes are refused."""
+        try:
+            yield
+        except RunFileError:
+            raise
+        except (OSError, RuntimeError) as exc:
+            self.write_failure = f"cannot write {self.path}: {os_reason(exc)}"
+            raise RunFileError(self.write_failure) from None
+
+    def _pending_bytes(self) -> int:
+        rows = sum(8 * len(values) for values in self._pending_rows.values())
+        return rows + sum(states.nbytes for _, states in self._pending_states)
 
     # -- opening ---------------------------------------------------------------------------------
     @classmethod
@@ -92,9 +158,15 @@ class RunWriter:
         if not path.parent.exists():
             raise RunFileError(f"cannot create {path}: folder {path.parent} does not exist")
         writer = cls(open_h5(path, "w" if overwrite else "w-"), flush_interval)
-        writer._write_header(config, dataset, device)
-        writer._create_datasets(config, dataset)
-        writer.flush()
+        try:
+            writer.reserve(dataset.x.nbytes if dataset.x.size <= INLINE_DATA_LIMIT else 0)
+            with writer.writing():
+                writer._write_header(config, dataset, device)
+                writer._create_datasets(config, dataset)
+            writer.flush()
+        except RunFileError:
+            writer.abandon()
+            raise
         return writer
 
     @classmethod
@@ -168,6 +240,11 @@ class RunWriter:
             self._pending_states.clear()
 
     def write_manifold(self, step: int, manifold: Manifold1D | Manifold2D) -> None:
+        with self.writing():
+            self._write_manifold(step, manifold)
+
+    def _write_manifold(self, step: int, manifold: Manifold1D | Manifold2D) -> None:
+        self.reserve(sum(values.nbytes for values in vars(manifold).values() if hasattr(values, "nbytes")))
         group = self.file.require_group("train/manifolds")
         if isinstance(manifold, Manifold1D):
             group.attrs["kind"] = "1d"
@@ -189,14 +266,25 @@ class RunWriter:
         name = f"checkpoints/{checkpoint.step:010d}"
         if name in self.file:  # keep-best: the best weights did not change since the last one
             return
-        group = self.file.create_group(name)
-        group.attrs.update(step=checkpoint.step, loss=checkpoint.loss, written=utc_now())
-        for key, value in checkpoint.weights.items():
-            group.create_dataset(key, data=value)
+        self.reserve(sum(np.asarray(value).nbytes for value in checkpoint.weights.values()))
+        with self.writing():
+            group = self.file.create_group(name)
+            group.attrs.update(step=checkpoint.step, loss=checkpoint.loss, written=utc_now())
+            for key, value in checkpoint.weights.items():
+                group.create_dataset(key, data=value)
         self.flush()
 
     # -- sampling --------------------------------------------------------------------------------
     def begin_sampling(
+        self, settings: SampleConfig, seed: int, checkpoint_step: int, starts: np.ndarray
+    ) -> str:
+        self.reserve(starts.nbytes + CHAIN_CHUNK_BYTES)
+        with self.writing():
+            name = self._begin_sampling(settings, seed, checkpoint_step, starts)
+        self.flush()
+        return name
+
+    def _begin_sampling(
         self, settings: SampleConfig, seed: int, checkpoint_step: int, starts: np.ndarray
     ) -> str:
         samplings = self.file.require_group("sampling")
@@ -224,7 +312,6 @@ class RunWriter:
         self._create_series(f"{group.name}/metrics", SAMPLE_SERIES)
         self._sampling = group
         self.file.attrs["status"] = "running"
-        self.flush()
         return name
 
     def write_sample_snapshot(self, snapshot: SampleSnapshot) -> None:
@@ -235,12 +322,26 @@ class RunWriter:
         self.maybe_flush()
 
     def end_sampling(self, status: str, reason: str = "") -> None:
-        self._write_pending()
-        group = self._sampling
-        chains = group["chains"]
-        group.create_dataset("samples", data=chains[:, -1])  # the last state of every chain
-        group.attrs.update(status=status, failure_reason=reason, finished=utc_now())
-        self._sampling = None
+        """Write the last chain states and the samples, then the sampling's status. A write that
+        fails here marks the sampling failed and raises RunFileError."""
+        group, self._sampling = self._sampling, None
+        if group is None:
+            return
+        try:
+            if self.write_failure is None:
+                self._sampling = group
+                chains = group["chains"]
+                self.reserve(self._pending_bytes() + chains.shape[0] * chains.shape[2] * 4)
+                with self.writing():
+                    self._write_pending()
+                    group.create_dataset("samples", data=chains[:, -1])  # the last state of every chain
+        except RunFileError:
+            status, reason = "failed", self.write_failure or reason
+            raise
+        finally:
+            self._sampling = None
+            with contextlib.suppress(OSError, RuntimeError):
+                group.attrs.update(status=status, failure_reason=reason, finished=utc_now())
 
     # -- status and flushing ------------------------------------------------------------------------
     def set_status(self, status: str, reason: str = "", section: str | None = None) -> None:
@@ -253,22 +354,55 @@ class RunWriter:
             attrs["status"] = status
             attrs["failure_reason"] = reason
 
+    def end(self, status: str, reason: str = "", section: str | None = None) -> None:
+        """Record how the job ended and close the file. A run whose writes failed is `failed`, with
+        the write failure as its reason, whatever the job itself would have ended with."""
+        if self.write_failure is not None and status != "failed":
+            status, reason = "failed", self.write_failure
+        try:
+            with contextlib.suppress(OSError, RuntimeError):
+                self.set_status(status, reason, section)
+        finally:
+            self.close()
+
     def maybe_flush(self) -> None:
         if time.monotonic() - self._last_flush >= self.flush_interval:
             self.flush()
 
     def flush(self) -> None:
-        self._write_pending()
-        self.file.attrs["updated"] = utc_now()
-        self.file.flush()
+        self.reserve(self._pending_bytes())
+        with self.writing():
+            self._write_pending()
+            self.file.attrs["updated"] = utc_now()
+            self.file.flush()
         self._last_flush = time.monotonic()
         if self.on_flush is not None:
             self.on_flush()
 
     def close(self) -> None:
-        if self.file.id.valid:
-            self.flush()
+        """Flush and close. After a failed or refused write, only the status attributes are written
+        (in the room MIN_FREE_BYTES kept): the file holds what its last good flush saved."""
+        if not self.file.id.valid:
+            return
+        if self.write_failure is None:
+            try:
+                self.flush()
+            except RunFileError:
+                pass  # write_failure is set now: fall through to the careful close
+            else:
+                self.file.close()
+                return
+        self.abandon()
+
+    def abandon(self) -> None:
+        """Close after a failed write: drop what waits in memory, save the status if HDF5 can."""
+        self._pending_rows.clear()
+        self._pending_states.clear()
+        try:
+            self.file.attrs["updated"] = utc_now()
             self.file.close()
+        except (OSError, RuntimeError):
+            _UNCLOSABLE.append(self.file)  # HDF5 could not close it; never let it close (and fail) again
 
     def __enter__(self) -> RunWriter:
         return self
