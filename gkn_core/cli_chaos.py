@@ -294,7 +294,7 @@ def show_chaos_run(run: Any) -> None:
     table.add_row("checkpoints", ", ".join(map(str, run.checkpoint_steps())) or "none")
     for name in recording_names(run):
         group = run.file[f"{RECORDINGS}/{name}"]
-        chains, frames, units = group["states"].shape
+        chains, frames, units = run.dataset(f"{RECORDINGS}/{name}/states").shape
         table.add_row(
             f"recording {name}",
             f"{group.attrs.get('source', '?')}: {chains} chains x {frames} frames x {units} units",
@@ -304,7 +304,7 @@ def show_chaos_run(run: Any) -> None:
         table.add_row(
             f"sampling {name}",
             f"{group.attrs.get('status', '?')}: trajectories "
-            + "x".join(map(str, group["trajectories"].shape)),
+            + "x".join(map(str, run.dataset(f"sampling/{name}/trajectories").shape)),
         )
     stdout.print(table)
 
@@ -320,18 +320,19 @@ def chaos_export_arrays(run: Any, what: str, sampling: int | None) -> dict[str, 
     index = -1 if sampling is None else sampling
     if not -len(names) <= index < len(names):
         raise GKNError(f"{run.path} has {len(names)} samplings; there is no number {index}")
-    group = run.file[f"sampling/{names[index]}"]
+    where = f"sampling/{names[index]}"
+    group = run.file[where]
     if what == "samples":
         if "samples" not in group:
             raise GKNError(f"sampling {names[index]} of {run.path} did not complete: it has no samples")
-        return {"samples": group["samples"][()]}
-    metrics = run._consistent_series(group["metrics"]) if "metrics" in group else {}
-    chains = group["trajectories"][()]
+        return {"samples": run.numbers(f"{where}/samples", ndim=2)}
+    metrics = run.series(f"{where}/metrics") if "metrics" in group else {}
+    chains = run.numbers(f"{where}/trajectories", ndim=3)
     if "step" in metrics:
         chains = chains[:, : len(metrics["step"]) + 1]
     return {
         "chains": chains,
-        "units": np.asarray(group["units"][()]),
+        "units": np.asarray(run.numbers(f"{where}/units", ndim=1)),
         **{f"metrics_{k}": v for k, v in metrics.items()},
     }
 
