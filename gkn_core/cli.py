@@ -21,7 +21,7 @@ from rich.table import Table
 # typer vendors click since 0.2x; its exceptions are the ones raised (typer is pinned in constraints.txt).
 from typer._click import exceptions as click_errors
 
-from gkn_core import __version__, cli_chaos
+from gkn_core import __version__, cli_chaos, cli_sweep
 from gkn_core.config import (
     Activation,
     NoiseLaw,
@@ -306,6 +306,7 @@ def version() -> None:
 
 
 cli_chaos.register(train_cli, cli)
+cli_sweep.register(cli)
 
 
 def main(argv: list[str] | None = None) -> None:
