@@ -75,6 +75,9 @@ class DynamicsView(QWidget):
         self.traces_plot, self.raster_plot = self.time_panels.traces_plot, self.time_panels.raster_plot
         self.images = ImagePanel()
         self.projection_plot, self.image_plot = plot_widget("projection"), self.images.widget
+        self.projection_plot.setToolTip(
+            "One colour per chain: x its start, the dot the time shown, a fading tail"
+        )
         projection = self.projection_plot.getPlotItem()
         projection.setAspectLocked(True)
         projection.setMouseEnabled(x=False, y=False)

@@ -34,7 +34,11 @@ class TimePanels:
         self.image = pg.ImageItem()
         raster.addItem(self.image)
         self.colour_bar = pg.ColorBarItem(
-            values=(-1, 1), colorMap=pg.colormap.get(RASTER_COLOURS), interactive=False, width=12
+            values=(-1, 1),
+            colorMap=pg.colormap.get(RASTER_COLOURS),
+            interactive=False,
+            width=12,
+            label="state x",
         )
         self.colour_bar.setImageItem(self.image, insert_in=raster)
         self.time_lines = [pg.InfiniteLine(0, pen=pg.mkPen((90, 90, 90), width=1)) for _ in range(2)]
