@@ -19,43 +19,67 @@ def layer_of(name: str) -> str:
 
 
 class DynamicsState:
-    """The snapshots of the current trajectory job, kept as append-only lists joined on demand."""
+    """The snapshots of the current trajectory job. New frames wait in append-only lists and are
+    copied, when an array is asked for, into buffers that grow by doubling along the time axis, so
+    a redraw never re-joins every frame (at paper size a set is up to 200 MB)."""
+
+    NAMES = ("t", "states", "rates", "projection")
 
     def __init__(self) -> None:
         self.version = 0
         self.reset()
 
     def reset(self) -> None:
-        self._parts: dict[str, list[np.ndarray]] = {"t": [], "states": [], "rates": [], "projection": []}
-        self._joined: dict[str, np.ndarray] = {}
+        self._pending: dict[str, list[np.ndarray]] = {name: [] for name in self.NAMES}
+        self._buffers: dict[str, np.ndarray] = {}
+        self._filled = dict.fromkeys(self.NAMES, 0)
+        self.n_frames = 0
         self.latest: TrajectorySnapshot | None = None
         self.abs_max = 0.0  # largest |state| so far: the raster's fixed colour levels
         self.version += 1
 
     def add(self, batch: list[TrajectorySnapshot]) -> None:
         for snap in batch:
-            for name, parts in self._parts.items():
-                parts.append(getattr(snap, name))
+            for name, pending in self._pending.items():
+                pending.append(getattr(snap, name))
             self.abs_max = max(self.abs_max, float(np.abs(snap.states).max(initial=0.0)))
+            self.n_frames += len(snap.t)
             self.latest = snap
         if batch:
-            self._joined.clear()
             self.version += 1
 
     def _get(self, name: str) -> np.ndarray:
-        if name not in self._joined:
-            parts = self._parts[name]
-            self._joined[name] = np.concatenate(parts, axis=0 if name == "t" else 1) if parts else np.zeros(0)
-        return self._joined[name]
+        """Frames 0..n_frames-1 of one array, time on axis 0 for t and axis 1 otherwise (read-only)."""
+        axis = 0 if name == "t" else 1
+
+        def frames(start: int, stop: int) -> tuple[slice, ...]:
+            return (slice(None),) * axis + (slice(start, stop),)
+
+        pending, filled = self._pending[name], self._filled[name]
+        if pending:
+            new = np.concatenate(pending, axis=axis)
+            pending.clear()
+            needed = filled + new.shape[axis]
+            buffer = self._buffers.get(name)
+            if buffer is None or buffer.shape[axis] < needed:
+                shape = list(new.shape)
+                shape[axis] = max(needed, 2 * (0 if buffer is None else buffer.shape[axis]))
+                grown = np.empty(shape, dtype=new.dtype)
+                if buffer is not None:
+                    grown[frames(0, filled)] = buffer[frames(0, filled)]
+                self._buffers[name] = buffer = grown
+            buffer[frames(filled, needed)] = new
+            self._filled[name] = filled = needed
+        if name not in self._buffers:
+            return np.zeros(0, np.float32)
+        view = self._buffers[name][frames(0, filled)]
+        view.flags.writeable = False  # the view only: frames past n_frames are still to be written
+        return view
 
     t = property(lambda self: self._get("t"))  # (n,) in units of tau
     states = property(lambda self: self._get("states"))  # (chains, n, U)
     rates = property(lambda self: self._get("rates"))  # (chains, n, Nv)
     projection = property(lambda self: self._get("projection"))  # (chains, n, 3)
-
-    @property
-    def n_frames(self) -> int:
-        return sum(len(t) for t in self._parts["t"])
 
     @property
     def done(self) -> bool:

@@ -96,6 +96,24 @@ def test_every_panel_draws_the_snapshots(view, snapshots):
         np.testing.assert_array_equal(block, rates[chain, 20].reshape(8, 8))
 
 
+def test_the_state_joins_snapshots_as_they_arrive(snapshots):
+    state = DynamicsState()
+    assert state.n_frames == 0 and state.states.size == 0
+    seen = []
+    for snap in snapshots:  # arrays asked for between deliveries: the buffers grow and stay right
+        state.add([snap])
+        seen.append(state.states)
+    state.add([])
+    expected = np.concatenate([s.states for s in snapshots], axis=1)
+    np.testing.assert_array_equal(state.states, expected)
+    np.testing.assert_array_equal(state.t, np.concatenate([s.t for s in snapshots]))
+    np.testing.assert_array_equal(state.rates, np.concatenate([s.rates for s in snapshots], axis=1))
+    np.testing.assert_array_equal(seen[1], expected[:, :21])  # earlier arrays are not overwritten
+    assert state.n_frames == 61 and state.version == 1 + len(snapshots) and state.done
+    assert not state.states.flags.writeable
+    assert state.abs_max == pytest.approx(float(np.abs(expected).max()))
+
+
 def test_render_redraws_only_on_a_new_version_and_follows_the_newest_frame(view, snapshots):
     state = state_of(snapshots[:1])
     view.render(state)
@@ -113,7 +131,7 @@ def test_render_redraws_only_on_a_new_version_and_follows_the_newest_frame(view,
     assert view.info.text() == "computing the trajectories ..."
 
 
-def test_the_time_slider_scrubs_and_stays_put_while_frames_arrive(view, snapshots):
+def test_the_time_slider_scrubs_and_stays_put_while_frames_arrive(view, snapshots, qtbot):
     state = state_of(snapshots[:3])
     view.render(state)
     view.time_slider.setValue(7)
@@ -125,7 +143,10 @@ def test_the_time_slider_scrubs_and_stays_put_while_frames_arrive(view, snapshot
     state.add(snapshots[3:])
     view.render(state)
     assert view.time_index == 7 and view.time_slider.maximum() == 60
-    view.time_slider.setValue(60)
+    view.time_slider.setValue(50)
+    view.play_button.click()  # plays from the shown frame to the end, then stops by itself
+    qtbot.waitUntil(lambda: not view.play_button.isChecked(), timeout=3000)
+    assert view.time_index == 60 and view.follow_latest
     state.reset()
     state.add(snapshots)
     view.render(state)
