@@ -96,7 +96,7 @@ class LyapunovView(QWidget):
         )
         self.network_g_line = pg.InfiniteLine(
             angle=90,
-            pen=pg.mkPen((148, 103, 189), width=1.5, style=Qt.PenStyle.DashLine),
+            pen=pg.mkPen((148, 103, 189), width=2, style=Qt.PenStyle.DashLine),
             label="network g = {value:g}",
             labelOpts={"position": 0.08, "color": (148, 103, 189), "anchors": [(0, 0), (0, 0)]},
         )
