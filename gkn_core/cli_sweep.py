@@ -156,9 +156,11 @@ def run_and_report(
         from gkn_core.sweeps.engines import _ray_module
 
         _ray_module()  # a missing Ray is bad input: say so before the folder is made
+    from gkn_core.sweeps.folder import prepare_folder
     from gkn_core.sweeps.spec import plan_jobs
 
     plan_jobs(spec)  # every job validated before the folder is made or a bar is drawn
+    prepare_folder(out, spec)  # refuses a folder that holds another sweep, before the bar too
     stop = threading.Event()
     with ctrl_c_stops_sweep(stop), progress_bar(quiet) as progress:
         task = progress.add_task(f"sweep {spec.kind}", total=None, metric="")

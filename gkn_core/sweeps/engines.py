@@ -39,10 +39,17 @@ def default_workers() -> int:
 
 def run_serial(jobs: list[SweepJob], folder: Path, stop: threading.Event, deliver: Deliver) -> None:
     """One job after the other in this process (`--workers 0`: for debugging, and for tests)."""
-    for job in jobs:
-        if stop.is_set():
-            return
-        deliver(job, execute_job(job, folder, stop.is_set))
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as in the pool's workers: the same numbers, and no OpenMP stalls
+    try:
+        for job in jobs:
+            if stop.is_set():
+                return
+            deliver(job, execute_job(job, folder, stop.is_set))
+    finally:
+        torch.set_num_threads(threads)
 
 
 def run_local(
@@ -72,7 +79,8 @@ def run_local(
                 except Exception as exc:  # the worker process died (killed, out of memory ...)
                     reason = f"the worker process died ({type(exc).__name__}: {exc})".splitlines()[0]
                     result = JobResult(job.name, "failed", reason)
-                deliver(job, result)
+                if result is not None:  # None: stopped before it began, so still to run
+                    deliver(job, result)
             if stop.is_set() and not worker_stop.is_set():
                 worker_stop.set()
                 for future in pending:

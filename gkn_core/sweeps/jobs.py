@@ -143,8 +143,11 @@ def init_worker(stop_event: Any, threads: int) -> None:
     _stop_event = stop_event
 
 
-def execute_in_worker(job: SweepJob, folder: str) -> JobResult:
+def execute_in_worker(job: SweepJob, folder: str) -> JobResult | None:
+    """None when the sweep was stopped before this job began (the pool had queued it already)."""
     stop = _stop_event
+    if stop is not None and stop.is_set():
+        return None
     return execute_job(job, folder, (lambda: stop.is_set()) if stop is not None else None)
 
 

@@ -239,6 +239,8 @@ class _SweepFile(_Settings):
 
     format: str | None = None
     format_version: int | None = None
+    software_version: str | None = None  # written into sweep.json; a folder's spec is a sweep file too
+    created: str | None = None
     kind: Kind = "gkn"
     preset: str | None = None
     description: str = ""
