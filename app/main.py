@@ -10,7 +10,8 @@ from pathlib import Path
 
 from gkn_core.errors import GKNError
 
-VIEW_CHOICES = ("1d", "2d", "kaleidoscope", "loss", "runs")
+VIEW_CHOICES = ("1d", "2d", "kaleidoscope", "loss", "chaos", "dynamics", "lyapunov", "runs")
+CHAOS_CHOICES = ("chaos", "dynamics", "lyapunov")
 
 
 def make_application(offscreen: bool, pictures: bool = False):
@@ -68,12 +69,14 @@ def run_app(
     window = MainWindow(runs_dir=runs_dir, settings=settings)
     if screenshot is not None:
         window.resize(1400, 860)
+    # On a chaos view, --preset and --train-steps are the chaos lab's settings.
+    controls = window.chaos.controls if view in CHAOS_CHOICES else window.controls
     if preset is not None:
-        window.controls.preset.setCurrentText(preset)
-        if window.controls.preset.currentText() != preset:
+        controls.preset.setCurrentText(preset)
+        if controls.preset.currentText() != preset:
             raise GKNError(f"--preset: unknown preset {preset!r}")
     if train_steps is not None:
-        window.controls.train_steps.setValue(train_steps)
+        controls.train_steps.setValue(train_steps)
     if sample_steps is not None:
         window.controls.sample_steps.setValue(sample_steps)
     if view is not None:
@@ -83,6 +86,11 @@ def run_app(
         raise GKNError(window.last_error)
     if screenshot is None:
         return app.exec()
+    if view in CHAOS_CHOICES:
+        # The chaos view always trains; the dynamics and Lyapunov views study the untrained
+        # network of the settings unless --train-steps asks for a trained one.
+        train = run_file is None and (view == "chaos" or train_steps is not None)
+        return take_chaos_screenshot(app, window, view, train, Path(screenshot))
     return take_screenshot(app, window, view or "1d", run_file is None, Path(screenshot))
 
 
@@ -111,6 +119,34 @@ def take_screenshot(app, window, view: str, train: bool, path: Path) -> int:
         window.views["kaleidoscope"].select_chain(0)  # show a chain's strip of generations too
     app.processEvents()
     window.views["runs"].show_runs(window.recent_runs())
+    if not window.grab().save(str(path)):
+        raise GKNError(f"cannot write {path}")
+    window.close()
+    return 0
+
+
+def take_chaos_screenshot(app, window, view: str, train: bool, path: Path) -> int:
+    """Train the chaos model (when asked), compute what the view shows, then render the window."""
+    from app.main_window import VIEWS
+
+    lab = window.chaos
+    if train:
+        lab.train_play()
+        if window.last_error or not wait_until(app, lambda: lab.train_thread.finished, 600):
+            raise GKNError(window.last_error or "chaos training did not finish within 10 minutes")
+    if view in ("dynamics", "lyapunov"):
+        lab.dynamics_view.set_settings(source="trained" if lab.run_path is not None else "untrained")
+        lab.restart_dynamics(lab.dynamics_view.settings())
+        if window.last_error or not wait_until(app, lambda: lab.dynamics_thread.finished, 600):
+            raise GKNError(window.last_error or "the trajectories did not finish within 10 minutes")
+    if view == "lyapunov":
+        lab.start_lyapunov(lab.lyapunov_view.settings())
+        if window.last_error or not wait_until(app, lambda: lab.lyapunov_thread.finished, 600):
+            raise GKNError(window.last_error or "the Lyapunov analysis did not finish within 10 minutes")
+    window.tabs.setCurrentIndex(VIEWS.index(view))
+    wait_until(app, lambda: False, 0.3)
+    window.redraw(force=True)
+    app.processEvents()
     if not window.grab().save(str(path)):
         raise GKNError(f"cannot write {path}")
     window.close()

@@ -22,6 +22,7 @@ from PyQt6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QScrollArea,
+    QStackedWidget,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -29,6 +30,7 @@ from PyQt6.QtWidgets import (
 from superqt import QLabeledSlider
 
 from app import export as exports
+from app.chaos.controller import ChaosLab
 from app.controls import ControlPanel
 from app.live import LiveState
 from app.views.kaleidoscope import KaleidoscopeView
@@ -47,7 +49,29 @@ from gkn_core.runs.format import INLINE_DATA_LIMIT
 from gkn_core.runs.reader import open_run
 from gkn_core.sessions import sampling_session, training_session
 
-VIEWS = ("1d", "2d", "kaleidoscope", "loss", "runs")
+VIEWS = ("1d", "2d", "kaleidoscope", "loss", "chaos", "dynamics", "lyapunov", "runs")
+TITLES = (
+    "1D manifolds",
+    "2D manifolds",
+    "Kaleidoscope",
+    "Loss",
+    "Chaos training",
+    "Dynamics",
+    "Lyapunov",
+    "Runs",
+)
+CHAOS_VIEWS = ("chaos", "dynamics", "lyapunov")
+ANIMATIONS = "Animations (*.gif *.mp4)"
+EXPORTS = (  # (what the user picks, export kind, file filter)
+    ("current plot (PNG or SVG)", "plot", "Figures (*.png *.svg)"),
+    ("image grid (PNG)", "grid", "PNG (*.png)"),
+    ("chains (CSV, NPZ or HDF5)", "chains", "Recordings (*.csv *.npz *.h5)"),
+    ("animation of sampling (GIF or MP4)", "animation", ANIMATIONS),
+    ("chaos: sample grid (PNG)", "chaos-grid", "PNG (*.png)"),
+    ("chaos: trajectory recording (HDF5, NPZ or CSV)", "recording", "Recordings (*.h5 *.npz *.csv)"),
+    ("chaos: visible layer over time (GIF or MP4)", "dynamics-images", ANIMATIONS),
+    ("chaos: trajectory projection over time (GIF or MP4)", "dynamics-projection", ANIMATIONS),
+)
 REDRAW_MS = 33  # about 30 fps: no screen needs more for these plots
 MAX_RECENT = 12
 
@@ -76,12 +100,17 @@ class MainWindow(QMainWindow):
         self._drawn_version = -1
 
         self.controls = ControlPanel()
+        self.chaos = ChaosLab(self)
+        # The dock shows the settings of the family of the front view: GKN or chaotic RNN.
+        self.settings_pages = QStackedWidget()
+        for panel in (self.controls, self.chaos.controls):
+            scroll = QScrollArea()
+            scroll.setWidget(panel)
+            scroll.setWidgetResizable(True)
+            self.settings_pages.addWidget(scroll)
         dock = QDockWidget("Settings", self)
         dock.setObjectName("settings-dock")
-        scroll = QScrollArea()
-        scroll.setWidget(self.controls)
-        scroll.setWidgetResizable(True)
-        dock.setWidget(scroll)
+        dock.setWidget(self.settings_pages)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
 
         self.views = {
@@ -89,12 +118,11 @@ class MainWindow(QMainWindow):
             "2d": TwoDView(),
             "kaleidoscope": KaleidoscopeView(),
             "loss": LossView(),
+            **self.chaos.views,
             "runs": RunsView(),
         }
         self.tabs = QTabWidget()
-        for name, title in zip(
-            VIEWS, ("1D manifolds", "2D manifolds", "Kaleidoscope", "Loss", "Runs"), strict=True
-        ):
+        for name, title in zip(VIEWS, TITLES, strict=True):
             self.tabs.addTab(self.views[name], title)
         self.tabs.currentChanged.connect(self._on_tab_changed)
 
@@ -107,7 +135,9 @@ class MainWindow(QMainWindow):
         for slider in (self.frame_slider, self.generation_slider):
             slider.setRange(0, 0)
             slider.valueChanged.connect(lambda _: self.redraw(force=True))
-        replay = QHBoxLayout()
+        self.replay_bar = QWidget()
+        replay = QHBoxLayout(self.replay_bar)
+        replay.setContentsMargins(0, 0, 0, 0)
         replay.addWidget(QLabel("manifold frame"))
         replay.addWidget(self.frame_slider, stretch=1)
         replay.addWidget(QLabel("generation"))
@@ -115,7 +145,7 @@ class MainWindow(QMainWindow):
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.addWidget(self.tabs, stretch=1)
-        layout.addLayout(replay)
+        layout.addWidget(self.replay_bar)
         self.setCentralWidget(central)
 
         self.device_label, self.rate_label, self.file_label = (
@@ -271,7 +301,7 @@ class MainWindow(QMainWindow):
         self.train_thread = self._launch(job, snapshots)
         self.train_thread.worker.steps_per_frame = self.controls.steps_per_frame.value()
         self.controls.train_buttons.show_running(not paused)
-        self._remember(path)
+        self.remember_run(path)
         return True
 
     def _new_run_path(self, config, tag: str = "") -> Path:
@@ -314,7 +344,7 @@ class MainWindow(QMainWindow):
         thread.ended.connect(self._on_ended)
         thread.start()
         self.twin_thread = thread
-        self._remember(path)
+        self.remember_run(path)
         return True
 
     # -- sampling ---------------------------------------------------------------------------------
@@ -363,8 +393,14 @@ class MainWindow(QMainWindow):
         return True
 
     def toggle_play(self) -> None:
-        """Space: the sampling job if one is alive, else training."""
-        (self.sample_play if self._alive(self.sample_thread) else self.train_play)()
+        """Space: chaos training on a chaos view; else the sampling job if one is alive, else training."""
+        if self.chaos_view_in_front():
+            self.chaos.train_play()
+        else:
+            (self.sample_play if self._alive(self.sample_thread) else self.train_play)()
+
+    def chaos_view_in_front(self) -> bool:
+        return VIEWS[self.tabs.currentIndex()] in CHAOS_VIEWS
 
     # -- results ----------------------------------------------------------------------------------
     def _on_delivered(self, batch: list) -> None:
@@ -377,7 +413,7 @@ class MainWindow(QMainWindow):
 
     def _on_ended(self, status: str, reason: str) -> None:
         sender = self.sender()
-        if isinstance(sender, JobThread):
+        if isinstance(sender, JobThread) and sender in (self.train_thread, self.sample_thread):
             buttons = (
                 self.controls.train_buttons if sender is self.train_thread else self.controls.sample_buttons
             )
@@ -385,6 +421,9 @@ class MainWindow(QMainWindow):
         if status == "failed":
             self.show_error(f"the job failed: {reason}")
         self.statusBar().showMessage(f"job {status}" + (f": {reason}" if reason else ""), 5000)
+        self.refresh_runs()
+
+    def refresh_runs(self) -> None:
         self.views["runs"].show_runs(self.recent_runs())
 
     def compute_basins(self) -> None:
@@ -404,6 +443,10 @@ class MainWindow(QMainWindow):
         helper.start()
 
     def redraw(self, force: bool = False) -> None:
+        if self.chaos_view_in_front():  # the chaos views keep their own versions
+            self.chaos.render(self.tabs.currentWidget())
+            self.rate_label.setText(f"{self.chaos.steps_per_second:,.1f} steps/s")
+            return
         state = self.state
         version = (state.version, self.twin_state.version if self.twin_state else 0)
         if not force and version == self._drawn_version:
@@ -418,7 +461,13 @@ class MainWindow(QMainWindow):
             view.set_comparison(self.twin_state, self.twin_title)
         self.rate_label.setText(f"{state.steps_per_second:,.0f} steps/s")
 
-    def _on_tab_changed(self, _index: int) -> None:
+    def _on_tab_changed(self, index: int) -> None:
+        name = VIEWS[index]
+        if name != "runs":
+            self.settings_pages.setCurrentIndex(1 if name in CHAOS_VIEWS else 0)
+        self.replay_bar.setVisible(name not in CHAOS_VIEWS)
+        if name in ("dynamics", "lyapunov"):
+            self.chaos.ensure_dynamics()
         self.views["loss"].redraw_now()
         self.redraw(force=True)
 
@@ -443,7 +492,7 @@ class MainWindow(QMainWindow):
         value = self.settings.value("recent_runs", [])
         return [value] if isinstance(value, str) else list(value or [])
 
-    def _remember(self, path: Path) -> None:
+    def remember_run(self, path: Path) -> None:
         runs = [str(path)] + [p for p in self.recent_runs() if p != str(path)]
         self.settings.setValue("recent_runs", runs[:MAX_RECENT])
         self.views["runs"].show_runs(runs[:MAX_RECENT])
@@ -463,20 +512,28 @@ class MainWindow(QMainWindow):
 
     def open_run_file(self, path: str | Path) -> bool:
         """Replay a run: every view shows it, and the sliders scrub its steps and generations."""
+        path = Path(path)
         try:
             with open_run(path) as run:
-                if run.kind != "gkn":
-                    raise GKNError(f"{path} is a {run.kind} run; this window shows gkn runs")
-                state = LiveState.from_run(run)
+                kind = run.kind
+                state = LiveState.from_run(run) if kind == "gkn" else None
+            if kind == "chaos":
+                self.chaos.open_run(path)
+            elif kind != "gkn":
+                raise GKNError(f"{path} is a {kind} run; this window shows gkn and chaos runs")
         except GKNError as exc:
             self.show_error(str(exc))
             return False
+        self.file_label.setText(f"replay: {path.name}")
+        self.remember_run(path)
+        if kind == "chaos":
+            self.tabs.setCurrentIndex(VIEWS.index("chaos"))
+            self.redraw(force=True)
+            return True
         self.stop_jobs()
         self.state = state
-        self.run_path = Path(path)
+        self.run_path = path
         self.settings_changed = False
-        self.file_label.setText(f"replay: {Path(path).name}")
-        self._remember(Path(path))
         self.tabs.setCurrentIndex(
             VIEWS.index(
                 "kaleidoscope"
@@ -514,24 +571,14 @@ class MainWindow(QMainWindow):
                 self.show_error(f"cannot save {target}: {exc.strerror or exc}")
 
     def export_dialog(self) -> None:
-        kinds = [
-            "current plot (PNG or SVG)",
-            "image grid (PNG)",
-            "chains (CSV, NPZ or HDF5)",
-            "animation of sampling (GIF or MP4)",
-        ]
-        kind, ok = QInputDialog.getItem(self, "Export", "What to export", kinds, 0, False)
+        labels = [label for label, _, _ in EXPORTS]
+        label, ok = QInputDialog.getItem(self, "Export", "What to export", labels, 0, False)
         if not ok:
             return
-        filters = [
-            "Figures (*.png *.svg)",
-            "PNG (*.png)",
-            "Recordings (*.csv *.npz *.h5)",
-            "Animations (*.gif *.mp4)",
-        ]
-        path, _ = QFileDialog.getSaveFileName(self, "Export to", "", filters[kinds.index(kind)])
+        _, what, filter_ = EXPORTS[labels.index(label)]
+        path, _ = QFileDialog.getSaveFileName(self, "Export to", "", filter_)
         if path:
-            self.export(("plot", "grid", "chains", "animation")[kinds.index(kind)], Path(path))
+            self.export(what, Path(path))
 
     def export(self, what: str, path: Path) -> bool:
         """Write an export; a bad target gets a dialog, never an exception."""
@@ -560,6 +607,15 @@ class MainWindow(QMainWindow):
                     raise GKNError(f"{path.name}: chains export to .csv, .npz or .h5")
                 with open_run(self.run_path) as run:
                     export_run(run, "chains", fmt, path, overwrite=True)
+            elif what == "chaos-grid":
+                grid = self.chaos.training_view.grid_mosaic()
+                if grid is None:
+                    raise GKNError("no chaos samples yet: train a chaos model first")
+                exports.export_image(grid, -1.0, 1.0, path)
+            elif what == "recording":
+                self.chaos.export_recording(path)
+            elif what.startswith("dynamics-"):
+                self.chaos.export_dynamics_animation(what.removeprefix("dynamics-"), path)
             else:
                 self.export_animation(path)
         except (GKNError, OSError) as exc:
@@ -603,6 +659,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         self.timer.stop()
         self.stop_jobs()
+        self.chaos.stop_jobs()
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("window_state", self.saveState())
         super().closeEvent(event)

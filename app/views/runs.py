@@ -22,14 +22,22 @@ from gkn_core.runs.reader import open_run
 COLUMNS = ("run file", "kind", "status", "preset", "model", "steps", "samplings", "created")
 
 
+def describe_model(model: object) -> str:
+    """A few words on the network of a run's settings (GKN or chaotic RNN)."""
+    if hasattr(model, "layers"):
+        return f"L={model.layers} H={model.hidden}"
+    if hasattr(model, "arch"):
+        return f"{model.arch} Nh={model.Nh} g={model.g:g}"
+    return ""
+
+
 def run_summary(path: Path) -> tuple[str, ...]:
     """One table row; a file that cannot be read says why instead."""
     try:
         with open_run(path) as run:
             metrics = run.train_metrics()
             steps = int(metrics["step"][-1]) if metrics and len(metrics["step"]) else 0
-            model = getattr(run.config, "model", None)
-            described = f"L={model.layers} H={model.hidden}" if model is not None else ""
+            described = describe_model(getattr(run.config, "model", None))
             return (
                 str(path),
                 run.kind,
