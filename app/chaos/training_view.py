@@ -56,6 +56,7 @@ class ChaosTrainingView(QWidget):
 
         self.errors_plot = _series_plot(self.graphics, 0, "distances to the data (log)", "score")
         self.errors_plot.setLogMode(y=True)
+        self.errors_plot.getAxis("left").setStyle(maxTextLevel=0)  # decade labels only: minor ones collide
         self.quality_plot = _series_plot(self.graphics, 1, "AAI, E(R) and digit score", "score")
         self.lyapunov_plot = _series_plot(self.graphics, 2, "largest Lyapunov exponent", "per tau")
         self.gap_plot = _series_plot(self.graphics, 3, "clamped - free correlation gap", "RMS gap")
