@@ -42,6 +42,7 @@ PALETTE = (
     (188, 189, 34),
     (23, 190, 207),
 )
+MAX_VALUE_TICKS = 16  # swept values labelled one by one up to this many
 RELOAD_DELAY_MS = 500  # a running sweep rewrites its summary after every job: redraw once per burst
 
 
@@ -266,12 +267,19 @@ class SweepView(QWidget):
 
     def _label_axes(self, table: SweepTable, metric: str, x: str, log_x: bool, log_y: bool) -> None:
         bottom, left = self.plot.getAxis("bottom"), self.plot.getAxis("left")
-        bottom.setLogMode(log_x)
+        values = table.spec.grid[x]
         left.setLogMode(log_y)
-        if table.is_numeric(x):
+        if not table.is_numeric(x):  # words (presets, architectures) sit at 0, 1, 2 ...
+            bottom.setLogMode(False)
+            bottom.setTicks([[(i, format_value(v)) for i, v in enumerate(values)]])
+        elif len(values) <= MAX_VALUE_TICKS:
+            # A tick at every swept value (n = 1, 2, 4 ... reads better than decades and their minor ticks).
+            bottom.setLogMode(False)
+            shown = [v for v in values if v > 0] if log_x else values
+            bottom.setTicks([[(math.log10(v) if log_x else v, format_value(v)) for v in shown], []])
+        else:
+            bottom.setLogMode(log_x)
             bottom.setTicks(None)
-        else:  # words (presets, architectures) sit at 0, 1, 2 ...
-            bottom.setTicks([[(i, format_value(v)) for i, v in enumerate(table.spec.grid[x])]])
         self.plot.setLabel("bottom", x)
         self.plot.setLabel("left", metric)
         self.plot.setTitle(f"{metric} against {x} ({table.spec.kind} sweep, {len(table.spec.seeds)} seeds)")

@@ -7,9 +7,11 @@ GKN runs (the numbers behind the paper's depth claim, which it shows only in pic
   points in 1D, 41 x 41 in 2D, 16^3, 9^4; `measure.grid` overrides), else `random_starts` uniform
   draws seeded by the run seed. `burn_in_steps` is the mean over the starts that get there,
   `reach_fraction` the fraction that do within `max_steps`.
-- `flat_fraction`: the fraction of those starts where f is flat, i.e. the largest singular value of
-  its Jacobian is below `flat_threshold`. In 1D that is |f'(x)| < 0.1, `manifolds.flat_fraction_1d`;
-  in more dimensions "flat" means flat in every direction, a many-to-one map locally.
+- `flat_fraction`: the fraction of those starts where f is flat along some direction: the smallest
+  singular value of its Jacobian is below `flat_threshold`, so nearby inputs along that direction
+  land on nearly one output (the many-to-one effect). In 1D that is |f'(x)| < 0.1, exactly
+  `manifolds.flat_fraction_1d`. `flat_all_fraction` asks for flatness in every direction (the
+  largest singular value below the threshold: a whole neighbourhood mapped to nearly one point).
 - `corner_loss`: max over the 2^D corners c of [low, high]^D of ||c - f(c)||^2 / D (the reference
   code's loss-vs-number-of-points experiment), for D <= 16.
 """
@@ -29,7 +31,8 @@ GKN_METRICS = {
     "best_loss": "lowest batch loss of the run (the kept weights' loss with keep_best)",
     "burn_in_steps": "mean iterations of x <- f(x) until a start is within tol of a training point",
     "reach_fraction": "fraction of the starts that reach a training point within max_steps",
-    "flat_fraction": "fraction of the starts where f is flat (largest Jacobian singular value < 0.1)",
+    "flat_fraction": "fraction of the starts where f is flat along some direction (singular value < 0.1)",
+    "flat_all_fraction": "fraction of the starts where f is flat in every direction (all singular values)",
     "corner_loss": "max over the corners c of [low, high]^D of ||c - f(c)||^2 / D",
     "sample_distance": "mean RMS distance of kaleidoscopic samples (after burn-in) to the nearest data row",
 }
@@ -79,18 +82,21 @@ def measurement_starts(
     return low + (high - low) * torch.rand(random_starts, dim, generator=generator)
 
 
-def flat_fraction(model: torch.nn.Module, points: torch.Tensor, threshold: float) -> float:
-    """Fraction of the points where the largest singular value of the Jacobian of f is < threshold."""
+def flat_fractions(model: torch.nn.Module, points: torch.Tensor, threshold: float) -> tuple[float, float]:
+    """Fractions of the points where f is flat along some direction and in every direction: the
+    smallest and the largest singular value of the Jacobian of f below `threshold`."""
     from torch.func import jacrev, vmap
 
     def f(x: torch.Tensor) -> torch.Tensor:
         return model(x[None])[0]
 
-    flat = []
+    singular = []
     for chunk in points.split(JACOBIAN_CHUNK):
-        jacobians = vmap(jacrev(f))(chunk)  # (chunk, D, D)
-        flat.append(torch.linalg.matrix_norm(jacobians, ord=2) < threshold)
-    return float(torch.cat(flat).float().mean())
+        singular.append(torch.linalg.svdvals(vmap(jacrev(f))(chunk)))  # (chunk, D), descending
+    values = torch.cat(singular)
+    some = float((values[:, -1] < threshold).float().mean())
+    every = float((values[:, 0] < threshold).float().mean())
+    return some, every
 
 
 @torch.no_grad()
@@ -122,7 +128,8 @@ def gkn_metrics(run: Any, names: tuple[str, ...], measure: dict[str, Any], devic
             record = run.sampling()
             after = record.metrics.get("data_distance", np.empty(0))[record.settings.burn_in :]
             out["sample_distance"] = float(after.mean()) if len(after) else math.nan
-    geometric = {"burn_in_steps", "reach_fraction", "flat_fraction", "corner_loss"} & set(names)
+    geometric = {"burn_in_steps", "reach_fraction", "flat_fraction", "flat_all_fraction", "corner_loss"}
+    geometric &= set(names)
     if not geometric:
         return out
     model = run.load_model(device=device)
@@ -144,8 +151,9 @@ def gkn_metrics(run: Any, names: tuple[str, ...], measure: dict[str, Any], devic
             out["burn_in_steps"] = float(steps[reached].float().mean()) if bool(reached.any()) else math.nan
         if "reach_fraction" in names:
             out["reach_fraction"] = float(reached.float().mean())
-    if "flat_fraction" in names:
-        out["flat_fraction"] = flat_fraction(model, starts, measure["flat_threshold"])
+    if {"flat_fraction", "flat_all_fraction"} & set(names):
+        some, every = flat_fractions(model, starts, measure["flat_threshold"])
+        out["flat_fraction"], out["flat_all_fraction"] = some, every
     return out
 
 
