@@ -95,6 +95,7 @@ def main() -> None:
     headless, windowed, all_stalls = [], [], []
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
+        headless_rate(args.preset, 20, folder, "warm-up")  # first-use costs (data, kernels) out of the way
         for repeat in range(args.repeats):  # interleaved, so drifts in machine load hit both alike
             headless.append(headless_rate(args.preset, args.steps, folder, str(repeat)))
             rate, stalls = windowed_rate(app, args.preset, args.steps, folder / str(repeat), args.switch_ms)

@@ -24,13 +24,21 @@ from gkn_core.chaos.recordings import export_recording, new_untrained_run, write
 from gkn_core.chaos.runfile import load_chaos_model
 from gkn_core.chaos.sessions import chaos_training_session
 from gkn_core.chaos.train import load_chaos_dataset
-from gkn_core.chaos.trajectories import TrajectoryJob, TrajectoryRecording, trajectory_settings
+from gkn_core.chaos.trajectories import TrajectoryJob, TrajectoryRecording, model_layers, trajectory_settings
 from gkn_core.config import validate_section
 from gkn_core.errors import GKNError
 from gkn_core.runs.reader import open_run
 
 if TYPE_CHECKING:
     from app.main_window import MainWindow
+
+
+def recorded_layers(model: ChaoticRNN, choice: str) -> tuple[str, ...]:
+    """The view's layer choice ("all", "visible", "hidden") as the model's layer names."""
+    if choice == "all":
+        return ("all",)
+    names = [name for name, _, _ in model_layers(model)]
+    return ("visible",) if choice == "visible" else tuple(n for n in names if n != "visible")
 
 
 class ChaosLab(QObject):
@@ -48,6 +56,7 @@ class ChaosLab(QObject):
         self.dynamics_thread: JobThread | None = None
         self.lyapunov_thread: JobThread | None = None
         self.helper_threads: list[FunctionThread] = []
+        self.stopping: list[JobThread] = []  # asked to stop, still finishing their step
         self.run_path: Path | None = None
         self.settings_changed = False
         self.dynamics_settings: dict[str, Any] = {"source": "untrained"}
@@ -171,6 +180,15 @@ class ChaosLab(QObject):
         if source == "trained":
             if self.run_path is None:
                 raise GKNError("no chaos run yet: train one (or open one) to study the trained network")
+            if self.alive(self.train_thread):
+                # The run file is being written: take the newest checkpoint the job delivered.
+                checkpoint = self.train_state.checkpoint
+                if checkpoint is None:
+                    raise GKNError("no checkpoint yet: the trained network is there at the first checkpoint")
+                job = self.train_thread.job
+                model = build_chaos_model(job.config.model, job.dataset.dim, "cpu", seed=job.config.seed)
+                model.load_weights(checkpoint.weights)
+                return model, job.config, f"checkpoint {checkpoint.step}", job.dataset.image_shape
             with open_run(self.run_path) as run:
                 model, step = load_chaos_model(run)
                 return model, run.config, f"checkpoint {step}", run.image_shape
@@ -190,7 +208,8 @@ class ChaosLab(QObject):
         try:
             model, config, source, shape = self.network(wanted.get("source", "untrained"), wanted.get("g"))
             trajectory = trajectory_settings(
-                {k: wanted[k] for k in ("chains", "steps") if k in wanted} | {"seed": config.seed}
+                {k: wanted[k] for k in ("chains", "steps") if k in wanted}
+                | {"seed": config.seed, "layers": recorded_layers(model, wanted.get("layers", "all"))}
             )
             job = TrajectoryJob(model, trajectory, source, model_seed=config.seed)
         except (GKNError, OSError) as exc:
@@ -297,14 +316,18 @@ class ChaosLab(QObject):
         return self.train_state.steps_per_second
 
     def stop_thread(self, name: str) -> None:
+        """Ask the job to stop at its next step; one that is mid-step is waited for on closing."""
         thread = getattr(self, name)
-        if thread is not None:
-            thread.stop()
+        if thread is not None and not thread.stop():
+            self.stopping.append(thread)
         setattr(self, name, None)
 
     def stop_jobs(self) -> None:
         for name in ("train_thread", "dynamics_thread", "lyapunov_thread"):
             self.stop_thread(name)
+        for thread in self.stopping:
+            thread.stop(wait_ms=30_000)  # a long step (a Lyapunov spectrum) ends by itself
+        self.stopping.clear()
         for helper in self.helper_threads:
             helper.wait(5000)
         self.helper_threads.clear()

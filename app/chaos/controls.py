@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from PyQt6.QtCore import pyqtSignal
-from PyQt6.QtWidgets import QCheckBox, QFormLayout, QGroupBox, QLineEdit, QVBoxLayout, QWidget
+from PyQt6.QtWidgets import QFormLayout, QGroupBox, QLineEdit, QVBoxLayout, QWidget
 
 from app.controls import TransportButtons, combo, real, spin
 from gkn_core.chaos.config import (
@@ -48,8 +48,6 @@ class ChaosControlPanel(QWidget):
         self.sample_every = spin(0, 10_000_000, "Keep a grid of fresh samples every N steps (0: never)")
         self.seed = spin(0, 2**31 - 1, "Seed of couplings, batches and states")
         self.device = combo(("auto", "cpu", "cuda"), "auto: CUDA when present, else CPU")
-        self.live_samples = QCheckBox("refresh samples in the view")
-        self.live_samples.setChecked(True)
         self.train_buttons = TransportButtons("Train")
 
         network = QGroupBox("Network")

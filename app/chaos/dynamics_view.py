@@ -41,7 +41,8 @@ UNITS_TIP = "Units whose traces are drawn: numbers index the state (visible firs
 
 
 class DynamicsView(QWidget):
-    settings_changed = pyqtSignal(dict)  # keys: source ("untrained" | "trained"), g, chains, steps
+    # keys: source ("untrained" | "trained"), g, chains, steps, layers ("all" | "visible" | "hidden")
+    settings_changed = pyqtSignal(dict)
     record_requested = pyqtSignal()
 
     def __init__(self) -> None:
@@ -57,6 +58,9 @@ class DynamicsView(QWidget):
         self.g_slider.setToolTip("Gain g of the untrained network's random couplings (chaos above about 1)")
         self.chains = QSpinBox(minimum=1, maximum=64, value=6, toolTip="Initial conditions run at once")
         self.steps = QSpinBox(minimum=10, maximum=20_000, value=400, singleStep=50, toolTip="Euler steps")
+        self.layers = QComboBox(toolTip="Layers whose states are recorded (and drawn in the raster)")
+        for key, label in (("all", "all layers"), ("visible", "visible layer"), ("hidden", "hidden layers")):
+            self.layers.addItem(label, key)
         self.record_button = QPushButton("Record")
         self.record_button.setToolTip(
             "Write the finished trajectories (with the network's settings) to a run"
@@ -96,8 +100,8 @@ class DynamicsView(QWidget):
         self._columns: list[int] = []
         self._last_emitted: dict[str, Any] | None = None
         self.follow_latest = True
-        for signal in (self.source.currentIndexChanged, self.g_slider.valueChanged,
-                       self.chains.valueChanged, self.steps.valueChanged):  # fmt: skip
+        for signal in (self.source.currentIndexChanged, self.g_slider.valueChanged, self.chains.valueChanged,
+                       self.steps.valueChanged, self.layers.currentIndexChanged):  # fmt: skip
             signal.connect(self._on_setting)
         self.source.currentIndexChanged.connect(self._sync_enabled)
         self.throttle.timeout.connect(self._emit_settings)
@@ -113,8 +117,11 @@ class DynamicsView(QWidget):
 
     def _layout_widgets(self) -> None:
         row1, row2, bottom = QHBoxLayout(), QHBoxLayout(), QHBoxLayout()
-        for widget in (QLabel("network"), self.source, QLabel("g"), self.g_slider, QLabel("chains"),
-                       self.chains, QLabel("steps"), self.steps, self.record_button):  # fmt: skip
+        row1_widgets = (
+            *(QLabel("network"), self.source, QLabel("g"), self.g_slider, QLabel("chains"), self.chains),
+            *(QLabel("steps"), self.steps, self.layers, self.record_button),
+        )
+        for widget in row1_widgets:
             row1.addWidget(widget, stretch=2 if widget is self.g_slider else 0)
         for widget in (QLabel("traces of"), self.units, QLabel("chain"), self.chain, QLabel("projection"),
                        self.mode, QLabel("turn"), self.azimuth):  # fmt: skip
@@ -143,15 +150,16 @@ class DynamicsView(QWidget):
             "g": round(round(self.g_slider.value() / 0.05) * 0.05, 2),
             "chains": self.chains.value(),
             "steps": self.steps.value(),
+            "layers": self.layers.currentData(),
         }
 
     def set_settings(self, **values: Any) -> None:
         """Show settings chosen elsewhere (source, g, chains, steps) without asking for a new job."""
         widgets = {"g": self.g_slider, "chains": self.chains, "steps": self.steps}
         for key, value in values.items():
-            widget = self.source if key == "source" else widgets[key]
+            widget = {"source": self.source, "layers": self.layers}.get(key) or widgets[key]
             widget.blockSignals(True)
-            if key == "source":
+            if key in ("source", "layers"):
                 widget.setCurrentIndex(max(0, widget.findData(value)))
             else:
                 widget.setValue(value)

@@ -12,7 +12,7 @@ import numpy as np
 from app.live import GrowingSeries
 from gkn_core.chaos.runfile import chaos_series
 from gkn_core.chaos.scores import DIGIT_SCORE_NAMES, SCORE_NAMES
-from gkn_core.chaos.train import ChaosTrainSnapshot
+from gkn_core.chaos.train import ChaosCheckpoint, ChaosTrainSnapshot
 from gkn_core.runs.reader import Run
 
 SCORES_SHOWN = ("E2", "Es", "ER", "AAI", "digit")  # the four scores and the digit score
@@ -34,6 +34,7 @@ class ChaosTrainState:
     lyapunov: list[float] = field(default_factory=list)
     sample_steps: list[int] = field(default_factory=list)
     sample_grids: list[np.ndarray] = field(default_factory=list)  # (n_samples, Nv) each, in [-1, 1]
+    checkpoint: ChaosCheckpoint | None = None  # the newest weights a live job delivered
     total_steps: int = 0
     steps_per_second: float = 0.0
     version: int = 0
@@ -53,6 +54,8 @@ class ChaosTrainState:
             if s.samples is not None:
                 self.sample_steps.append(s.step)
                 self.sample_grids.append(s.samples)
+            if s.checkpoint is not None:
+                self.checkpoint = s.checkpoint
         last = snapshots[-1]
         self.total_steps = last.total_steps
         self.steps_per_second = last.step / last.elapsed if last.elapsed > 0 else 0.0

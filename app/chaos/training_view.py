@@ -3,6 +3,8 @@ exponent and the Hebbian gap against step; a step slider scrubs a replay (or the
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtCore import Qt
@@ -14,6 +16,7 @@ from app.views import cache_axes
 from app.views.kaleidoscope import mosaic
 
 GRID_COLUMNS = 8
+MIN_INTERVAL_S = 0.25  # the per-step curve needs no 30 fps; each redraw re-ticks its axes
 SCORE_PENS = {
     "E2": (31, 119, 180),
     "Es": (255, 127, 14),
@@ -110,16 +113,34 @@ class ChaosTrainingView(QWidget):
         layout.addWidget(self.summary)
         self._state: ChaosTrainState | None = None
         self._drawn = (-1, -1)
+        self._counts = (-1, -1, -1)
+        self._last_draw = 0.0
 
     def render(self, state: ChaosTrainState) -> None:
+        """Draw what changed: the measured series and the grid when a new point arrived, the per-step
+        gap curve and the summary at most every MIN_INTERVAL_S (a live run sends 30 batches a second)."""
         if (id(state), state.version) == self._drawn:
             return
+        new_run = self._state is not state
         self._drawn = (id(state), state.version)
         self._state = state
+        now = time.monotonic()
+        counts = (len(state.score_steps), len(state.lyapunov_steps), len(state.sample_grids))
+        measured = new_run or counts != self._counts
+        if not measured and now - self._last_draw < MIN_INTERVAL_S and state.steps.size < state.total_steps:
+            return
+        self._last_draw, self._counts = now, counts
+        if new_run:
+            # A fixed step axis: an x range that grew with every step would re-tick all four linked plots.
+            self.gap_plot.setXRange(0, max(1, state.total_steps), padding=0.02)
+        self.gap_curve.setData(x=state.steps.values.astype(np.float32), y=state.gap.values.astype(np.float32))
+        self.summary.setText(self._summary(state))
+        if not measured:
+            return
         at_end = self.slider.value() >= self.slider.maximum()
         self.slider.blockSignals(True)
         self.slider.setRange(0, max(0, len(state.sample_grids) - 1))
-        if at_end:
+        if at_end or new_run:
             self.slider.setValue(self.slider.maximum())
         self.slider.blockSignals(False)
         x = np.asarray(state.score_steps, dtype=np.float32)
@@ -128,9 +149,7 @@ class ChaosTrainingView(QWidget):
         self.lyapunov_curve.setData(
             x=np.asarray(state.lyapunov_steps, np.float32), y=np.asarray(state.lyapunov, np.float32)
         )
-        self.gap_curve.setData(x=state.steps.values.astype(np.float32), y=state.gap.values.astype(np.float32))
         self._draw_grid(state, self._grid_index())
-        self.summary.setText(self._summary(state))
 
     def _grid_index(self) -> int:
         return self.slider.value()

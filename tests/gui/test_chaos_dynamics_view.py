@@ -176,11 +176,12 @@ def test_controls_emit_throttled_settings(view, qtbot):
         view.g_slider.setValue(g)
     assert seen == []
     settle(qtbot, 0.4)
-    assert seen == [{"source": "untrained", "g": 2.0, "chains": 6, "steps": 400}]
+    assert seen == [{"source": "untrained", "g": 2.0, "chains": 6, "steps": 400, "layers": "all"}]
     view.chains.setValue(9)
     view.source.setCurrentIndex(1)
     settle(qtbot, 0.4)
-    assert seen[-1] == {"source": "trained", "g": 2.0, "chains": 9, "steps": 400} and len(seen) == 2
+    assert seen[-1] == {"source": "trained", "g": 2.0, "chains": 9, "steps": 400, "layers": "all"}
+    assert len(seen) == 2
     assert not view.g_slider.isEnabled()
     view.set_settings(source="untrained", g=0.8, steps=200)
     settle(qtbot, 0.3)

@@ -217,3 +217,20 @@ def test_chaos_screenshot_modes_write_a_png(tmp_path, view):
     assert result.returncode == 0, result.stderr
     image = iio.imread(out)
     assert image.shape[:2] == (860, 1400) and image[..., :3].std() > 10
+
+
+def test_dynamics_of_the_trained_network_records_the_chosen_layer(window, qtbot):
+    small_chaos(window, 20)
+    lab = window.chaos
+    lab.train_play()
+    wait_for(qtbot, lambda: lab.train_thread.finished)
+    show(window, "dynamics")
+    wait_for(qtbot, lambda: lab.dynamics_thread is not None and lab.dynamics_thread.finished)
+    lab.dynamics_view.set_settings(source="trained", layers="visible")
+    assert lab.restart_dynamics(lab.dynamics_view.settings())
+    wait_for(qtbot, lambda: lab.dynamics_thread.finished)
+    job = lab.dynamics_thread.job
+    assert job.source == "checkpoint 20" and job.units.tolist() == list(range(64))
+    with open_run(lab.run_path) as run:
+        stored = run.checkpoint(20).weights["A1"]
+    np.testing.assert_array_equal(job.model.pairs[0].A.numpy(), stored)  # the learned couplings
