@@ -136,16 +136,26 @@ class GKNConfig(_Settings):
     sample: SampleConfig = SampleConfig()
 
 
+def _shown_key(part: object) -> str:
+    """A settings key as written in a message: plain names as they are, anything odd quoted."""
+    text = str(part)
+    return text if text.replace("_", "a").isalnum() else repr(text)
+
+
+def _shorten(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def describe_validation_error(exc: ValidationError) -> str:
     """One line for the first problem: 'model.layers: must be >= 1 (got 0)'."""
     first = exc.errors()[0]
-    where = ".".join(str(part) for part in first["loc"]) or "config"
-    message = first["msg"].removeprefix("Value error, ")
+    where = ".".join(_shown_key(part) for part in first["loc"]) or "config"
+    message = " ".join(first["msg"].removeprefix("Value error, ").split())
     message = message.replace("Input should be", "must be")
     if first["type"] == "extra_forbidden":
         message = "unknown setting"
     given = first.get("input")
-    shown = "" if isinstance(given, dict) or first["type"] == "missing" else f" (got {given!r})"
+    shown = "" if isinstance(given, dict) or first["type"] == "missing" else f" (got {_shorten(repr(given))})"
     extra = len(exc.errors()) - 1
     more = f"; and {extra} more problem{'s' if extra > 1 else ''}" if extra else ""
     return f"{where}: {message}{shown}{more}"

@@ -34,12 +34,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-def full_mode(config: pytest.Config) -> bool:
-    return bool(config.getoption("--full", default=False)) or os.environ.get("GKN_FULL", "") not in ("", "0")
+def full_mode(config: pytest.Config | None = None) -> bool:
+    """Full counts: `--full` (pytest_configure turns it into GKN_FULL=1, so modules can read it)."""
+    if config is not None and config.getoption("--full", default=False):
+        return True
+    return os.environ.get("GKN_FULL", "") not in ("", "0")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("--full", default=False):
+        os.environ["GKN_FULL"] = "1"
+
+
+def counts(quick: int, full: int) -> int:
+    """A count for quick mode (CI) or full mode."""
+    return full if full_mode() else quick
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Tests that take `attempt` get one case per attempt: quick or full counts from their `kill_plan`."""
+    """Tests that take `kill_case` get one case per kill, from their module's `kill_plan(full)`."""
     if "kill_case" in metafunc.fixturenames:
         plan = metafunc.module.kill_plan(full_mode(metafunc.config))
         metafunc.parametrize("kill_case", plan, ids=[f"{c.child}-{c.attempt}" for c in plan])
