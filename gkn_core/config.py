@@ -37,6 +37,8 @@ DeviceName = Annotated[str, AfterValidator(_known_device)]
 PositiveInt = Annotated[int, Field(ge=1)]
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 
+MAX_GENERATED_VALUES = 50_000_000  # a generated toy set is made in memory at once (float64)
+
 Activation = Literal["relu", "tanh", "leaky_relu", "silu"]
 ValueRange = Literal["unit", "symmetric"]
 DataSource = Literal["points", "uniform", "blobs", "ring", "moons", "digits8", "mnist", "file"]
@@ -83,6 +85,10 @@ class DataConfig(_Settings):
                         )
         if self.source == "file" and not self.path:
             raise ValueError("source 'file' needs a path")
+        if self.source in ("uniform", "blobs", "ring", "moons") and self.n * self.dim > MAX_GENERATED_VALUES:
+            raise ValueError(
+                f"n x dim = {self.n * self.dim:,} generated values; at most {MAX_GENERATED_VALUES:,}"
+            )
         return self
 
     @property

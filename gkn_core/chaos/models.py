@@ -19,6 +19,7 @@ at 0. The clamped phase holds phi(v) at the data; the free phase runs every laye
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -276,6 +277,15 @@ def build_chaos_model(
     dtype: torch.dtype = torch.float32,
 ) -> ChaoticRNN:
     """The network of the settings; the same seed gives the same couplings in any dtype."""
+    from gkn_core.jobs.base import ensure_memory
+
+    sizes = [n_visible + settings.Nh] if settings.arch == "unrestricted" else [n_visible, settings.Nh]
+    if settings.arch == "restricted3":
+        sizes.append(settings.Nh2)
+    couplings = 2 * sizes[0] ** 2 if len(sizes) == 1 else sum(3 * a * b for a, b in itertools.pairwise(sizes))
+    itemsize = torch.empty((), dtype=dtype).element_size()
+    # the couplings, their effective copies, and float64 construction of the random ones
+    ensure_memory(4 * itemsize * couplings, device, f"this {settings.arch} network")
     return ChaoticRNN(settings.arch, n_visible, settings, device, seed, dtype)
 
 

@@ -18,7 +18,7 @@ from typing import Generic, TypeVar
 import numpy as np
 import torch
 
-from gkn_core.errors import JobFailed, out_of_memory
+from gkn_core.errors import ConfigError, JobFailed, out_of_memory
 
 SnapshotT = TypeVar("SnapshotT")
 
@@ -30,6 +30,35 @@ class JobState(enum.Enum):
     STOPPED = "stopped"
     COMPLETED = "completed"
     FAILED = "failed"
+
+
+MEMORY_HEADROOM = 0.9  # a job may plan to use at most this share of the memory available
+
+
+def available_memory(device: torch.device | str = "cpu") -> int | None:
+    """Bytes free for a new allocation on `device`, or None when this system does not say."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return int(torch.cuda.mem_get_info(device)[0])
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def ensure_memory(nbytes: int, device: torch.device | str, what: str) -> None:
+    """Refuse settings whose arrays cannot fit: a clear ConfigError now, not an allocation failure
+    (or the system's out-of-memory killer) later."""
+    free = available_memory(device)
+    if free is not None and nbytes > MEMORY_HEADROOM * free:
+        raise ConfigError(
+            f"{what} needs about {nbytes / 1e9:,.1f} GB of memory but {torch.device(device)} has "
+            f"{free / 1e9:,.1f} GB available; choose smaller settings"
+        )
 
 
 def frozen_array(values: torch.Tensor | np.ndarray) -> np.ndarray:

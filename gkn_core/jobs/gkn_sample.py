@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from gkn_core.config import SampleConfig
-from gkn_core.jobs.base import Job, frozen_array
+from gkn_core.jobs.base import Job, ensure_memory, frozen_array
 from gkn_core.manifolds import model_device
 
 REFERENCE_ROWS = 512  # data rows kept to measure how close samples are to the data (cost: one cdist)
@@ -68,6 +68,7 @@ class KaleidoscopeSamplingJob(Job[SampleSnapshot]):
             x0 = x0.reshape(-1, self.dim).clamp(low, high)
         self.x = x0
         self.n_chains = x0.shape[0]
+        ensure_memory(4 * self.n_chains * (self.total_steps + 1) * self.dim, "cpu", "recording these chains")
         self._chains = np.empty((self.n_chains, self.total_steps + 1, self.dim), dtype=np.float32)
         self._chains[:, 0] = x0.cpu().numpy()
         self.reference = None

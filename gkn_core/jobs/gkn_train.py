@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -9,11 +10,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from gkn_core.config import GKNConfig
+from gkn_core.config import GKNConfig, ModelConfig
 from gkn_core.data import Dataset
 from gkn_core.device import resolve_device
 from gkn_core.errors import Diverged
-from gkn_core.jobs.base import Job, frozen_array
+from gkn_core.jobs.base import Job, ensure_memory, frozen_array
 from gkn_core.manifolds import Manifold1D, Manifold2D, manifold_snapshot
 from gkn_core.models import KaleidoscopeMLP, build_model
 
@@ -46,8 +47,16 @@ def weights_of(model: nn.Module) -> dict[str, torch.Tensor]:
     return {name: value.detach().clone() for name, value in model.state_dict().items()}
 
 
+def parameter_count(dim: int, settings: ModelConfig) -> int:
+    """Weights and biases of the network of `settings` on data of dimension `dim`, without building it."""
+    widths = [dim] + [settings.hidden] * (settings.layers - 1) + [dim]
+    return sum(n_in * n_out + n_out for n_in, n_out in itertools.pairwise(widths))
+
+
 def seeded_model(config: GKNConfig, dim: int, device: torch.device) -> KaleidoscopeMLP:
     """The initial network of a run: the same seed gives the same weights, on any thread."""
+    # weights, gradients and Adam's two moments, in float32
+    ensure_memory(16 * parameter_count(dim, config.model), device, "this model with its optimizer")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         model = build_model(dim, config.model, config.data.value_range)

@@ -23,7 +23,8 @@ from pydantic import BaseModel, ValidationError
 
 from gkn_core.config import SampleConfig, describe_validation_error
 from gkn_core.errors import RunFileError
-from gkn_core.jobs.gkn_train import Checkpoint
+from gkn_core.jobs.base import ensure_memory
+from gkn_core.jobs.gkn_train import Checkpoint, parameter_count
 from gkn_core.models import KaleidoscopeMLP, build_model
 from gkn_core.runs.format import CONFIG_MODELS, FORMAT_NAME, FORMAT_VERSION, KINDS
 
@@ -284,6 +285,7 @@ class Run:
         """The network of the newest checkpoint (or of `step`), ready to evaluate."""
         if self.kind != "gkn":
             raise RunFileError(f"{self.path} is a {self.kind} run; it holds no kaleidoscopic network")
+        ensure_memory(4 * parameter_count(self.dim, self.config.model), device, "this run's model")
         checkpoint = self.checkpoint(step)
         model = build_model(self.dim, self.config.model, self.config.data.value_range)
         expected = {name: tuple(value.shape) for name, value in model.state_dict().items()}

@@ -492,6 +492,26 @@ CASES: list[Case] = [
     Case("activation-unknown", None, (*TRAIN_OUT, "--activation", "softmax"), "'softmax' is not one of"),
     Case("option-unknown", None, (*TRAIN_OUT, "--bogus"), "No such option: --bogus"),
     Case("command-unknown", None, ("fly",), "No such command 'fly'"),
+    # -- settings too large for this machine's memory: refused before anything is allocated -------------
+    Case("model-too-big", None, (*TRAIN_OUT, "--hidden", "65536", "--layers", "128"), "GB of memory but cpu"),
+    Case(
+        "generated-data-too-big",
+        None,
+        (*TRAIN_OUT, "--data", "uniform", "--n", "1000000", "--dim", "4096"),
+        "generated values; at most",
+    ),
+    Case(
+        "sample-chains-too-many",
+        None,
+        ("sample", "{gkn}", "--chains", "1000000", "--steps", "1000000", "--burn-in", "0", "-q"),
+        "recording these chains needs about",
+    ),
+    Case(
+        "chaos-network-too-big",
+        None,
+        ("lyapunov", "--untrained", "--arch", "unrestricted", "--nv", "65536", "--nh", "65536"),
+        "this unrestricted network needs about",
+    ),
     Case("chaos-g-negative", None, (*CHAOS_TRAIN, "--g", "-1"), "model.g"),
     Case("chaos-g-huge", None, (*CHAOS_TRAIN, "--g", "1000"), "model.g"),
     Case("chaos-tau-0", None, (*CHAOS_TRAIN, "--tau", "0"), "model.tau"),
