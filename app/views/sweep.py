@@ -87,7 +87,9 @@ class SweepView(QWidget):
         self.plot_widget = pg.PlotWidget()
         self.plot = self.plot_widget.getPlotItem()
         self.plot.showGrid(x=True, y=True, alpha=0.25)
-        self.legend = self.plot.addLegend(offset=(-10, 10))
+        for name in ("left", "bottom"):  # the swept values and metrics as they are, not rescaled by 1000
+            self.plot.getAxis(name).enableAutoSIPrefix(False)
+        self.legend = self.plot.addLegend(offset=(-10, 10), brush=pg.mkBrush(255, 255, 255, 200))
         self.curve_items: list[pg.PlotDataItem] = []
         self.error_items: list[pg.ErrorBarItem] = []
         self.status = QLabel("Open a sweep folder (gkn sweep --out DIR) to compare its runs.")
@@ -259,6 +261,7 @@ class SweepView(QWidget):
         for item in (*self.curve_items[len(curves) :], *self.error_items[len(curves) :]):
             item.setVisible(False)
         self._label_axes(table, metric, x, log_x, log_y)
+        self._place_legend()
         counts = ", ".join(f"{n} {status}" for status, n in sorted(table.counts().items()))
         self.status.setText(
             f"{self.folder}: {table.spec.kind} sweep, {len(table.rows)} jobs ({counts}). "
@@ -284,6 +287,35 @@ class SweepView(QWidget):
         self.plot.setLabel("left", metric)
         self.plot.setTitle(f"{metric} against {x} ({table.spec.kind} sweep, {len(table.spec.seeds)} seeds)")
         self.plot.enableAutoRange()
+
+    def _place_legend(self) -> None:
+        """Put the legend in the corner of the plot that has the fewest points and error bars."""
+        xs, ys = [], []
+        for item, bars in zip(self.curve_items, self.error_items, strict=True):
+            if item.isVisible():
+                x, y = item.getData()
+                if x is not None and len(x):
+                    top, bottom = bars.opts["top"], bars.opts["bottom"]
+                    xs.extend([x, x, x])
+                    ys.extend([y, y + top, y - bottom])
+        if not xs:
+            return
+        x, y = np.concatenate(xs), np.concatenate(ys)
+        finite = np.isfinite(x) & np.isfinite(y)
+        x, y = x[finite], y[finite]
+        if not len(x):
+            return
+        span_x = max(float(np.ptp(x)), 1e-12)
+        span_y = max(float(np.ptp(y)), 1e-12)
+        u, v = (x - x.min()) / span_x, (y - y.min()) / span_y  # 0..1 across the data
+        corners = {  # (item anchor = parent anchor, offset); y grows upwards in data, downwards on screen
+            "top-right": ((1, 0), (-10, 10), (u > 0.6) & (v > 0.6)),
+            "top-left": ((0, 0), (60, 10), (u < 0.4) & (v > 0.6)),
+            "bottom-right": ((1, 1), (-10, -40), (u > 0.6) & (v < 0.4)),
+            "bottom-left": ((0, 1), (60, -40), (u < 0.4) & (v < 0.4)),
+        }
+        anchor, offset, _ = min(corners.values(), key=lambda c: int(c[2].sum()))
+        self.legend.anchor(itemPos=anchor, parentPos=anchor, offset=offset)
 
     # -- clicking --------------------------------------------------------------------------------
     def _on_points_clicked(self, item: pg.PlotDataItem, points: list, event: object = None) -> None:
