@@ -21,14 +21,13 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-# (sweep file, figure, metric, x field, log x, log y)
+# (sweep file, figure, metric, second metric (dashed) or None, x field, log x, log y)
 FIGURES = (
-    ("gkn-depth", "sweep-depth-burn-in", "burn_in_steps", "model.layers", False, False),
-    ("gkn-depth", "sweep-depth-flat", "flat_fraction", "model.layers", False, False),
-    ("gkn-points", "sweep-points-corner-loss", "corner_loss", "data.n", True, True),
-    ("lyapunov-g", "sweep-lyapunov-g", "largest", "model.g", False, False),
-    ("chaos-g", "sweep-chaos-before", "lyapunov_before", "model.g", False, False),
-    ("chaos-g", "sweep-chaos-after", "lyapunov_after", "model.g", False, False),
+    ("gkn-depth", "sweep-depth-burn-in", "burn_in_steps", None, "model.layers", False, False),
+    ("gkn-depth", "sweep-depth-flat", "flat_fraction", None, "model.layers", False, False),
+    ("gkn-points", "sweep-points-corner-loss", "corner_loss", None, "data.n", True, True),
+    ("lyapunov-g", "sweep-lyapunov-g", "largest", None, "model.g", False, False),
+    ("chaos-g", "sweep-chaos-before-after", "lyapunov_after", "lyapunov_before", "model.g", False, False),
 )
 
 
@@ -73,19 +72,22 @@ def draw(out_dir: Path, images: Path, only: set[str] | None) -> None:
     app = QApplication.instance() or QApplication(sys.argv)
     pg.setConfigOptions(antialias=True, background="w", foreground="k")
     images.mkdir(parents=True, exist_ok=True)
-    for name, figure, metric, x, log_x, log_y in FIGURES:
+    for name, figure, metric, compare, x, log_x, log_y in FIGURES:
         if only and name not in only:
             continue
         view = SweepView()
         view.resize(900, 560)
         view.show()
         view.open_folder(out_dir / name)
-        view.set_selection(metric, x, log_x=log_x, log_y=log_y)
+        view.set_selection(metric, x, log_x=log_x, log_y=log_y, compare=compare)
         app.processEvents()
         path = images / f"{figure}.png"
         view.export_png(path, width=900)
         print(f"\n{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}: {metric} against {x}")
-        print(markdown(view, metric, x))
+        for shown in (metric, compare) if compare else (metric,):
+            view.set_selection(shown, x)  # one metric at a time for its table
+            print(f"\n{shown} against {x}" if compare else "")
+            print(markdown(view, shown, x))
         view.close()
 
 

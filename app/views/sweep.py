@@ -42,6 +42,7 @@ PALETTE = (
     (188, 189, 34),
     (23, 190, 207),
 )
+NO_METRIC = "(nothing)"
 MAX_VALUE_TICKS = 16  # swept values labelled one by one up to this many
 RELOAD_DELAY_MS = 500  # a running sweep rewrites its summary after every job: redraw once per burst
 
@@ -62,13 +63,17 @@ class SweepView(QWidget):
         self.open_button.clicked.connect(self._choose_folder)
         self.metric_box = QComboBox()
         self.metric_box.setToolTip("End metric (y)")
+        self.compare_box = QComboBox()
+        self.compare_box.setToolTip(
+            "A second end metric on the same axes, dashed (e.g. before/after training)"
+        )
         self.x_box = QComboBox()
         self.x_box.setToolTip("Swept field (x); every other swept field gets its own curve")
         self.seed_box = QComboBox()
         self.seed_box.setToolTip("Which seed's run a click on a point opens")
         self.log_x = QCheckBox("log x")
         self.log_y = QCheckBox("log y")
-        for box in (self.metric_box, self.x_box):
+        for box in (self.metric_box, self.compare_box, self.x_box):
             box.currentIndexChanged.connect(self.redraw)
         for check in (self.log_x, self.log_y):
             check.toggled.connect(self.redraw)
@@ -77,6 +82,8 @@ class SweepView(QWidget):
         controls.addWidget(self.open_button)
         controls.addWidget(QLabel("metric"))
         controls.addWidget(self.metric_box, 2)
+        controls.addWidget(QLabel("and"))
+        controls.addWidget(self.compare_box, 2)
         controls.addWidget(QLabel("against"))
         controls.addWidget(self.x_box, 2)
         controls.addWidget(self.log_x)
@@ -141,9 +148,9 @@ class SweepView(QWidget):
 
     def _show_table(self, table: SweepTable, keep_selection: bool) -> None:
         metric, x = self.metric_box.currentText(), self.x_box.currentText()
-        seed = self.seed_box.currentIndex()
+        compare, seed = self.compare_box.currentText(), self.seed_box.currentIndex()
         self.table = table
-        boxes = (self.metric_box, self.x_box, self.seed_box)
+        boxes = (self.metric_box, self.compare_box, self.x_box, self.seed_box)
         for box in boxes:
             box.blockSignals(True)
             box.clear()
@@ -153,10 +160,12 @@ class SweepView(QWidget):
             self.metric_box.setItemData(
                 self.metric_box.count() - 1, descriptions.get(name, ""), Qt.ItemDataRole.ToolTipRole
             )
+        self.compare_box.addItems([NO_METRIC, *table.metrics])
         self.x_box.addItems(table.fields)
         self.seed_box.addItems([f"seed {s}" for s in table.spec.seeds])
         if keep_selection:
             self.metric_box.setCurrentText(metric)
+            self.compare_box.setCurrentText(compare)
             self.x_box.setCurrentText(x)
             self.seed_box.setCurrentIndex(max(0, seed))
         elif table.fields:
@@ -168,19 +177,27 @@ class SweepView(QWidget):
 
     # -- selection (also for scripts and tests) --------------------------------------------------
     def set_selection(
-        self, metric: str, x: str, log_x: bool | None = None, log_y: bool | None = None
+        self,
+        metric: str,
+        x: str,
+        log_x: bool | None = None,
+        log_y: bool | None = None,
+        compare: str | None = None,
     ) -> None:
-        """Choose what is drawn, as the combo boxes and check boxes would."""
+        """Choose what is drawn, as the combo and check boxes would (`compare`: a second metric)."""
         if self.table is None:
             raise GKNError("no sweep is open")
         if metric not in self.table.metrics:
             raise GKNError(f"this sweep has no metric {metric!r} ({', '.join(self.table.metrics)})")
         if x not in self.table.fields:
             raise GKNError(f"{x!r} is not swept here ({', '.join(self.table.fields)})")
-        widgets = (self.metric_box, self.x_box, self.log_x, self.log_y)
+        if compare is not None and compare not in self.table.metrics:
+            raise GKNError(f"this sweep has no metric {compare!r} ({', '.join(self.table.metrics)})")
+        widgets = (self.metric_box, self.compare_box, self.x_box, self.log_x, self.log_y)
         for widget in widgets:
             widget.blockSignals(True)
         self.metric_box.setCurrentText(metric)
+        self.compare_box.setCurrentText(compare or NO_METRIC)
         self.x_box.setCurrentText(x)
         if log_x is not None:
             self.log_x.setChecked(log_x)
@@ -199,21 +216,24 @@ class SweepView(QWidget):
     def _item(self, index: int) -> tuple[pg.PlotDataItem, pg.ErrorBarItem]:
         """The index-th curve and its error bars, created on first use and reused after that."""
         while len(self.curve_items) <= index:
-            color = PALETTE[len(self.curve_items) % len(PALETTE)]
-            curve = pg.PlotDataItem(
-                pen=pg.mkPen(color, width=2),
-                symbol="o",
-                symbolSize=8,
-                symbolBrush=pg.mkBrush(color),
-                symbolPen=pg.mkPen("w", width=1),
-            )
+            curve = pg.PlotDataItem(symbol="o", symbolSize=8)
             curve.sigPointsClicked.connect(self._on_points_clicked)
-            bars = pg.ErrorBarItem(pen=pg.mkPen(color, width=1.5), beam=0.0)
+            bars = pg.ErrorBarItem(beam=0.0)
             self.plot.addItem(bars)
             self.plot.addItem(curve)
             self.curve_items.append(curve)
             self.error_items.append(bars)
         return self.curve_items[index], self.error_items[index]
+
+    def _style(self, index: int, color_index: int, dashed: bool) -> None:
+        """Solid lines and filled dots for the metric; dashed lines and open dots for the second one."""
+        color = PALETTE[color_index % len(PALETTE)]
+        style = Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine
+        item = self.curve_items[index]
+        item.setPen(pg.mkPen(color, width=2, style=style))
+        item.setSymbolPen(pg.mkPen(color, width=1.5) if dashed else pg.mkPen("w", width=1))
+        item.setSymbolBrush(pg.mkBrush(255, 255, 255) if dashed else pg.mkBrush(color))
+        self.error_items[index].setData(pen=pg.mkPen(color, width=1.5, style=style))
 
     def redraw(self) -> None:
         table = self.table
@@ -224,12 +244,18 @@ class SweepView(QWidget):
             for item in (*self.curve_items, *self.error_items):
                 item.setVisible(False)
             return
-        curves = table.curves(metric, x)
+        compare = self.compare_box.currentText()
+        compare = compare if compare in table.metrics and compare != metric else ""
+        first = table.curves(metric, x)
+        second = table.curves(compare, x) if compare else []
+        curves = first + second
         log_x = self.log_x.isChecked() and table.is_numeric(x)
         log_y = self.log_y.isChecked()
         widths = []
         for index, curve in enumerate(curves):
             item, bars = self._item(index)
+            dashed = index >= len(first)
+            self._style(index, index - len(first) if dashed else index, dashed)
             keep = np.ones(len(curve.x), dtype=bool)
             if log_x:
                 keep &= curve.x > 0
@@ -253,14 +279,19 @@ class SweepView(QWidget):
             if len(xs) > 1:
                 widths.append(float(np.min(np.diff(np.sort(xs)))))
             self._shown.append((curve, np.flatnonzero(keep)))
-            if curve.label:
-                self.legend.addItem(item, curve.label)
+            label = curve.label
+            if compare:
+                label = (
+                    f"{label}, {compare if dashed else metric}" if label else (compare if dashed else metric)
+                )
+            if label:
+                self.legend.addItem(item, label)
         beam = 0.25 * min(widths) if widths else 0.1
         for bars in self.error_items[: len(curves)]:
             bars.setData(beam=beam)
         for item in (*self.curve_items[len(curves) :], *self.error_items[len(curves) :]):
             item.setVisible(False)
-        self._label_axes(table, metric, x, log_x, log_y)
+        self._label_axes(table, f"{metric} and {compare} (dashed)" if compare else metric, x, log_x, log_y)
         self._place_legend()
         counts = ", ".join(f"{n} {status}" for status, n in sorted(table.counts().items()))
         self.status.setText(

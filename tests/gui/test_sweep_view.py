@@ -12,6 +12,8 @@ import pytest
 
 pytest.importorskip("PyQt6")
 
+from PyQt6.QtCore import Qt
+
 from app.views.sweep import SweepView
 from gkn_core.errors import GKNError
 from gkn_core.sweeps import build_spec, run_sweep
@@ -102,6 +104,9 @@ def test_items_are_made_once_and_reused(view):
     view.set_selection("final_loss", "train.lr")
     view.set_selection("best_loss", "model.layers")
     assert view.curve_items == items and len(items) == 2
+    view.set_selection("best_loss", "model.layers", compare="final_loss")
+    view.set_selection("final_loss", "train.lr", compare="best_loss")
+    assert view.curve_items[:2] == items and len(view.curve_items) == 4
 
 
 def test_export_and_a_folder_that_is_no_sweep(view, tmp_path):
@@ -109,3 +114,15 @@ def test_export_and_a_folder_that_is_no_sweep(view, tmp_path):
     assert (tmp_path / "plot.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(GKNError, match="is not a sweep folder"):
         view.open_folder(tmp_path)
+
+
+def test_a_second_metric_is_drawn_dashed_on_the_same_axes(view, sweep_folder):
+    view.set_selection("best_loss", "model.layers", log_x=False, log_y=False, compare="final_loss")
+    expected = table_means(sweep_folder, "final_loss")
+    assert len(view.curves) == 4  # two lr curves of each metric
+    dashed = view.curve_items[2]
+    assert dashed.opts["pen"].style() == Qt.PenStyle.DashLine
+    assert view.curve_items[0].opts["pen"].style() == Qt.PenStyle.SolidLine
+    assert dashed.getData()[1] == pytest.approx([expected[(0.001, 2)][0], expected[(0.001, 4)][0]])
+    view.set_selection("best_loss", "model.layers")  # compare back to nothing: two curves again
+    assert len(view.curves) == 2 and not view.curve_items[2].isVisible()
