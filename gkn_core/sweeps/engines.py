@@ -137,7 +137,10 @@ def run_ray(
                 )
         except (ConnectionError, RuntimeError, ValueError, TimeoutError) as exc:
             where = f"the Ray cluster at {address}" if address else "a local Ray instance"
-            raise GKNError(f"cannot start or reach {where}: {str(exc).splitlines()[0]}") from None
+            hint = " (a cluster with token authentication also needs RAY_AUTH_MODE=token here)"
+            raise GKNError(
+                f"cannot start or reach {where}: {str(exc).splitlines()[0]}{hint if address else ''}"
+            ) from None
         started_here = True
     try:
         if gpus_per_job is None:
