@@ -254,7 +254,7 @@ def sweep(
         stdout.print(f"{len(jobs)} jobs of kind {spec.kind}, metrics: {', '.join(spec.metrics)}")
         return
     if out is None:
-        raise GKNError("--out: give the sweep folder to write, e.g. --out sweeps-out/depth")
+        raise GKNError("--out: give the sweep folder to write, e.g. --out runs/sweeps/depth")
     run_and_report(spec, out, engine, workers, address, gpus_per_job, working_dir, quiet)
 
 

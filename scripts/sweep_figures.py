@@ -1,7 +1,7 @@
 """Run the ready sweeps of sweeps/ and draw the figures of docs/sweeps.md with the app's sweep view.
 
-    .venv/bin/python scripts/sweep_figures.py                       # all sweeps, into sweeps-out/
-    .venv/bin/python scripts/sweep_figures.py --only gkn-depth --out-dir /tmp/sweeps-out
+    .venv/bin/python scripts/sweep_figures.py                       # all sweeps, into runs/sweeps/
+    .venv/bin/python scripts/sweep_figures.py --only gkn-depth --out-dir /tmp/sweeps
 
 A sweep already finished in its folder is not run again (sweeps resume). Each figure is the SweepView
 exported offscreen (docs/images/sweep-*.png), and its numbers are printed as a Markdown table.
@@ -95,7 +95,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--out-dir", type=Path, default=ROOT / "sweeps-out", help="sweep folders")
+    parser.add_argument("--out-dir", type=Path, default=ROOT / "runs/sweeps", help="sweep folders")
     parser.add_argument("--images", type=Path, default=ROOT / "docs" / "images", help="where PNGs go")
     parser.add_argument("--only", action="append", help="a sweep name (gkn-depth, ...); repeatable")
     parser.add_argument("--workers", type=int, default=None, help="local processes (default: CPUs)")

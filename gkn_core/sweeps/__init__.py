@@ -1,8 +1,8 @@
 """Sweeps: a grid of jobs over config fields and seeds, run locally or on Ray, compared in a table.
 
     spec = build_spec(read_sweep_file("sweeps/gkn-depth.toml"))   # or build_spec({...})
-    outcome = run_sweep(spec, "sweeps-out/depth")                   # resumable; skips finished jobs
-    table = load_sweep("sweeps-out/depth")
+    outcome = run_sweep(spec, "runs/sweeps/depth")                   # resumable; skips finished jobs
+    table = load_sweep("runs/sweeps/depth")
     curves = table.curves("burn_in_steps", "model.layers")          # mean and std over seeds
 
 See docs/sweeps.md.
