@@ -108,6 +108,29 @@ def test_rerun_skips_finished_jobs(local_sweep, capsys):
     assert {p.name: p.stat().st_mtime_ns for p in (local_sweep / "runs").glob("*.h5")} == before
 
 
+def test_show_prints_mean_and_std_per_point(local_sweep, capsys):
+    assert run_main("sweep", "show", str(local_sweep)) == 0
+    out = capsys.readouterr().out
+    assert "gkn sweep of 4 jobs (4 completed); mean ± std over seeds" in out
+    (curve,) = load_sweep(local_sweep).curves("burn_in_steps", "model.layers")
+    assert f"{curve.mean[0]:.4g} ± {curve.std[0]:.2g}" in out and out.count("2/2") == 2
+
+
+def test_a_completed_run_without_its_record_is_measured_not_trained_again(tmp_path):
+    spec = build_spec({"grid": {"model.layers": [3]}, "set": {"train.steps": 200}})
+    folder = tmp_path / "measure"
+    assert run_sweep(spec, folder, workers=0).completed == 1
+    (record,) = (folder / "runs").glob("*.json")
+    first = json.loads(record.read_text())
+    run_file = folder / first["run"]
+    written = run_file.stat().st_mtime_ns
+    record.unlink()  # as if the sweep died between the run's end and its record
+    outcome = run_sweep(spec, folder, workers=0)
+    assert outcome.already_done == 0 and outcome.completed == 1
+    assert run_file.stat().st_mtime_ns == written
+    assert json.loads(record.read_text())["metrics"] == first["metrics"]
+
+
 def test_another_spec_into_the_same_folder_is_refused(local_sweep, capsys):
     code = run_main("sweep", "--grid", "layers=3,4", "--seeds", "2", "--out", str(local_sweep))
     err = capsys.readouterr().err
