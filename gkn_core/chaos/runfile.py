@@ -34,6 +34,10 @@ CHAOS_SAMPLE_SERIES = {"step": np.int64, "activity": np.float64}
 class ChaosRunWriter(RunWriter):
     kind = "chaos"
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._grids: list[tuple[int, np.ndarray]] = []  # sample grids waiting for the next flush
+
     def _create_datasets(self, config: ChaosConfig, dataset: Dataset) -> None:
         self._create_series("train/metrics", CHAOS_TRAIN_SERIES)
         self._create_series("train/scores", SCORE_SERIES)
@@ -54,15 +58,11 @@ class ChaosRunWriter(RunWriter):
         if snapshot.lyapunov is not None:
             self._queue_row("train/lyapunov", "step", snapshot.step)
             self._queue_row("train/lyapunov", "largest", snapshot.lyapunov)
-        if snapshot.samples is not None:
-            group = self.file["train/samples"]
-            images = group["images"]
+        if snapshot.samples is not None:  # queued like the rows: written at the next flush
+            images = self.file["train/samples/images"]
             frame = np.zeros(images.shape[1:], dtype=np.float32)  # fewer chains than n_samples: zero rows
             frame[: len(snapshot.samples)] = snapshot.samples
-            self.reserve(frame.nbytes)
-            with self.writing():
-                append_rows(images, frame[None])
-                append_rows(group["step"], np.asarray([snapshot.step], dtype=np.int64))
+            self._grids.append((snapshot.step, frame))
         if snapshot.checkpoint is not None:
             self.write_chaos_checkpoint(snapshot.checkpoint)  # flushes
         else:
@@ -72,13 +72,7 @@ class ChaosRunWriter(RunWriter):
         name = f"checkpoints/{checkpoint.step:010d}"
         if name in self.file:
             return
-        self.reserve(sum(np.asarray(value).nbytes for value in checkpoint.weights.values()))
-        with self.writing():
-            group = self.file.create_group(name)
-            group.attrs.update(step=checkpoint.step, loss=float("nan"), written=utc_now())
-            for key, value in checkpoint.weights.items():
-                group.create_dataset(key, data=value)
-        self.flush()
+        self.write_group_and_flush(name, checkpoint.weights, step=checkpoint.step, loss=float("nan"))
 
     # -- sampling --------------------------------------------------------------------------------
     def begin_chaos_sampling(self, job: ChaosSamplingJob, seed: int, checkpoint_step: int) -> str:
@@ -126,14 +120,21 @@ class ChaosRunWriter(RunWriter):
         self.maybe_flush()
 
     def _pending_bytes(self) -> int:
-        return super()._pending_bytes() + sum(frame.nbytes for frame in getattr(self, "_frames", ()))
+        frames = sum(frame.nbytes for frame in getattr(self, "_frames", ()))
+        return super()._pending_bytes() + frames + sum(grid.nbytes for _, grid in self._grids)
 
     def abandon(self) -> None:
         getattr(self, "_frames", []).clear()
+        self._grids.clear()
         super().abandon()
 
     def _write_pending(self) -> None:
         super()._write_pending()
+        if self._grids:
+            group = self.file["train/samples"]
+            append_rows(group["images"], np.stack([grid for _, grid in self._grids]))
+            append_rows(group["step"], np.asarray([step for step, _ in self._grids], dtype=np.int64))
+            self._grids.clear()
         frames = getattr(self, "_frames", None)
         if frames and self._sampling is not None:
             trajectories = self._sampling["trajectories"]

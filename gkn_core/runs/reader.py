@@ -365,8 +365,7 @@ def open_run(path: str | Path) -> Run:
     if not h5py.is_hdf5(path):
         raise RunFileError(f"{path} is not an HDF5 file, so not a GKN Studio run")
     try:
-        # No lock: `gkn runs show` may look at a run another process is still writing.
-        file = h5py.File(path, "r", locking=False)
+        file = _open_read_only(path)
     except OSError as exc:
         raise RunFileError(f"{path} is damaged or truncated ({_h5_reason(exc)})") from None
     try:
@@ -378,6 +377,18 @@ def open_run(path: str | Path) -> Run:
     except (KeyError, ValueError, TypeError, OSError, json.JSONDecodeError) as exc:
         file.close()
         raise RunFileError(f"{path} is damaged: {type(exc).__name__}: {exc}") from None
+
+
+def _open_read_only(path: Path) -> h5py.File:
+    try:
+        # No lock: `gkn runs show` may look at a run another process is still writing.
+        return h5py.File(path, "r", locking=False)
+    except OSError as exc:
+        if "locking" not in str(exc):
+            raise
+    # This process writes the file now (the app exporting or replaying the run a job records): HDF5
+    # shares the open file, which it allows only with the writer's locking setting.
+    return h5py.File(path, "r")
 
 
 def _check_header(path: Path, file: h5py.File) -> None:

@@ -86,6 +86,10 @@ def room_for_writing(path: Path, file_size: int) -> int:
     return free
 
 
+def manifold_bytes(manifold: Manifold1D | Manifold2D) -> int:
+    return sum(value.nbytes for value in vars(manifold).values() if isinstance(value, np.ndarray))
+
+
 def megabytes(count: float) -> str:
     return f"{count / 1e6:.1f} MB"
 
@@ -108,6 +112,7 @@ class RunWriter:
         # Rows wait here until the next flush: one HDF5 write per series per flush, not per step.
         self._pending_rows: dict[tuple[str, str], list[float]] = {}
         self._pending_states: list[tuple[int, np.ndarray]] = []
+        self._pending_manifolds: list[tuple[int, Manifold1D | Manifold2D]] = []
         # Set when a write was refused or failed: from then on only the status is written, once.
         self.write_failure: str | None = None
         hold_metadata_until_flush(file)
@@ -138,7 +143,8 @@ class RunWriter:
 
     def _pending_bytes(self) -> int:
         rows = sum(8 * len(values) for values in self._pending_rows.values())
-        return rows + sum(states.nbytes for _, states in self._pending_states)
+        frames = sum(manifold_bytes(manifold) for _, manifold in self._pending_manifolds)
+        return rows + frames + sum(states.nbytes for _, states in self._pending_states)
 
     # -- opening ---------------------------------------------------------------------------------
     @classmethod
@@ -238,13 +244,15 @@ class RunWriter:
             chains.resize(first + block.shape[1], axis=1)
             chains[:, first:] = block
             self._pending_states.clear()
+        for step, manifold in self._pending_manifolds:
+            self._write_manifold(step, manifold)
+        self._pending_manifolds.clear()
 
     def write_manifold(self, step: int, manifold: Manifold1D | Manifold2D) -> None:
-        with self.writing():
-            self._write_manifold(step, manifold)
+        """Queued like the metric rows, so that a file always holds the frames of its saved steps."""
+        self._pending_manifolds.append((step, manifold))
 
     def _write_manifold(self, step: int, manifold: Manifold1D | Manifold2D) -> None:
-        self.reserve(sum(values.nbytes for values in vars(manifold).values() if hasattr(values, "nbytes")))
         group = self.file.require_group("train/manifolds")
         if isinstance(manifold, Manifold1D):
             group.attrs["kind"] = "1d"
@@ -266,13 +274,23 @@ class RunWriter:
         name = f"checkpoints/{checkpoint.step:010d}"
         if name in self.file:  # keep-best: the best weights did not change since the last one
             return
-        self.reserve(sum(np.asarray(value).nbytes for value in checkpoint.weights.values()))
-        with self.writing():
-            group = self.file.create_group(name)
-            group.attrs.update(step=checkpoint.step, loss=checkpoint.loss, written=utc_now())
-            for key, value in checkpoint.weights.items():
-                group.create_dataset(key, data=value)
-        self.flush()
+        self.write_group_and_flush(name, checkpoint.weights, step=checkpoint.step, loss=checkpoint.loss)
+
+    def write_group_and_flush(self, name: str, arrays: dict[str, np.ndarray], **attrs: object) -> None:
+        """A group of arrays (a checkpoint) and a flush of everything pending, or neither: a refused
+        or failed write leaves no group newer than the file's saved steps."""
+        self.reserve(self._pending_bytes() + sum(np.asarray(value).nbytes for value in arrays.values()))
+        try:
+            with self.writing():
+                group = self.file.create_group(name)
+                group.attrs.update(written=utc_now(), **attrs)
+                for key, value in arrays.items():
+                    group.create_dataset(key, data=value)
+            self.flush()
+        except RunFileError:
+            with contextlib.suppress(KeyError, OSError, RuntimeError):
+                del self.file[name]
+            raise
 
     # -- sampling --------------------------------------------------------------------------------
     def begin_sampling(
@@ -355,15 +373,28 @@ class RunWriter:
             attrs["failure_reason"] = reason
 
     def end(self, status: str, reason: str = "", section: str | None = None) -> None:
-        """Record how the job ended and close the file. A run whose writes failed is `failed`, with
-        the write failure as its reason, whatever the job itself would have ended with."""
-        if self.write_failure is not None and status != "failed":
+        """Save what is pending, record how the job ended and close the file.
+
+        A run whose writes failed is `failed`, with the write failure as its reason, whatever the job
+        itself would have ended with; a write that fails here raises RunFileError once the file is
+        closed, unless the job is failing already (its own error is the one to report).
+        """
+        failure = None
+        if self.write_failure is None and self.file.id.valid:
+            try:
+                self.flush()  # the last rows, before the status says the job ended
+            except RunFileError as exc:
+                failure = exc
+        job_failed = status == "failed"
+        if self.write_failure is not None and not job_failed:
             status, reason = "failed", self.write_failure
         try:
             with contextlib.suppress(OSError, RuntimeError):
                 self.set_status(status, reason, section)
         finally:
             self.close()
+        if failure is not None and not job_failed:
+            raise failure
 
     def maybe_flush(self) -> None:
         if time.monotonic() - self._last_flush >= self.flush_interval:
@@ -398,6 +429,7 @@ class RunWriter:
         """Close after a failed write: drop what waits in memory, save the status if HDF5 can."""
         self._pending_rows.clear()
         self._pending_states.clear()
+        self._pending_manifolds.clear()
         try:
             self.file.attrs["updated"] = utc_now()
             self.file.close()

@@ -1,0 +1,68 @@
+"""SIGKILL at scale: training and sampling of both kinds of run, killed at random moments.
+
+Every killed file must open with plain h5py and with the product's reader and hold a consistent
+prefix (tests/helpers/killed_files.py), losing at most one flush interval. Quick mode: 6 kills;
+full mode (--full): 60. The count of kills survived is printed at the end of the session.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from conftest import train_chaos_run, train_gkn_run
+from helpers.killed_files import check_killed_file
+from helpers.killing import kill_at_random
+
+CHILD = Path(__file__).parents[1] / "helpers" / "killable_run.py"
+
+
+@dataclass(frozen=True)
+class KillCase:
+    child: str  # the killable_run.py mode
+    attempt: int
+    source: str | None  # the trained run a sampling child starts from (a key of `sources`)
+    min_step: int = 0  # kill only after a flush at this step or later
+
+
+# mode: (quick count, full count, source run, min_step)
+PLAN = {
+    "train": (2, 20, None, 0),
+    "sample": (1, 10, "gkn", 0),
+    "chaos-train": (2, 20, None, 1),
+    "chaos-sample": (1, 10, "chaos", 1),
+}
+
+
+def kill_plan(full: bool) -> list[KillCase]:
+    return [
+        KillCase(mode, attempt, source, min_step)
+        for mode, (quick, many, source, min_step) in PLAN.items()
+        for attempt in range(many if full else quick)
+    ]
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory) -> dict[str, Path]:
+    """Trained runs for the sampling children (each kill samples a fresh copy)."""
+    folder = tmp_path_factory.mktemp("kill-sources")
+    return {
+        "gkn": train_gkn_run(folder / "gkn.h5", "2d", steps=60, sample=False),
+        "chaos": train_chaos_run(folder / "chaos.h5", steps=2, sample=False),
+    }
+
+
+def test_killed_run_holds_a_consistent_prefix(kill_case, sources, tmp_path, full, tally):
+    path = tmp_path / "killed.h5"
+    if kill_case.source is not None:
+        shutil.copyfile(sources[kill_case.source], path)
+    rng = random.Random(f"{kill_case.child}-{kill_case.attempt}")
+    delay = (0.05, 3.0) if full else (0.05, 1.5)
+    result = kill_at_random([str(CHILD), kill_case.child, str(path)], rng, kill_case.min_step, delay)
+    tally.add("kills run", 1)
+    last = check_killed_file(kill_case.child, path, result)
+    assert last >= 1 or kill_case.min_step == 0
+    tally.add("kills survived", 1)
