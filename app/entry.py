@@ -7,18 +7,21 @@ from typing import Annotated
 
 import typer
 
+from app.main import VIEW_CHOICES
 from gkn_core import cli as core_cli
 
 
 @core_cli.cli.command("app")
 def app_command(
-    run_file: Annotated[Path | None, typer.Argument(metavar="[RUN.h5]", help="A run to replay.")] = None,
+    run_file: Annotated[
+        Path | None, typer.Argument(metavar="[RUN.h5]", help="A run to replay (or a sweep folder).")
+    ] = None,
     preset: Annotated[
         str | None, typer.Option(help="Preset to start from (a chaos preset with a chaos view).")
     ] = None,
     view: Annotated[
         str | None,
-        typer.Option(help="View in front: 1d, 2d, kaleidoscope, loss, chaos, dynamics, lyapunov, runs."),
+        typer.Option(help=f"View in front: {', '.join(VIEW_CHOICES)}."),
     ] = None,
     train_steps: Annotated[int | None, typer.Option(help="Training steps.")] = None,
     sample_steps: Annotated[int | None, typer.Option(help="Sampling steps.")] = None,

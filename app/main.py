@@ -10,7 +10,7 @@ from pathlib import Path
 
 from gkn_core.errors import GKNError
 
-VIEW_CHOICES = ("1d", "2d", "kaleidoscope", "loss", "chaos", "dynamics", "lyapunov", "runs")
+VIEW_CHOICES = ("1d", "2d", "kaleidoscope", "loss", "chaos", "dynamics", "lyapunov", "sweep", "runs")
 CHAOS_CHOICES = ("chaos", "dynamics", "lyapunov")
 
 
@@ -91,7 +91,8 @@ def run_app(
         # network of the settings unless --train-steps asks for a trained one.
         train = run_file is None and (view == "chaos" or train_steps is not None)
         return take_chaos_screenshot(app, window, view, train, Path(screenshot))
-    return take_screenshot(app, window, view or "1d", run_file is None, Path(screenshot))
+    train = run_file is None and view != "sweep"  # a sweep view shows the folder given, or nothing
+    return take_screenshot(app, window, view or "1d", train, Path(screenshot))
 
 
 def take_screenshot(app, window, view: str, train: bool, path: Path) -> int:

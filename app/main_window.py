@@ -38,6 +38,7 @@ from app.views.loss import LossView
 from app.views.manifold1d import OneDView
 from app.views.manifold2d import TwoDView
 from app.views.runs import RunsView
+from app.views.sweep import SweepView
 from app.worker import FunctionThread, JobThread
 from gkn_core.data import Dataset
 from gkn_core.errors import GKNError
@@ -49,7 +50,7 @@ from gkn_core.runs.format import INLINE_DATA_LIMIT
 from gkn_core.runs.reader import open_run
 from gkn_core.sessions import sampling_session, training_session
 
-VIEWS = ("1d", "2d", "kaleidoscope", "loss", "chaos", "dynamics", "lyapunov", "runs")
+VIEWS = ("1d", "2d", "kaleidoscope", "loss", "chaos", "dynamics", "lyapunov", "sweep", "runs")
 TITLES = (
     "1D manifolds",
     "2D manifolds",
@@ -58,9 +59,11 @@ TITLES = (
     "Chaos training",
     "Dynamics",
     "Lyapunov",
+    "Sweeps",
     "Runs",
 )
 CHAOS_VIEWS = ("chaos", "dynamics", "lyapunov")
+STATIC_VIEWS = ("sweep", "runs")  # tables and sweeps: no live state to render
 ANIMATIONS = "Animations (*.gif *.mp4)"
 EXPORTS = (  # (what the user picks, export kind, file filter)
     ("current plot (PNG or SVG)", "plot", "Figures (*.png *.svg)"),
@@ -119,6 +122,7 @@ class MainWindow(QMainWindow):
             "kaleidoscope": KaleidoscopeView(),
             "loss": LossView(),
             **self.chaos.views,
+            "sweep": SweepView(),
             "runs": RunsView(),
         }
         self.tabs = QTabWidget()
@@ -174,6 +178,7 @@ class MainWindow(QMainWindow):
         file_menu = self.menuBar().addMenu("&File")
         for text, key, slot in (
             ("&Open run...", QKeySequence.StandardKey.Open, self.open_run_dialog),
+            ("Open s&weep folder...", QKeySequence("Ctrl+Shift+O"), self.open_sweep_dialog),
             ("&Save run as...", QKeySequence.StandardKey.Save, self.save_run_dialog),
             ("&Export...", QKeySequence("Ctrl+E"), self.export_dialog),
         ):
@@ -216,6 +221,7 @@ class MainWindow(QMainWindow):
         self.views["kaleidoscope"].generation_changed.connect(self._on_kaleidoscope_generation)
         self.views["runs"].open_requested.connect(self.open_run_file)
         self.views["runs"].compare_requested.connect(self.compare_run_file)
+        self.views["sweep"].run_requested.connect(self.open_run_file)
 
     # -- messages ---------------------------------------------------------------------------------
     def show_error(self, message: str) -> None:
@@ -455,7 +461,7 @@ class MainWindow(QMainWindow):
         frame = self._follow(self.frame_slider, len(state.manifolds))
         generation = self._follow(self.generation_slider, len(state.chains))
         view = self.tabs.currentWidget()
-        if view is not self.views["runs"]:
+        if VIEWS[self.tabs.currentIndex()] not in STATIC_VIEWS:
             view.render(state, frame, generation)
         if view is self.views["1d"] and self.twin_state is not None:
             view.set_comparison(self.twin_state, self.twin_title)
@@ -463,9 +469,9 @@ class MainWindow(QMainWindow):
 
     def _on_tab_changed(self, index: int) -> None:
         name = VIEWS[index]
-        if name != "runs":
+        if name not in STATIC_VIEWS:
             self.settings_pages.setCurrentIndex(1 if name in CHAOS_VIEWS else 0)
-        self.replay_bar.setVisible(name not in CHAOS_VIEWS)
+        self.replay_bar.setVisible(name not in CHAOS_VIEWS + STATIC_VIEWS)
         if name in ("dynamics", "lyapunov"):
             self.chaos.ensure_dynamics()
         self.views["loss"].redraw_now()
@@ -510,9 +516,27 @@ class MainWindow(QMainWindow):
         if path:
             self.open_run_file(path)
 
+    def open_sweep_dialog(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open a sweep folder", str(self.runs_dir))
+        if path:
+            self.open_sweep_folder(path)
+
+    def open_sweep_folder(self, path: str | Path) -> bool:
+        """Compare the runs of a `gkn sweep` folder: any end metric against any swept field."""
+        try:
+            self.views["sweep"].open_folder(path)
+        except GKNError as exc:
+            self.show_error(str(exc))
+            return False
+        self.tabs.setCurrentIndex(VIEWS.index("sweep"))
+        return True
+
     def open_run_file(self, path: str | Path) -> bool:
-        """Replay a run: every view shows it, and the sliders scrub its steps and generations."""
+        """Replay a run: every view shows it, and the sliders scrub its steps and generations.
+        A folder is taken for a sweep folder."""
         path = Path(path)
+        if path.is_dir():
+            return self.open_sweep_folder(path)
         try:
             with open_run(path) as run:
                 kind = run.kind
@@ -628,7 +652,7 @@ class MainWindow(QMainWindow):
         if not state.chains:
             raise GKNError("nothing to animate yet: sample first")
         view = self.tabs.currentWidget()
-        if view is self.views["runs"] or view is self.views["loss"]:
+        if VIEWS[self.tabs.currentIndex()] in (*STATIC_VIEWS, *CHAOS_VIEWS, "loss"):
             view = self.views["kaleidoscope" if state.image_shape else ("1d" if state.dim == 1 else "2d")]
         frames = exports.grab_frames(view, lambda g: view.render(state, None, g), range(len(state.chains)))
         exports.write_animation(frames, path)

@@ -377,6 +377,9 @@ class SweepView(QWidget):
         return str(chosen.run)
 
     # -- export ----------------------------------------------------------------------------------
+    def export_items(self) -> list[pg.PlotItem]:
+        return [self.plot]
+
     def export_png(self, path: str | Path, width: int = 900) -> None:
         """The plot alone (no controls) as a PNG `width` pixels wide."""
         from pyqtgraph.exporters import ImageExporter

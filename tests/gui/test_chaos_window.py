@@ -205,7 +205,7 @@ def test_closing_mid_chaos_training_leaves_a_valid_stopped_run(qtbot, tmp_path):
         assert f["train"].attrs["status"] == "stopped"
 
 
-# --view lyapunov runs the full default analysis (about 20 s here); docs/images/view-lyapunov.png is made by it.
+# --view lyapunov runs the full default analysis (about 20 s here): it makes docs/images/view-lyapunov.png.
 @pytest.mark.parametrize("view", ["chaos", "dynamics"])
 def test_chaos_screenshot_modes_write_a_png(tmp_path, view):
     out = tmp_path / f"{view}.png"

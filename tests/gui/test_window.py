@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import h5py
 import imageio.v3 as iio
@@ -273,7 +274,8 @@ def test_screenshot_mode_writes_a_png_and_exits_0(tmp_path):
         timeout=120,
     )
     assert bad.returncode == 2 and bad.stderr.strip().splitlines() == [
-        "gkn: error: --view: '3d' is not one of 1d, 2d, kaleidoscope, loss, chaos, dynamics, lyapunov, runs"
+        "gkn: error: --view: '3d' is not one of "
+        "1d, 2d, kaleidoscope, loss, chaos, dynamics, lyapunov, sweep, runs"
     ]
 
 
@@ -314,3 +316,30 @@ def test_a_twin_of_another_depth_trains_beside_the_run(window, qtbot):
         window.twin_state_path if hasattr(window, "twin_state_path") else window.run_path, "r"
     ) as f:
         assert f.attrs["status"] == "completed"
+
+
+def test_a_sweep_folder_opens_in_the_sweeps_tab_and_a_point_opens_its_run(window, tmp_path):
+    from app.main_window import VIEWS
+    from gkn_core.sweeps import build_spec, run_sweep
+
+    spec = build_spec(
+        {
+            "kind": "gkn",
+            "preset": "1d",
+            "grid": {"model.layers": [2, 3]},
+            "seeds": 1,
+            "set": {"train": {"steps": 30, "manifold_every": 30}},
+            "metrics": ["final_loss"],
+        }
+    )
+    folder = tmp_path / "sweep"
+    assert run_sweep(spec, folder, workers=0).completed == 2
+    assert window.open_run_file(folder)  # a folder given where a run goes is taken for a sweep
+    assert VIEWS[window.tabs.currentIndex()] == "sweep"
+    view = window.views["sweep"]
+    curve = view.curves[0]
+    path = view.request_run(curve, 1)  # the point of layers=3: its run replays in the 1D view
+    assert path is not None and VIEWS[window.tabs.currentIndex()] == "1d"
+    assert window.run_path == Path(path) and window.state.steps.size == 30
+    assert not window.open_sweep_folder(tmp_path / "runs-not-a-sweep")
+    assert window.last_error
