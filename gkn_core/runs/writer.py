@@ -8,7 +8,11 @@ so a killed process loses at most that much. See docs/run-format.md for the layo
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import datetime as dt
+import errno
+import os
 import re
 import resource
 import shutil
@@ -46,8 +50,11 @@ from gkn_core.runs.reader import check_run_file
 
 DEFAULT_FLUSH_INTERVAL = 1.0  # seconds; the promise is at most 2
 # A writer never fills a disk to its last MiB: ending a run cleanly (its status, its last flush) needs
-# a little room, and a flush cut short by a full disk would leave a damaged file.
+# a little room, and a flush cut short by a full disk would leave a damaged file. On Linux the room is
+# taken, not just checked: the writer reserves disk blocks ahead of the file's end (fallocate with
+# KEEP_SIZE), so HDF5 only ever writes into blocks it owns, whatever other programs do to the disk.
 MIN_FREE_BYTES = 1 << 20
+PREALLOCATE_STEP = 4 << 20  # reserve this much more at a time, where the disk has it
 TRAIN_SERIES = {"step": np.int64, "loss": np.float64, "best_loss": np.float64, "elapsed": np.float64}
 SAMPLE_SERIES = {"step": np.int64, "movement": np.float64, "data_distance": np.float64}
 
@@ -76,10 +83,36 @@ def open_h5(path: Path, mode: str) -> h5py.File:
         raise RunFileError(f"cannot open {path} for writing: {os_reason(exc)}") from None
 
 
-def room_for_writing(path: Path, file_size: int) -> int:
-    """Bytes that may still be added to the file at `path`: the free space of its file system, or
-    less where a file-size limit (`ulimit -f`) is set."""
-    free = shutil.disk_usage(path.parent).free
+def _libc_fallocate():
+    try:
+        fallocate = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True).fallocate
+    except (OSError, AttributeError, TypeError):
+        return None
+    fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
+    return fallocate
+
+
+_FALLOCATE = _libc_fallocate()
+_KEEP_SIZE = 1  # FALLOC_FL_KEEP_SIZE: allocate the blocks, leave the file's size alone
+
+
+def preallocate(fd: int, start: int, length: int) -> bool | None:
+    """Reserve the disk blocks of [start, start + length) of a file without changing its size.
+
+    True when reserved, False when the disk (or a quota) has no room, None where it cannot be done.
+    """
+    if _FALLOCATE is None:
+        return None
+    if _FALLOCATE(fd, _KEEP_SIZE, start, length) == 0:
+        return True
+    code = ctypes.get_errno()
+    return False if code in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG) else None
+
+
+def room_for_writing(path: Path, file_size: int, reserved: int = 0) -> int:
+    """Bytes that may still be added to the file at `path`: the free space of its file system (plus
+    what the writer reserved there already), or less where a file-size limit (`ulimit -f`) is set."""
+    free = shutil.disk_usage(path.parent).free + max(0, reserved - file_size)
     limit, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
     if limit != resource.RLIM_INFINITY:
         free = min(free, limit - file_size)
@@ -115,20 +148,43 @@ class RunWriter:
         self._pending_manifolds: list[tuple[int, Manifold1D | Manifold2D]] = []
         # Set when a write was refused or failed: from then on only the status is written, once.
         self.write_failure: str | None = None
+        self._reserved_end = 0  # the file's disk blocks are reserved up to here (0: none, or cannot)
+        self._can_preallocate = True
         hold_metadata_until_flush(file)
 
     # -- room on the disk, and writes that fail ------------------------------------------------------
     def reserve(self, nbytes: int) -> None:
-        """Refuse to write `nbytes` more (raising RunFileError) unless the disk keeps MIN_FREE_BYTES."""
+        """Make sure `nbytes` more can be written with MIN_FREE_BYTES to spare, or raise RunFileError.
+
+        Where the system allows it the room is reserved on the disk (see PREALLOCATE_STEP), so that no
+        later write of HDF5 can fail for want of space; elsewhere the free space is checked.
+        """
         if self.write_failure is not None:
             raise RunFileError(self.write_failure)
-        free = room_for_writing(self.path, self.file.id.get_filesize())
-        if free < nbytes + MIN_FREE_BYTES:
-            self.write_failure = (
-                f"cannot write {self.path}: the disk is full ({megabytes(max(free, 0))} free); "
-                "the run keeps everything saved up to its last flush"
-            )
-            raise RunFileError(self.write_failure)
+        size = self.file.id.get_filesize()
+        end = size + nbytes + MIN_FREE_BYTES
+        if room_for_writing(self.path, size, self._reserved_end) < nbytes + MIN_FREE_BYTES:
+            self._refuse()
+        if self._can_preallocate and end > self._reserved_end:
+            fd = self.file.id.get_vfd_handle()
+            start = max(self._reserved_end, size)
+            for target in (end + PREALLOCATE_STEP, end):
+                done = preallocate(fd, start, target - start)
+                if done:
+                    self._reserved_end = target
+                    return
+                if done is None:  # not on this system or file system: the free-space check must do
+                    self._can_preallocate = False
+                    return
+            self._refuse()
+
+    def _refuse(self) -> None:
+        free = max(0, shutil.disk_usage(self.path.parent).free)
+        self.write_failure = (
+            f"cannot write {self.path}: the disk is full ({megabytes(free)} free); "
+            "the run keeps everything saved up to its last flush"
+        )
+        raise RunFileError(self.write_failure)
 
     @contextlib.contextmanager
     def writing(self) -> Iterator[None]:
@@ -422,8 +478,16 @@ class RunWriter:
                 pass  # write_failure is set now: fall through to the careful close
             else:
                 self.file.close()
+                self._release_reserved()
                 return
         self.abandon()
+        self._release_reserved()
+
+    def _release_reserved(self) -> None:
+        """Give back the disk blocks reserved past the end of the closed file."""
+        if self._reserved_end:
+            with contextlib.suppress(OSError):
+                os.truncate(self.path, self.path.stat().st_size)
 
     def abandon(self) -> None:
         """Close after a failed write: drop what waits in memory, save the status if HDF5 can."""

@@ -14,6 +14,7 @@ import math
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import h5py
@@ -317,6 +318,41 @@ def test_a_real_full_filesystem(tiny_filesystem, tmp_path):
     (tiny_filesystem / "filler").write_bytes(b"x" * 500_000)  # the disk keeps the room it was promised
 
 
+def fill_up(folder: Path) -> int:
+    """Write a file until the disk refuses; returns the bytes written."""
+    written = 0
+    with open(folder / "filler", "wb") as handle:
+        try:
+            while True:
+                handle.write(b"\0" * 65536)
+                handle.flush()
+                written += 65536
+        except OSError as exc:
+            assert exc.errno == errno.ENOSPC
+    return written
+
+
+def test_another_program_filling_the_disk_mid_run(tiny_filesystem):
+    """The disk fills up behind the writer's back: its reserved blocks carry it to a clean end."""
+    path = tiny_filesystem / "run.h5"
+    args = ["train", "gkn", "--preset", "2d", "--steps", "1000000", "-q", "--out", str(path)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    child = subprocess.Popen(
+        [sys.executable, "-m", "gkn_core.cli", *args], stderr=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (path.exists() and path.stat().st_size > 150_000):
+            assert child.poll() is None and time.monotonic() < deadline, child.stderr.read()
+            time.sleep(0.05)
+        assert fill_up(tiny_filesystem) > 0
+        _, stderr = child.communicate(timeout=120)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    check_full_disk_run(path, stderr, child.returncode)
+
+
 def test_sampling_onto_a_full_disk_fails_cleanly(tmp_path, monkeypatch):
     import gkn_core.runs.writer as writer_module
 
@@ -327,7 +363,7 @@ def test_sampling_onto_a_full_disk_fails_cleanly(tmp_path, monkeypatch):
     with pytest.raises(RunFileError, match="the disk is full"):
         for count, _ in enumerate(snapshots):
             if count == 20:
-                monkeypatch.setattr(writer_module, "room_for_writing", lambda path, size: 1000)
+                monkeypatch.setattr(writer_module, "room_for_writing", lambda *args: 1000)
     monkeypatch.undo()
     assert_failed_run(path, "the disk is full", section="sampling/0000")
     with open_run(path) as run:
