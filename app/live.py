@@ -14,22 +14,53 @@ from gkn_core.jobs.gkn_train import TrainSnapshot
 from gkn_core.manifolds import Manifold1D, Manifold2D
 from gkn_core.runs.reader import Run
 
+# A window left training overnight must not grow without end: past these sizes the history is thinned.
+MAX_POINTS = 1 << 18  # values per series (loss, best loss, step): 2 MB each
+MAX_FRAMES = 200  # manifold frames kept for the views and the replay slider
+
 
 class GrowingSeries:
-    """A float series that grows by doubling its buffer, so appending stays cheap for long runs."""
+    """A float series that grows by doubling its buffer, so appending stays cheap for long runs.
 
-    def __init__(self, dtype: type = np.float64) -> None:
+    It holds at most `limit` values evenly spread over the whole run, and the newest: when full it keeps
+    every other value and from then on every 2nd (4th, ...) new one. Series extended together (steps
+    and losses) stay aligned.
+    """
+
+    def __init__(self, dtype: type = np.float64, limit: int | None = None) -> None:
         self._values = np.empty(1024, dtype=dtype)
-        self.size = 0
+        self._kept = 0  # values at the stride, in _values[:_kept]
+        self._tail = False  # the newest value, off the stride, follows them
+        self._offered = 0
+        self.stride = 1
+        self.limit = MAX_POINTS if limit is None else limit
+
+    @property
+    def size(self) -> int:
+        return self._kept + self._tail
 
     def extend(self, values: list[float]) -> None:
-        needed = self.size + len(values)
+        if not len(values):
+            return
+        batch = np.asarray(values, dtype=self._values.dtype)
+        index = self._offered + np.arange(len(batch))
+        self._offered += len(batch)
+        on_stride = batch[index % self.stride == 0]
+        needed = self._kept + len(on_stride) + 1
         if needed > len(self._values):
             grown = np.empty(max(needed, 2 * len(self._values)), dtype=self._values.dtype)
-            grown[: self.size] = self._values[: self.size]
+            grown[: self._kept] = self._values[: self._kept]
             self._values = grown
-        self._values[self.size : needed] = values
-        self.size = needed
+        self._values[self._kept : self._kept + len(on_stride)] = on_stride
+        self._kept += len(on_stride)
+        while self._kept > self.limit:  # keep the values at twice the stride
+            kept = self._values[: self._kept : 2].copy()
+            self._kept = len(kept)
+            self._values[: self._kept] = kept
+            self.stride *= 2
+        self._tail = (self._offered - 1) % self.stride != 0
+        if self._tail:
+            self._values[self._kept] = batch[-1]
 
     @property
     def values(self) -> np.ndarray:
@@ -54,6 +85,9 @@ class LiveState:
     burn_in: int = 0
     steps_per_second: float = 0.0
     version: int = 0
+    _frame_stride: int = field(default=1, repr=False)
+    _frames_offered: int = field(default=0, repr=False)
+    _frame_tail: bool = field(default=False, repr=False)
 
     def add_training(self, snapshots: list[TrainSnapshot]) -> None:
         self.steps.extend([s.step for s in snapshots])
@@ -61,11 +95,28 @@ class LiveState:
         self.best_losses.extend([s.best_loss for s in snapshots])
         for s in snapshots:
             if s.manifold is not None:
-                self.manifold_steps.append(s.step)
-                self.manifolds.append(s.manifold)
+                self._add_frame(s.step, s.manifold)
         last = snapshots[-1]
         self.steps_per_second = last.step / last.elapsed if last.elapsed > 0 else 0.0
         self.version += 1
+
+    def _add_frame(self, step: int, manifold: Manifold1D | Manifold2D) -> None:
+        """Keep at most MAX_FRAMES frames evenly spread over the run, and always the newest last."""
+        if self._frame_tail:  # the newest so far was off the stride: this one takes its place
+            self.manifold_steps.pop()
+            self.manifolds.pop()
+        self.manifold_steps.append(step)
+        self.manifolds.append(manifold)
+        index, self._frames_offered = self._frames_offered, self._frames_offered + 1
+        self._frame_tail = index % self._frame_stride != 0
+        if not self._frame_tail and len(self.manifolds) > MAX_FRAMES:
+            self.manifold_steps = self.manifold_steps[::2]
+            self.manifolds = self.manifolds[::2]
+            self._frame_stride *= 2
+            if index % self._frame_stride != 0:  # thinned away, but the views show the newest
+                self.manifold_steps.append(step)
+                self.manifolds.append(manifold)
+                self._frame_tail = True
 
     def start_chains(self, starts: np.ndarray, burn_in: int) -> None:
         self.chains = [np.asarray(starts, dtype=np.float32)]
