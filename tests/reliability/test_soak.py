@@ -1,0 +1,163 @@
+"""Soak: long runs with memory sampled over time, and the app opened and closed during training.
+
+Resident memory must stay bounded once a run is warm (the history the app keeps is capped, see
+app/live.py), and a window closed mid-training must leave no thread, no open file and no growth.
+Quick mode runs for seconds (and lowers the app's history caps so they are reached); --full runs for
+minutes with the product's caps.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import h5py
+import pytest
+from conftest import counts, full_mode
+from helpers.memory import MemoryTrace, open_fds, os_threads, rss_mb, sample_while
+
+from gkn_core.runs.reader import open_run
+
+APP_SECONDS = counts(quick=8, full=300)
+CYCLES = 20
+WARMUP = 0.5 if not full_mode() else 1 / 3  # the share of a run before memory counts as warm
+
+# (id, CLI args after `gkn`, quick seconds, MB the resident memory may grow by once warm). The chaos
+# run needs a few seconds to load (scikit-learn, the digit classifier) before it is warm.
+CLI_SOAKS = [
+    ("gkn-2d", ("train", "gkn", "--preset", "2d", "--steps", "100000000"), 8, 8.0),
+    ("chaos-digits8", ("train", "chaos", "--preset", "digits8", "--steps", "100000000"), 12, 8.0),
+]
+
+
+@pytest.mark.parametrize(
+    "args, quick_seconds, allowed", [s[1:] for s in CLI_SOAKS], ids=[s[0] for s in CLI_SOAKS]
+)
+def test_a_long_cli_run_keeps_its_memory_bounded(args, quick_seconds, allowed, tmp_path, tally):
+    path = tmp_path / "soak.h5"
+    child = subprocess.Popen(
+        [sys.executable, "-m", "gkn_core.cli", *args, "-q", "--out", str(path)],
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        seconds = counts(quick=quick_seconds, full=300)
+        trace = sample_while(lambda: child.poll() is None, child.pid, seconds)
+        assert child.poll() is None, child.stderr.read()
+        child.send_signal(signal.SIGINT)  # Ctrl+C: stop after this step, close the run
+        out, _ = child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == 0 and out.startswith("stopped:"), out
+    growth = trace.growth_after(WARMUP)
+    tally.add(f"CLI soak {args[1]} growth after warm-up (MB)", growth)
+    tally.add(f"CLI soak {args[1]} duration (s)", trace.samples[-1][0])
+    assert growth <= allowed, trace.describe()
+    with open_run(path) as run:
+        assert run.status == "stopped" and len(run.series("train/metrics")["step"]) > 10
+
+
+@pytest.fixture
+def small_history(monkeypatch):
+    """Quick mode lowers the app's history caps so that seconds of training reach them."""
+    import app.live as live
+
+    if not full_mode():
+        monkeypatch.setattr(live, "MAX_POINTS", 2000)
+        monkeypatch.setattr(live, "MAX_FRAMES", 20)
+    return live
+
+
+def new_window(folder):
+    from PyQt6.QtCore import QSettings
+
+    from app.main_window import MainWindow
+
+    window = MainWindow(
+        runs_dir=folder / "runs", settings=QSettings(str(folder / "s.ini"), QSettings.Format.IniFormat)
+    )
+    window.confirm = lambda question: True
+    window.show()
+    return window
+
+
+def close_window(window, qapp) -> None:
+    window.close()
+    window.deleteLater()
+    for _ in range(3):
+        qapp.processEvents()
+
+
+def test_a_long_run_in_the_window_keeps_its_memory_bounded(qapp, qtbot, small_history, tmp_path, tally):
+    from app.worker import running_threads
+
+    live = small_history
+    window = new_window(tmp_path)
+    try:
+        window.controls.preset.setCurrentText("2d")
+        window.controls.train_steps.setValue(100_000_000)
+        window.tabs.setCurrentIndex(1)  # the 2D view draws every frame it gets
+        window.train_play()
+        trace = MemoryTrace()
+        start = time.monotonic()
+        switch = 0
+        while (elapsed := time.monotonic() - start) < APP_SECONDS:
+            qtbot.wait(250)
+            trace.add(elapsed, rss_mb())
+            switch += 1
+            if switch % 8 == 0:  # the loss view in front now and then, as a user would look
+                window.tabs.setCurrentIndex(3 if window.tabs.currentIndex() == 1 else 1)
+        state, job = window.state, window.train_thread.job
+        steps = job.steps_done
+        assert steps > 1000
+        assert state.steps.size <= live.MAX_POINTS + 1 and len(state.manifolds) <= live.MAX_FRAMES + 1
+        assert state.steps.size == state.losses.size == state.best_losses.size
+        if steps > live.MAX_POINTS:  # thinned evenly: the stride between kept steps is constant
+            kept = state.steps.values[: state.steps.size - 1]
+            assert len(set(kept[1:] - kept[:-1])) == 1
+        assert state.steps.values[-1] >= steps - 500  # the newest step is always there
+    finally:
+        close_window(window, qapp)
+    assert not running_threads()
+    growth = trace.growth_after(WARMUP)
+    tally.add("app soak growth after warm-up (MB)", growth)
+    tally.add("app soak duration (s)", trace.samples[-1][0])
+    tally.add("app soak steps", steps)
+    assert growth <= 15.0, trace.describe()
+
+
+def test_opening_and_closing_the_window_during_training_leaks_nothing(qapp, qtbot, tmp_path, tally):
+    from app.worker import running_threads
+
+    seen: list[tuple[float, int, int]] = []
+    paths = []
+    for cycle in range(CYCLES):
+        window = new_window(tmp_path / f"cycle{cycle}")
+        window.controls.preset.setCurrentText("2d")
+        window.controls.train_steps.setValue(1_000_000)
+        window.train_play()
+        qtbot.waitUntil(lambda w=window: w.state.steps.size > 20, timeout=30_000)
+        paths.append(window.run_path)
+        close_window(window, qapp)
+        del window
+        gc.collect()
+        assert not running_threads(), f"cycle {cycle}: a compute thread outlived its window"
+        assert not h5py.h5f.get_obj_ids(types=h5py.h5f.OBJ_FILE), f"cycle {cycle}: a run file is still open"
+        seen.append((rss_mb(), open_fds(), os_threads()))
+    for path in paths:
+        with h5py.File(path, "r") as f:
+            assert f.attrs["status"] == "stopped"
+    warm = seen[4]  # after a few cycles everything cached once (fonts, plot items, torch) is there
+    last = seen[-1]
+    tally.add("app open/close cycles", CYCLES)
+    tally.add("app 20 cycles growth cycles 5-20 (MB)", last[0] - warm[0])
+    assert last[1] <= warm[1], f"open files grew from {warm[1]} to {last[1]}"
+    assert last[2] <= warm[2], f"threads grew from {warm[2]} to {last[2]}"
+    assert last[0] - warm[0] <= 40.0, f"resident memory per cycle: {[round(s[0]) for s in seen]}"
