@@ -9,6 +9,7 @@ kind of run, a good run to `good_runs` in conftest.py.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from pathlib import Path
 import badinputs as b
 import numpy as np
 import pytest
+from conftest import counts
 
 from gkn_core.cli import main
 
@@ -693,3 +695,38 @@ def test_sampling_before_training_gives_a_message(app_window, tally):
     window.sample_play()
     assert "train a model (or open a run) before sampling" in window.last_error
     tally.add("bad inputs handled (app)", 1)
+
+
+# -- random corruption ---------------------------------------------------------------------------------
+CORRUPTED = {"gkn": counts(quick=40, full=1500), "chaos": counts(quick=20, full=1000)}
+
+
+@pytest.mark.parametrize("kind", list(CORRUPTED))
+def test_randomly_corrupted_runs_are_read_or_refused_in_one_line(kind, good_runs, tmp_path, tally):
+    """Random bit flips and overwritten blocks anywhere in a run: `runs show`, `export` and a full replay
+    either work or say in one line what is wrong; no traceback, no crash of the process."""
+    child = Path(__file__).parents[1] / "helpers" / "open_corrupted.py"
+    result = subprocess.run(
+        [sys.executable, str(child), str(good_runs[kind]), str(tmp_path), "0", str(CORRUPTED[kind])],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    lines = result.stdout.splitlines()
+    assert result.returncode == 0 and len(lines) == CORRUPTED[kind], (
+        f"the reader process died after {len(lines)} files: {result.stderr[-2000:]}"
+    )
+    refused = 0
+    for line in lines:
+        case = json.loads(line)
+        for what, (code, err) in case["results"].items():
+            where = f"seed {case['seed']} ({case['how']}), {what}"
+            assert "Traceback" not in err, f"{where}: {err}"
+            if code == 0:
+                assert err == "", f"{where}: {err}"
+            else:
+                assert code == 2 and len(err.strip().splitlines()) == 1, f"{where}: {code} {err}"
+                assert err.startswith("gkn: error"), f"{where}: {err}"
+                refused += 1
+    tally.add("corrupted run files opened", len(lines))
+    tally.add("corrupted run files refused in one line (of 3 readers each)", refused)
