@@ -451,7 +451,7 @@ class MainWindow(QMainWindow):
     def redraw(self, force: bool = False) -> None:
         if self.chaos_view_in_front():  # the chaos views keep their own versions
             self.chaos.render(self.tabs.currentWidget())
-            self.rate_label.setText(f"{self.chaos.steps_per_second:,.1f} steps/s")
+            self.rate_label.setText(f"{self.chaos.steps_per_second:,.0f} steps/s")
             return
         state = self.state
         version = (state.version, self.twin_state.version if self.twin_state else 0)

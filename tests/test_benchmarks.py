@@ -47,3 +47,10 @@ def test_chaos_throughput_runs_on_a_small_budget():
         "2",
     )
     assert "ratio" in out
+
+
+def test_chaos_gui_overhead_prints_a_ratio():
+    out = run_benchmark(
+        str(BENCHMARKS / "chaos_gui_overhead.py"), "--steps", "20", "--repeats", "1", "--switch-ms", "200"
+    )
+    assert "ratio window / headless:" in out and "p99" in out

@@ -32,6 +32,8 @@ from gkn_core.runs.reader import open_run
 if TYPE_CHECKING:
     from app.main_window import MainWindow
 
+TRAIN_DELIVERY_S = 0.1
+
 
 def recorded_layers(model: ChaoticRNN, choice: str) -> tuple[str, ...]:
     """The view's layer choice ("all", "visible", "hidden") as the model's layer names."""
@@ -134,6 +136,9 @@ class ChaosLab(QObject):
         if paused:
             job.pause()
         self.train_thread = self._launch(job, snapshots, "train_thread", self.train_state.add)
+        # The training view draws at most 4 times a second: 10 deliveries a second are plenty, and
+        # each one the GUI thread handles is time the GIL is away from the training loop.
+        self.train_thread.worker.deliver_every = TRAIN_DELIVERY_S
         self.controls.train_buttons.show_running(not paused)
         self.window.remember_run(path)
         return True

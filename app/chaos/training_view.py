@@ -16,7 +16,7 @@ from app.views import cache_axes
 from app.views.kaleidoscope import mosaic
 
 GRID_COLUMNS = 8
-MIN_INTERVAL_S = 0.25  # the per-step curve needs no 30 fps; each redraw re-ticks its axes
+MIN_INTERVAL_S = 0.5  # the per-step curve needs no 30 fps: each redraw holds the GIL from training
 SCORE_PENS = {
     "E2": (31, 119, 180),
     "Es": (255, 127, 14),
@@ -37,6 +37,7 @@ def _series_plot(graphics: pg.GraphicsLayoutWidget, row: int, title: str, left: 
     plot = graphics.addPlot(row=row, col=1, title=title)
     plot.setLabel("left", left)
     plot.getAxis("left").enableAutoSIPrefix(False)  # "x0.001" beside a score reads as a unit
+    plot.getAxis("left").setWidth(56)  # a fixed width: new tick labels never re-lay out the whole figure
     plot.showGrid(x=True, y=True, alpha=0.25)
     plot.setClipToView(True)
     plot.setDownsampling(auto=True, mode="peak")
@@ -115,6 +116,7 @@ class ChaosTrainingView(QWidget):
         self._drawn = (-1, -1)
         self._counts = (-1, -1, -1)
         self._last_draw = 0.0
+        self._gap_top = 0.0
 
     def render(self, state: ChaosTrainState) -> None:
         """Draw what changed: the measured series and the grid when a new point arrived, the per-step
@@ -133,7 +135,12 @@ class ChaosTrainingView(QWidget):
         if new_run:
             # A fixed step axis: an x range that grew with every step would re-tick all four linked plots.
             self.gap_plot.setXRange(0, max(1, state.total_steps), padding=0.02)
-        self.gap_curve.setData(x=state.steps.values.astype(np.float32), y=state.gap.values.astype(np.float32))
+        gap = state.gap.values.astype(np.float32)
+        self.gap_curve.setData(x=state.steps.values.astype(np.float32), y=gap)
+        top = float(gap.max()) if gap.size else 0.0
+        if new_run or top > self._gap_top:  # a y range that only grows: no re-ticking as the gap falls
+            self._gap_top = max(top, 1e-6) * 1.1
+            self.gap_plot.setYRange(0, self._gap_top, padding=0)
         self.summary.setText(self._summary(state))
         if not measured:
             return
