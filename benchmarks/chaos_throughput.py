@@ -18,6 +18,7 @@ import time
 
 import numpy as np
 import torch
+from report import Figure, write_figures
 
 from gkn_core.chaos.config import chaos_preset_config
 from gkn_core.chaos.models import ChaoticRNN, build_chaos_model
@@ -149,7 +150,9 @@ def main() -> None:
     parser.add_argument("--paper-steps", type=int, default=2, help="CHL steps timed at paper size")
     parser.add_argument("--lyapunov-steps", type=int, default=50)
     parser.add_argument("--chains", type=int, default=8, help="trajectories in the Lyapunov comparison")
+    parser.add_argument("--json", metavar="PATH", help="also write the figures there (for run_all.py)")
     args = parser.parse_args()
+    figures: list[Figure] = []
     torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
     print(
@@ -163,6 +166,16 @@ def main() -> None:
             f"same matmuls alone {r['matmul_s'] * 1e3:9.2f} ms: "
             f"ratio {r['ratio']:.2f} ({r['gflops']:.1f} GFLOP/s)"
         )
+        figures.append(
+            Figure(
+                f"chaos CHL step, {preset}",
+                r["chl_s"] * 1e3,
+                "ms",
+                f"the same matmuls alone {r['matmul_s'] * 1e3:.2f} ms (ratio = matmuls / step)",
+                r["ratio"],
+                ">= 0.6",
+            )
+        )
         if preset == "paper-mnist":
             paper = r
     lyap = lyapunov_vs_reference(device, chains=args.chains, k=20, steps=args.lyapunov_steps)
@@ -175,6 +188,18 @@ def main() -> None:
     steps_per_s = 1 / paper["chl_s"]
     hours = 300_000 / steps_per_s / 3600
     print(f"(c) paper-mnist: {steps_per_s:.3g} steps/s -> 300k steps in {hours:.3g} h on this device")
+    figures += [
+        Figure(
+            f"batched Lyapunov spectrum, paper-size network, {args.chains} trajectories x 20 exponents",
+            lyap["fast_s"],
+            "s",
+            f"per-trajectory numpy reference {lyap['reference_s']:.2f} s (ratio = speed-up; "
+            f"max difference {lyap['max_diff_per_tau']:.1e} per tau)",
+            lyap["speedup"],
+        ),
+        Figure("paper-mnist chaos training", steps_per_s, "steps/s", f"300k steps in {hours:.3g} h"),
+    ]
+    write_figures(args.json, figures)
 
 
 if __name__ == "__main__":

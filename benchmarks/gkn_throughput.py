@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import torch
+from report import Figure, write_figures
 from rich.console import Console
 from rich.table import Table
 
@@ -92,9 +93,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a tenth of the steps (CI)")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    parser.add_argument("--json", metavar="PATH", help="also write the figures there (for run_all.py)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
     scale = 0.1 if args.quick else 1.0
+    figures: list[Figure] = []
 
     table = Table(title=f"GKN throughput on {describe_device(device)}")
     for column in (
@@ -122,6 +128,22 @@ def main() -> None:
             sample_steps = max(5, int(config.sample.steps * scale * 2))
             bare_chain, job_chain = sampling_rates(config, dataset, device, sample_steps)
             params = sum(p.numel() for p in seeded_model(config, dataset.dim, device).parameters())
+            figures += [
+                Figure(
+                    f"{name} training, recorded to a run file ({params:,} params)",
+                    recorded,
+                    "steps/s",
+                    f"bare torch loop {bare:,.0f} steps/s",
+                    recorded / bare,
+                ),
+                Figure(
+                    f"{name} kaleidoscopic sampling, job",
+                    job_chain,
+                    "chain-steps/s",
+                    f"bare torch loop {bare_chain:,.0f} chain-steps/s",
+                    job_chain / bare_chain,
+                ),
+            ]
             table.add_row(
                 name,
                 f"{params:,}",
@@ -145,6 +167,11 @@ def main() -> None:
         f"256x256 manifold (loss map + displacement, 2d preset model): {manifold_s * 1e3:.1f} ms per call"
     )
     console.print(f"256x256 basins of attraction (up to 100 noise-free iterations): {basins_s * 1e3:.0f} ms")
+    figures += [
+        Figure("256x256 manifold (loss map + displacement), 2d model", manifold_s * 1e3, "ms per call"),
+        Figure("256x256 basins of attraction, 2d model", basins_s * 1e3, "ms per call"),
+    ]
+    write_figures(args.json, figures)
 
 
 if __name__ == "__main__":

@@ -7,8 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
@@ -21,32 +19,29 @@ def run_benchmark(*args: str) -> str:
     return result.stdout
 
 
-def test_gkn_throughput_quick_prints_its_table():
-    out = run_benchmark(str(BENCHMARKS / "gkn_throughput.py"), "--quick")
+def test_run_all_quick_runs_every_benchmark_and_writes_the_report(tmp_path):
+    """benchmarks/run_all.py --quick: each benchmark's own output, and one table of every figure."""
+    report = tmp_path / "performance.md"
+    out = run_benchmark(str(BENCHMARKS / "run_all.py"), "--quick", "--out", str(report))
+    # what each benchmark prints
     for preset in ("1d", "2d", "digits8", "mnist"):
         assert preset in out
     assert "recorded / bare" in out and "256x256 manifold" in out and "ms per call" in out
-
-
-def test_gui_overhead_prints_a_ratio_and_stalls():
-    out = run_benchmark(str(BENCHMARKS / "gui_overhead.py"), "--steps", "200", "--repeats", "1")
     assert "ratio window / headless:" in out and "p99" in out
-
-
-@pytest.mark.slow
-def test_chaos_throughput_runs_on_a_small_budget():
-    out = run_benchmark(
-        str(BENCHMARKS / "chaos_throughput.py"),
-        "--repeat",
-        "1",
-        "--paper-steps",
-        "1",
-        "--lyapunov-steps",
-        "5",
-        "--chains",
-        "2",
-    )
-    assert "ratio" in out
+    assert "(a) digits8" in out and "speed-up" in out
+    # the report: a row per figure, with a number, what it is measured against and its command
+    text = report.read_text()
+    assert "**Device:** CPU" in text and "**Date:** 20" in text and "torch " in text
+    rows = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| figure")]
+    assert len(rows) >= 16
+    for row in rows:
+        name, value, against, ratio, _target, command = (cell.strip() for cell in row.strip("|").split("|"))
+        assert name and value.split()[0].replace(",", "").replace(".", "", 1).isdigit(), row
+        assert command.startswith("`python benchmarks/") and command.endswith("`"), row
+        if ratio:
+            assert float(ratio) > 0 and against, row
+    for figure in ("2d training in the window", "GUI event-loop stall", "chaos CHL step, paper-mnist"):
+        assert any(row.startswith(f"| {figure}") for row in rows), figure
 
 
 def test_chaos_gui_overhead_prints_a_ratio():
