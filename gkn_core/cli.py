@@ -32,7 +32,7 @@ from gkn_core.config import (
     preset_description,
     preset_names,
 )
-from gkn_core.errors import GKNError
+from gkn_core.errors import GKNError, out_of_memory
 from gkn_core.jobs.base import Job
 from gkn_core.runs.reader import open_run
 
@@ -328,6 +328,12 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except GKNError as exc:
         print(f"gkn: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except (MemoryError, RuntimeError) as exc:  # out of memory outside a job (e.g. a Lyapunov spectrum)
+        memory = out_of_memory(exc)
+        if memory is None:
+            raise
+        print(f"gkn: error: {memory} (try smaller settings or another device)", file=sys.stderr)
         sys.exit(2)
     sys.exit(result if isinstance(result, int) else 0)
 
