@@ -383,3 +383,17 @@ def test_reading_a_run_this_process_is_writing(tmp_path):
                 assert run.status == "running" and run.train_metrics()["step"][-1] == 25
     with open_run(path) as run:
         assert run.status == "completed" and run.train_metrics()["step"][-1] == 50
+
+
+def test_out_of_memory_outside_a_job_is_one_line_too(monkeypatch, capsys):
+    import gkn_core.chaos.models as models
+
+    def failing(*args, **kwargs):
+        raise torch.OutOfMemoryError(CUDA_OOM)
+
+    monkeypatch.setattr(models, "build_chaos_model", failing)
+    code, _, err = run_cli(capsys, "lyapunov", "--untrained", "--nv", "4", "--nh", "4", "--exponents", "2")
+    assert code == 2
+    assert one_line(err) == (
+        "gkn: error: out of GPU memory (tried to allocate 2.00 gib) (try smaller settings or another device)"
+    )
