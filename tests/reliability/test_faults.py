@@ -397,3 +397,57 @@ def test_out_of_memory_outside_a_job_is_one_line_too(monkeypatch, capsys):
     assert one_line(err) == (
         "gkn: error: out of GPU memory (tried to allocate 2.00 gib) (try smaller settings or another device)"
     )
+
+
+def _disk_fills(monkeypatch) -> None:
+    import gkn_core.runs.writer as writer_module
+
+    monkeypatch.setattr(writer_module, "room_for_writing", lambda *args: 1000)
+
+
+def _gpu_runs_out(monkeypatch) -> None:
+    def failing(self):
+        raise torch.OutOfMemoryError(CUDA_OOM)
+
+    monkeypatch.setattr(GKNTrainingJob, "_advance", failing)
+
+
+@pytest.mark.parametrize(
+    "fault, message",
+    [(_disk_fills, "the disk is full"), (_gpu_runs_out, "out of GPU memory")],
+    ids=["disk-full", "out-of-memory"],
+)
+def test_the_window_reports_a_fault_in_a_dialog_and_goes_on(
+    fault, message, monkeypatch, qtbot, qapp, tmp_path
+):
+    from PyQt6.QtCore import QSettings
+
+    from app.main_window import MainWindow
+
+    window = MainWindow(
+        runs_dir=tmp_path / "runs", settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    )
+    qtbot.addWidget(window)
+    window.confirm = lambda question: True
+    window.show()
+    window.controls.preset.setCurrentText("2d")
+    window.controls.train_steps.setValue(1_000_000)
+    window.train_play()
+    qtbot.waitUntil(lambda: window.state.steps.size > 50, timeout=30_000)
+    qtbot.wait(1200)  # past the first flush of the run file (every second)
+    fault(monkeypatch)
+    qtbot.waitUntil(lambda: window.train_thread.finished, timeout=30_000)
+    qtbot.waitUntil(lambda: message in window.last_error, timeout=5_000)
+    assert window.last_error.startswith("the job failed: ") and "\n" not in window.last_error
+    monkeypatch.undo()
+    assert_failed_run(window.run_path, message)
+    with open_run(window.run_path) as run:
+        assert len(run.train_metrics()["step"]) >= 1
+        if fault is _gpu_runs_out:  # the best weights so far are kept (a full disk cannot take them)
+            run.load_model()
+    window.controls.train_steps.setValue(30)  # the window goes on: a new run trains to the end
+    window.train_play()
+    qtbot.waitUntil(lambda: window.train_thread.finished, timeout=30_000)
+    with h5py.File(window.run_path, "r") as f:
+        assert f.attrs["status"] == "completed"
+    window.close()
