@@ -120,7 +120,11 @@ def number(value: float) -> str:
 
 
 def report(
-    results: list[tuple[Benchmark, list[Figure], str, float]], quick: bool, device: str, threads: int
+    results: list[tuple[Benchmark, list[Figure], str, float]],
+    quick: bool,
+    device: str,
+    threads: int,
+    load: str,
 ) -> str:
     date = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
@@ -131,6 +135,7 @@ def report(
         "",
         f"- **Date:** {date}",
         f"- **Device:** {device}",
+        f"- **Machine load:** {load}; other programs running at the same time lower the rates",
         f"- **Threads:** {threads or 'the default number of'} torch thread(s) in the benchmarks that take "
         "`--threads`; the window benchmark leaves one core to the GUI, as the app does",
         "- **Ratios** are the figure against what it is measured against (the same arithmetic in a bare",
@@ -172,12 +177,14 @@ def main() -> None:
     )
     args = parser.parse_args()
     chosen = [b for b in BENCHMARKS if not args.only or b.name in args.only]
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as scratch:
         results = []
         for bench in chosen:
             print(f"== {bench.name}", flush=True)
             results.append((bench, *run_benchmark(bench, args.quick, Path(scratch), args.threads)))
-    Path(args.out).write_text(report(results, args.quick, device_description(), args.threads))
+    load = f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after (1-minute load average)"
+    Path(args.out).write_text(report(results, args.quick, device_description(), args.threads, load))
     print(f"wrote {args.out}")
 
 

@@ -179,10 +179,14 @@ class RunWriter:
             self._refuse()
 
     def _refuse(self) -> None:
-        free = max(0, shutil.disk_usage(self.path.parent).free)
+        limit, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
+        size = self.file.id.get_filesize()
+        if limit != resource.RLIM_INFINITY and limit - size < MIN_FREE_BYTES + PREALLOCATE_STEP:
+            why = f"the file size limit (ulimit -f, {megabytes(limit)}) is reached"
+        else:
+            why = f"the disk is full ({megabytes(max(0, shutil.disk_usage(self.path.parent).free))} free)"
         self.write_failure = (
-            f"cannot write {self.path}: the disk is full ({megabytes(free)} free); "
-            "the run keeps everything saved up to its last flush"
+            f"cannot write {self.path}: {why}; the run keeps everything saved up to its last flush"
         )
         raise RunFileError(self.write_failure)
 

@@ -258,12 +258,12 @@ main(sys.argv[2:])
 """
 
 
-def check_full_disk_run(path: Path, stderr: str, returncode: int) -> None:
+def check_full_disk_run(path: Path, stderr: str, returncode: int, why: str = "the disk is full") -> None:
     assert returncode == 2, stderr
     line = one_line(stderr)
-    assert line.startswith(f"gkn: error: cannot write {path}: the disk is full"), line
+    assert line.startswith(f"gkn: error: cannot write {path}: {why}"), line
     assert "the run keeps everything saved up to its last flush" in line
-    assert_failed_run(path, "the disk is full")
+    assert_failed_run(path, why)
     with open_run(path) as run:
         metrics = run.train_metrics()
         assert metrics["step"].tolist() == list(range(1, len(metrics["step"]) + 1))
@@ -289,7 +289,7 @@ def test_a_file_size_limit_is_a_full_disk(tmp_path):
     """A real EFBIG from the kernel (ulimit -f): the writer stops 1 MB short and closes the run."""
     path = tmp_path / "limited.h5"
     result = train_until_full(path, limit=3_000_000)
-    check_full_disk_run(path, result.stderr, result.returncode)
+    check_full_disk_run(path, result.stderr, result.returncode, "the file size limit (ulimit -f, 3.0 MB)")
     assert path.stat().st_size <= 3_000_000
 
 
