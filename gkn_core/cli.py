@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import sys
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -34,7 +35,7 @@ from gkn_core.config import (
 )
 from gkn_core.errors import GKNError, out_of_memory
 from gkn_core.jobs.base import Job
-from gkn_core.runs.reader import open_run
+from gkn_core.runs.reader import damage_reason, open_run
 
 cli = typer.Typer(
     name="gkn",
@@ -309,6 +310,12 @@ cli_chaos.register(train_cli, cli)
 cli_sweep.register(cli)
 
 
+def raised_by_h5py(exc: BaseException) -> bool:
+    """True when the error came out of h5py (reading a damaged file), not out of this product's code."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    return bool(frames) and "h5py" in Path(frames[-1].filename).parts
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning every user error into one line and exit code 2."""
     command = typer.main.get_command(cli)
@@ -329,11 +336,15 @@ def main(argv: list[str] | None = None) -> None:
     except GKNError as exc:
         print(f"gkn: error: {exc}", file=sys.stderr)
         sys.exit(2)
-    except (MemoryError, RuntimeError) as exc:  # out of memory outside a job (e.g. a Lyapunov spectrum)
-        memory = out_of_memory(exc)
-        if memory is None:
+    except (MemoryError, RuntimeError, OSError, KeyError, ValueError, TypeError) as exc:
+        memory = out_of_memory(exc)  # out of memory outside a job (e.g. a Lyapunov spectrum)
+        if memory is not None:
+            print(f"gkn: error: {memory} (try smaller settings or another device)", file=sys.stderr)
+            sys.exit(2)
+        if not raised_by_h5py(exc):
             raise
-        print(f"gkn: error: {memory} (try smaller settings or another device)", file=sys.stderr)
+        # HDF5 could not read an object of a damaged file the reader's checks did not reach
+        print(f"gkn: error: a file is damaged: {damage_reason(exc)}", file=sys.stderr)
         sys.exit(2)
     sys.exit(result if isinstance(result, int) else 0)
 
