@@ -113,6 +113,7 @@ class Run:
         self.format_version = int(attrs["format_version"])
         self.config = self._read_config()
 
+    @reads_file
     def _attr(self, name: str, default: Any = None) -> Any:
         value = self.file.attrs.get(name, default)
         return value.decode() if isinstance(value, bytes) else value
