@@ -710,6 +710,7 @@ def test_sampling_before_training_gives_a_message(app_window, tally):
 CORRUPTED = {"gkn": counts(quick=40, full=1500), "chaos": counts(quick=20, full=1000)}
 
 
+@pytest.mark.timeout(counts(quick=300, full=3600))
 @pytest.mark.parametrize("kind", list(CORRUPTED))
 def test_randomly_corrupted_runs_are_read_or_refused_in_one_line(kind, good_runs, tmp_path, tally):
     """Random bit flips and overwritten blocks anywhere in a run: `runs show`, `export` and a full replay
@@ -719,7 +720,7 @@ def test_randomly_corrupted_runs_are_read_or_refused_in_one_line(kind, good_runs
         [sys.executable, str(child), str(good_runs[kind]), str(tmp_path), "0", str(CORRUPTED[kind])],
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=counts(quick=300, full=3600),
     )
     lines = result.stdout.splitlines()
     assert result.returncode == 0 and len(lines) == CORRUPTED[kind], (

@@ -34,6 +34,10 @@ CLI_SOAKS = [
 ]
 
 
+LONG = pytest.mark.timeout(counts(quick=300, full=600))  # a full soak runs past pytest's 300 s default
+
+
+@LONG
 @pytest.mark.parametrize(
     "args, quick_seconds, allowed", [s[1:] for s in CLI_SOAKS], ids=[s[0] for s in CLI_SOAKS]
 )
@@ -95,6 +99,7 @@ def close_window(window, qapp) -> None:
         qapp.processEvents()
 
 
+@LONG
 def test_a_long_run_in_the_window_keeps_its_memory_bounded(qapp, qtbot, small_history, tmp_path, tally):
     from app.worker import running_threads
 
