@@ -7,9 +7,9 @@ the config is JSON validated like any user input.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
-import json
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -375,9 +375,10 @@ def open_run(path: str | Path) -> Run:
     except RunFileError:
         file.close()
         raise
-    except (KeyError, ValueError, TypeError, OSError, json.JSONDecodeError) as exc:
-        file.close()
-        raise RunFileError(f"{path} is damaged: {type(exc).__name__}: {exc}") from None
+    except DAMAGE_ERRORS as exc:
+        with contextlib.suppress(*DAMAGE_ERRORS):
+            file.close()
+        raise RunFileError(f"{path} is damaged: {damage_reason(exc)}") from None
 
 
 def _open_read_only(path: Path) -> h5py.File:
