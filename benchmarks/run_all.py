@@ -58,6 +58,14 @@ BENCHMARKS = [
         "GUI event loop stalls meanwhile.",
     ),
     Benchmark(
+        "chaos_gui_overhead",
+        "chaos_gui_overhead.py",
+        ("--steps", "400", "--repeats", "3"),
+        ("--steps", "20", "--repeats", "1", "--switch-ms", "200"),
+        "Chaos training (digits8) in the window with the chaos views live, the front tab cycling through "
+        "training, dynamics and Lyapunov every second, against the same training headless.",
+    ),
+    Benchmark(
         "chaos_throughput",
         "chaos_throughput.py",
         (),
