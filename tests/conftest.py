@@ -9,6 +9,17 @@ import pytest
 import torch
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Programs the tests start (the CLI, screenshot mode) too: see one_torch_thread for why.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_torch_thread_everywhere() -> Iterator[None]:
+    """Every test runs its torch work on one thread (the tests' nets are small; CI has 2 cores)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture
