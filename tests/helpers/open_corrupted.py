@@ -55,8 +55,12 @@ def replay(path: Path) -> tuple[int, str]:
             run.manifolds()
             for name in run.sampling_names():
                 run.sampling(name)
-            if run.checkpoint_steps():
+            if run.checkpoint_steps() and run.kind == "gkn":
                 run.load_model()
+            elif run.checkpoint_steps():
+                from gkn_core.chaos.runfile import load_chaos_model
+
+                load_chaos_model(run)
     except GKNError as exc:
         return 2, f"gkn: error: {exc}\n"
     return 0, ""

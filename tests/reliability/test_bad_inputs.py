@@ -707,7 +707,7 @@ def test_sampling_before_training_gives_a_message(app_window, tally):
 
 
 # -- random corruption ---------------------------------------------------------------------------------
-CORRUPTED = {"gkn": counts(quick=40, full=1500), "chaos": counts(quick=20, full=1000)}
+CORRUPTED = {"gkn": counts(quick=40, full=1000), "chaos": counts(quick=20, full=500)}
 
 
 @pytest.mark.timeout(counts(quick=300, full=3600))
