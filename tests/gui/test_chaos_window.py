@@ -235,3 +235,25 @@ def test_dynamics_of_the_trained_network_records_the_chosen_layer(window, qtbot)
     with open_run(lab.run_path) as run:
         stored = run.checkpoint(20).weights["A1"]
     np.testing.assert_array_equal(job.model.pairs[0].A.numpy(), stored)  # the learned couplings
+
+
+def test_bad_chaos_settings_get_one_line_in_a_dialog_and_no_job(window, qtbot, tmp_path):
+    lab = window.chaos
+    c = lab.controls
+    c.preset.setCurrentText("digits8")
+    c.dt.setValue(20.0)  # larger than tau = 10: Euler would overshoot
+    lab.train_play()
+    assert "dt (20) must not exceed tau (10)" in window.last_error and "\n" not in window.last_error
+    assert lab.train_thread is None
+    c.dt.setValue(1.0)
+    c.data.setCurrentText("file")
+    c.data_path.setText(str(tmp_path / "missing.npz"))
+    lab.train_play()
+    assert "missing.npz" in window.last_error and lab.train_thread is None
+    c.data.setCurrentText("digits8")
+    assert not lab.restart_dynamics({"source": "trained", "g": 1.5, "chains": 2, "steps": 20})
+    assert "no chaos run yet" in window.last_error
+    assert not lab.start_lyapunov({"exponents": 100_000})
+    assert "exponents" in window.last_error and lab.lyapunov_thread is None
+    assert not window.open_run_file(tmp_path / "missing.h5")
+    assert window.isVisible()
