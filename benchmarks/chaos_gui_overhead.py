@@ -22,12 +22,12 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np
 from report import Figure, write_figures
+from window_timing import HEARTBEAT_MS, run_in_window
 
 from app.main import make_application, wait_until
 from gkn_core.chaos.config import chaos_preset_config
 from gkn_core.chaos.sessions import chaos_training_session
 
-HEARTBEAT_MS = 10
 CHAOS_TABS = ("chaos", "dynamics", "lyapunov")
 
 
@@ -42,7 +42,7 @@ def headless_rate(preset: str, steps: int, folder: Path, tag: str) -> float:
 
 
 def windowed_rate(app, preset: str, steps: int, folder: Path, switch_ms: int) -> tuple[float, np.ndarray]:
-    from PyQt6.QtCore import QEventLoop, QSettings, QTimer
+    from PyQt6.QtCore import QSettings
 
     from app.main_window import VIEWS, MainWindow
 
@@ -57,31 +57,15 @@ def windowed_rate(app, preset: str, steps: int, folder: Path, switch_ms: int) ->
     window.tabs.setCurrentIndex(VIEWS.index("dynamics"))  # its trajectories, computed before timing
     lab.start_lyapunov(lab.lyapunov_view.settings())
     wait_until(app, lambda: lab.dynamics_thread.finished and lab.lyapunov_thread.finished, 300)
-    tabs = [VIEWS.index(name) for name in CHAOS_TABS]
-    window.tabs.setCurrentIndex(tabs[0])
-    beats: list[float] = []
-    heartbeat = QTimer()
-    heartbeat.setInterval(HEARTBEAT_MS)
-    heartbeat.timeout.connect(lambda: beats.append(time.perf_counter()))
-    switcher = QTimer()
-    switcher.setInterval(switch_ms)
-    switcher.timeout.connect(
-        lambda: window.tabs.setCurrentIndex(tabs[(tabs.index(window.tabs.currentIndex()) + 1) % len(tabs)])
-    )
-    loop = QEventLoop()
-    start = time.perf_counter()
-    lab.train_play()
-    lab.train_thread.ended.connect(lambda *_: loop.quit())
-    heartbeat.start()
-    switcher.start()
-    loop.exec()
-    elapsed = time.perf_counter() - start
-    heartbeat.stop()
-    switcher.stop()
+
+    def start():
+        lab.train_play()
+        return lab.train_thread
+
+    elapsed, stalls = run_in_window(window, start, [VIEWS.index(name) for name in CHAOS_TABS], switch_ms)
     received = lab.train_state.steps.size
     window.close()
     assert received == steps, f"the window received {received} of {steps} snapshots"
-    stalls = np.maximum(np.diff(np.asarray(beats)) * 1000 - HEARTBEAT_MS, 0)
     return steps / elapsed, stalls
 
 

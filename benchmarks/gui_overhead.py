@@ -21,12 +21,11 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np
 from report import Figure, write_figures
+from window_timing import HEARTBEAT_MS, run_in_window
 
 from app.main import make_application
 from gkn_core.config import preset_config
 from gkn_core.sessions import training_session
-
-HEARTBEAT_MS = 10  # fine enough to see a 30 ms stall, rare enough not to be the load it measures
 
 
 def headless_rate(preset: str, steps: int, folder: Path, tag: str) -> float:
@@ -42,7 +41,7 @@ def headless_rate(preset: str, steps: int, folder: Path, tag: str) -> float:
 def windowed_rate(
     app, preset: str, steps: int, folder: Path, switch_ms: int = 1000
 ) -> tuple[float, np.ndarray]:
-    from PyQt6.QtCore import QEventLoop, QSettings, QTimer
+    from PyQt6.QtCore import QSettings
 
     from app.main_window import VIEWS, MainWindow
 
@@ -53,30 +52,14 @@ def windowed_rate(
     window.show()
     window.controls.preset.setCurrentText(preset)
     window.controls.train_steps.setValue(steps)
-    beats: list[float] = []
-    heartbeat = QTimer()
-    heartbeat.setInterval(HEARTBEAT_MS)
-    heartbeat.timeout.connect(lambda: beats.append(time.perf_counter()))
-    shown = [VIEWS.index("2d"), VIEWS.index("loss")]
-    switcher = QTimer()
-    switcher.setInterval(switch_ms)
-    switcher.timeout.connect(
-        lambda: window.tabs.setCurrentIndex(shown[window.tabs.currentIndex() == shown[0]])
-    )
-    loop = QEventLoop()  # the event loop as in the app: it sleeps until something happens
-    start = time.perf_counter()
-    window.train_play()
-    window.train_thread.ended.connect(lambda *_: loop.quit())
-    heartbeat.start()
-    switcher.start()
-    loop.exec()
-    elapsed = time.perf_counter() - start
-    heartbeat.stop()
-    switcher.stop()
+    def start():
+        window.train_play()
+        return window.train_thread
+
+    elapsed, stalls = run_in_window(window, start, [VIEWS.index("2d"), VIEWS.index("loss")], switch_ms)
     drawn = window.state.steps.size
     window.close()
     assert drawn == steps, f"the window received {drawn} of {steps} snapshots"
-    stalls = np.maximum(np.diff(np.asarray(beats)) * 1000 - HEARTBEAT_MS, 0)
     return steps / elapsed, stalls
 
 
