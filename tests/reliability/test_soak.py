@@ -22,15 +22,15 @@ from helpers.memory import MemoryTrace, open_fds, os_threads, rss_mb, sample_whi
 
 from gkn_core.runs.reader import open_run
 
-APP_SECONDS = counts(quick=8, full=300)
+APP_SECONDS = counts(quick=6, full=300)
 CYCLES = 20
 WARMUP = 0.5 if not full_mode() else 1 / 3  # the share of a run before memory counts as warm
 
 # (id, CLI args after `gkn`, quick seconds, MB the resident memory may grow by once warm). The chaos
 # run needs a few seconds to load (scikit-learn, the digit classifier) before it is warm.
 CLI_SOAKS = [
-    ("gkn-2d", ("train", "gkn", "--preset", "2d", "--steps", "100000000"), 8, 8.0),
-    ("chaos-digits8", ("train", "chaos", "--preset", "digits8", "--steps", "100000000"), 12, 8.0),
+    ("gkn-2d", ("train", "gkn", "--preset", "2d", "--steps", "100000000"), 6, 8.0),
+    ("chaos-digits8", ("train", "chaos", "--preset", "digits8", "--steps", "100000000"), 10, 8.0),
 ]
 
 
