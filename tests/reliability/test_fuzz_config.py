@@ -32,8 +32,11 @@ from gkn_core.config import (
     preset_names,
     validate_config,
     validate_section,
+    validate_settings,
 )
 from gkn_core.errors import ConfigError, GKNError
+from gkn_core.sweeps.spec import _SweepFile as SweepFile
+from gkn_core.sweeps.spec import build_spec
 
 EXAMPLES = counts(quick=150, full=3000)
 FUZZ = settings(
@@ -98,6 +101,7 @@ VALIDATORS = [
     ("chaos sample settings", section(ChaosSampleConfig), ChaosSampleConfig),
     ("gkn preset + overrides", lambda raw: preset_config(preset_names()[0], raw), GKNConfig),
     ("chaos preset + overrides", lambda raw: chaos_preset_config(chaos_preset_names()[0], raw), ChaosConfig),
+    ("sweep spec", lambda raw: build_spec(raw) and validate_settings(SweepFile, raw), SweepFile),
 ]
 
 
