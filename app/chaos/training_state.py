@@ -17,6 +17,7 @@ from gkn_core.runs.reader import Run
 
 SCORES_SHOWN = ("E2", "Es", "ER", "AAI", "digit")  # the four scores and the digit score
 SCORE_KEYS = SCORE_NAMES + DIGIT_SCORE_NAMES
+MAX_GRIDS = 400  # sample grids kept for the view and its slider (48 x 784 floats each for MNIST)
 
 
 @dataclass
@@ -36,6 +37,9 @@ class ChaosTrainState:
     sample_grids: list[np.ndarray] = field(default_factory=list)  # (n_samples, Nv) each, in [-1, 1]
     checkpoint: ChaosCheckpoint | None = None  # the newest weights a live job delivered
     total_steps: int = 0
+    _grid_ids: list[int] = field(default_factory=list)  # arrival number of each kept grid
+    _grids_seen: int = 0
+    _grid_stride: int = 1
     steps_per_second: float = 0.0
     version: int = 0
 
@@ -52,14 +56,30 @@ class ChaosTrainState:
                 self.lyapunov_steps.append(s.step)
                 self.lyapunov.append(s.lyapunov)
             if s.samples is not None:
-                self.sample_steps.append(s.step)
-                self.sample_grids.append(s.samples)
+                self._add_grid(s.step, s.samples)
             if s.checkpoint is not None:
                 self.checkpoint = s.checkpoint
         last = snapshots[-1]
         self.total_steps = last.total_steps
         self.steps_per_second = last.step / last.elapsed if last.elapsed > 0 else 0.0
         self.version += 1
+
+    def _add_grid(self, step: int, grid: np.ndarray) -> None:
+        """Keep at most MAX_GRIDS grids, evenly spread over the run (every `stride`-th that arrived),
+        and always the newest last: memory stays bounded however long the run."""
+        if self._grid_ids and self._grid_ids[-1] % self._grid_stride:  # the newest, off the stride
+            del self.sample_steps[-1], self.sample_grids[-1], self._grid_ids[-1]
+        self.sample_steps.append(step)
+        self.sample_grids.append(grid)
+        self._grid_ids.append(self._grids_seen)
+        self._grids_seen += 1
+        if len(self.sample_grids) > MAX_GRIDS:
+            self._grid_stride *= 2
+            last = len(self._grid_ids) - 1
+            keep = [i for i, n in enumerate(self._grid_ids) if n % self._grid_stride == 0 or i == last]
+            self.sample_steps = [self.sample_steps[i] for i in keep]
+            self.sample_grids = [self.sample_grids[i] for i in keep]
+            self._grid_ids = [self._grid_ids[i] for i in keep]
 
     def score(self, name: str) -> np.ndarray:
         return np.asarray(self.scores[name], dtype=np.float64)
@@ -87,7 +107,7 @@ class ChaosTrainState:
         if "train/samples" in run.file:
             group = run.file["train/samples"]
             count = min(len(group["step"]), len(group["images"]))  # a cut file: only whole grids
-            state.sample_steps = group["step"][:count].astype(int).tolist()
-            state.sample_grids = list(np.asarray(group["images"][:count], dtype=np.float32))
+            for step, grid in zip(group["step"][:count].tolist(), group["images"][:count], strict=True):
+                state._add_grid(int(step), np.asarray(grid, dtype=np.float32))
         state.version += 1
         return state

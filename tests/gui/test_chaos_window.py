@@ -257,3 +257,19 @@ def test_bad_chaos_settings_get_one_line_in_a_dialog_and_no_job(window, qtbot, t
     assert "exponents" in window.last_error and lab.lyapunov_thread is None
     assert not window.open_run_file(tmp_path / "missing.h5")
     assert window.isVisible()
+
+
+def test_a_long_run_keeps_a_bounded_evenly_spread_set_of_sample_grids():
+    from app.chaos.training_state import MAX_GRIDS, ChaosTrainState
+    from gkn_core.chaos.train import ChaosTrainSnapshot
+
+    state = ChaosTrainState(image_shape=(8, 8), total_steps=5000)
+    grid = np.zeros((4, 64), np.float32)
+    for start in range(0, 5000, 100):
+        state.add(
+            [ChaosTrainSnapshot(s, 5000, 0.1, 0.5, 1.0, samples=grid) for s in range(start + 1, start + 101)]
+        )
+    assert len(state.sample_grids) <= MAX_GRIDS and state.sample_steps[-1] == 5000
+    assert state.sample_steps[0] == 1 and state.sample_steps == sorted(state.sample_steps)
+    gaps = np.diff(state.sample_steps[:-1])
+    assert gaps.min() == gaps.max()  # evenly spread, the newest always last
