@@ -76,6 +76,7 @@ EXPORTS = (  # (what the user picks, export kind, file filter)
     ("chaos: trajectory projection over time (GIF or MP4)", "dynamics-projection", ANIMATIONS),
 )
 REDRAW_MS = 33  # about 30 fps: no screen needs more for these plots
+TRAIN_DELIVERY_S = 0.1  # training snapshots reach the window in batches, ten times a second
 MAX_RECENT = 12
 
 
@@ -245,7 +246,12 @@ class MainWindow(QMainWindow):
 
     def _on_steps_per_frame(self, value: int) -> None:
         if self._alive(self.train_thread):
-            self.train_thread.worker.steps_per_frame = value
+            worker = self.train_thread.worker
+            worker.steps_per_frame = value
+            # Full speed: ten deliveries a second redraw the views as often as new manifold frames
+            # come, at a third of the GUI work (the GIL away from training) of thirty. Slow motion
+            # (n steps per frame) is watched frame by frame.
+            worker.deliver_every = 1 / 30 if value else TRAIN_DELIVERY_S
 
     def _toggle_pause(self, thread: JobThread | None, buttons) -> bool:
         """Pause or resume a live job; False when there is none to toggle."""
@@ -305,7 +311,7 @@ class MainWindow(QMainWindow):
         if paused:
             job.pause()
         self.train_thread = self._launch(job, snapshots)
-        self.train_thread.worker.steps_per_frame = self.controls.steps_per_frame.value()
+        self._on_steps_per_frame(self.controls.steps_per_frame.value())
         self.controls.train_buttons.show_running(not paused)
         self.remember_run(path)
         return True
