@@ -265,9 +265,10 @@ class ChaosLab(QObject):
         self.window.statusBar().showMessage(f"recorded trajectories {name} into {path.name}", 8000)
 
     def export_recording(self, path: Path) -> None:
-        recording = self.last_recording
-        if recording is None and self.dynamics_thread is not None and self.dynamics_thread.finished:
-            recording = self.dynamics_thread.job.recording()
+        """The trajectories shown (once finished), else the last ones recorded."""
+        thread = self.dynamics_thread
+        done = thread is not None and thread.finished and thread.job.steps_done > 0
+        recording = thread.job.recording() if done else self.last_recording
         if recording is None:
             raise GKNError("no trajectories yet: open the Dynamics view and let them finish")
         fmt = path.suffix.lower().lstrip(".")
