@@ -8,7 +8,6 @@ groups of docs/run-format.md. It is used from the job's own thread.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -146,23 +145,7 @@ class ChaosRunWriter(RunWriter):
     def end_chaos_sampling(self, samples: np.ndarray | None, status: str, reason: str = "") -> None:
         """The last frames and the samples, then the sampling's status; a write that fails here
         marks the sampling failed and raises RunFileError."""
-        group = self._sampling
-        if group is None:
-            return
-        try:
-            if self.write_failure is None:
-                self.reserve(self._pending_bytes() + (0 if samples is None else samples.nbytes))
-                with self.writing():
-                    self._write_pending()
-                    if samples is not None:
-                        group.create_dataset("samples", data=samples)
-        except RunFileError:
-            status, reason = "failed", self.write_failure or reason
-            raise
-        finally:
-            self._sampling = None
-            with contextlib.suppress(OSError, RuntimeError):
-                group.attrs.update(status=status, failure_reason=reason, finished=utc_now())
+        self._end_sampling_group(status, reason, lambda: samples, 0 if samples is None else samples.nbytes)
 
 
 def record_chaos_training(job: ChaosTrainingJob, writer: ChaosRunWriter) -> Iterator[ChaosTrainSnapshot]:

@@ -400,19 +400,29 @@ class RunWriter:
         self.maybe_flush()
 
     def end_sampling(self, status: str, reason: str = "") -> None:
-        """Write the last chain states and the samples, then the sampling's status. A write that
-        fails here marks the sampling failed and raises RunFileError."""
-        group, self._sampling = self._sampling, None
+        """Write the last chain states and the samples (the last state of every chain), then the
+        sampling's status. A write that fails here marks the sampling failed and raises RunFileError."""
+        if self._sampling is None:
+            return
+        chains = self._sampling["chains"]
+        self._end_sampling_group(status, reason, lambda: chains[:, -1], chains.shape[0] * chains.shape[2] * 4)
+
+    def _end_sampling_group(
+        self, status: str, reason: str, samples: Callable[[], np.ndarray | None], nbytes: int
+    ) -> None:
+        """Flush what is pending, store `samples()` (read after that flush) as the group's samples, and
+        close the sampling group with its status, whatever happens; one for every run kind."""
+        group = self._sampling
         if group is None:
             return
         try:
             if self.write_failure is None:
-                self._sampling = group
-                chains = group["chains"]
-                self.reserve(self._pending_bytes() + chains.shape[0] * chains.shape[2] * 4)
+                self.reserve(self._pending_bytes() + nbytes)
                 with self.writing():
                     self._write_pending()
-                    group.create_dataset("samples", data=chains[:, -1])  # the last state of every chain
+                    final = samples()
+                    if final is not None:
+                        group.create_dataset("samples", data=final)
         except RunFileError:
             status, reason = "failed", self.write_failure or reason
             raise
