@@ -13,15 +13,13 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np
 from report import Figure, write_figures
-from window_timing import HEARTBEAT_MS, run_in_window
+from window_timing import HEARTBEAT_MS, rate_in_thread, run_in_window
 
 from app.main import make_application
 from gkn_core.config import preset_config
@@ -31,11 +29,7 @@ from gkn_core.sessions import training_session
 def headless_rate(preset: str, steps: int, folder: Path, tag: str) -> float:
     config = preset_config(preset, {"train": {"steps": steps}})
     _, snapshots = training_session(config, folder / f"headless-{tag}.h5")
-    start = time.perf_counter()
-    worker = threading.Thread(target=lambda: [None for _ in snapshots])
-    worker.start()
-    worker.join()
-    return steps / (time.perf_counter() - start)
+    return rate_in_thread(snapshots, steps)
 
 
 def windowed_rate(

@@ -3,12 +3,22 @@ the GUI event loop stalls meanwhile (a heartbeat timer on the GUI thread). Share
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
 HEARTBEAT_MS = 10  # fine enough to see a 30 ms stall, rare enough not to be the load it measures
+
+
+def rate_in_thread(snapshots: Iterator, steps: int) -> float:
+    """Steps/s of a recorded job driven in a plain thread, as the CLI drives it: the headless reference."""
+    start = time.perf_counter()
+    worker = threading.Thread(target=lambda: [None for _ in snapshots])
+    worker.start()
+    worker.join()
+    return steps / (time.perf_counter() - start)
 
 
 def run_in_window(
