@@ -1,8 +1,9 @@
 """The Generative Kaleidoscopic Network: a deep MLP with a bounded output that learns x -> x.
 
-Shibu et al., "Generative Kaleidoscopic Networks" (arXiv 2402.11793). Trained on MSE(f(x), x), a deep
-ReLU MLP over-generalizes: inputs never seen are mapped close to the outputs seen in training, so f is
-many-to-one with flat regions, more so with depth. Iterating the frozen f on noise then gives samples.
+Harsh Shrivastava (Microsoft Research), "Generative Kaleidoscopic Networks" (arXiv 2402.11793).
+Trained on MSE(f(x), x), a deep ReLU MLP over-generalizes: inputs never seen are mapped close to the
+outputs seen in training, so f is many-to-one with flat regions, more so with depth. Iterating the
+frozen f on noise then gives samples.
 
 `layers` counts Linear layers (L). L=1 is one Linear(D, D); L>=2 is Linear(D, H), L-2 x Linear(H, H),
 Linear(H, D), with the hidden activation after every Linear but the last, which gets the bounded output
