@@ -16,7 +16,7 @@ import pyqtgraph as pg
 from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from app.controls import real, spin
+from app.widgets import real, spin
 from app.views import cache_axes
 from gkn_core.chaos.analysis import MAX_DEFAULT_EXPONENTS, LyapunovSettings, LyapunovSnapshot, g_grid
 

@@ -14,7 +14,7 @@ import pytest
 
 from app.chaos.training_view import GRID_COLUMNS
 from app.main_window import VIEWS
-from app.views.kaleidoscope import mosaic
+from app.views import mosaic
 from app.worker import running_threads
 from gkn_core.chaos.config import chaos_preset_config
 from gkn_core.chaos.recordings import read_recording, read_recording_file

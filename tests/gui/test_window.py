@@ -12,8 +12,8 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from app.live import LiveState
-from app.views.manifold1d import OneDView
+from app.gkn.live import LiveState
+from app.gkn.manifold1d import OneDView
 from app.worker import running_threads
 from gkn_core.config import preset_config
 from gkn_core.manifolds import Manifold1D

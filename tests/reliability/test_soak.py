@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from types import SimpleNamespace
 
 import h5py
 import pytest
@@ -71,12 +72,13 @@ def test_a_long_cli_run_keeps_its_memory_bounded(args, quick_seconds, allowed, t
 @pytest.fixture
 def small_history(monkeypatch):
     """Quick mode lowers the app's history caps so that seconds of training reach them."""
-    import app.live as live
+    import app.gkn.live as live
+    import app.series as series
 
     if not full_mode():
-        monkeypatch.setattr(live, "MAX_POINTS", 2000)
+        monkeypatch.setattr(series, "MAX_POINTS", 2000)
         monkeypatch.setattr(live, "MAX_FRAMES", 20)
-    return live
+    return SimpleNamespace(MAX_POINTS=series.MAX_POINTS, MAX_FRAMES=live.MAX_FRAMES)
 
 
 def new_window(folder):
