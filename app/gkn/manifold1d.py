@@ -13,8 +13,8 @@ from PyQt6.QtCore import pyqtSignal
 from PyQt6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
 from app.gkn.live import LiveState
-from app.views import cache_axes
 from app.gkn.tails import TAIL_LENGTH, ChainTails
+from app.views import cache_axes
 from gkn_core.manifolds import Manifold1D
 
 

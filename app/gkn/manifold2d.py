@@ -9,8 +9,8 @@ from PyQt6.QtCore import QRectF, pyqtSignal
 from PyQt6.QtWidgets import QCheckBox, QHBoxLayout, QVBoxLayout, QWidget
 
 from app.gkn.live import LiveState
-from app.views import cache_axes
 from app.gkn.tails import TAIL_LENGTH, ChainTails
+from app.views import cache_axes
 from gkn_core.manifolds import Basins
 
 ARROWS_PER_SIDE = 20
