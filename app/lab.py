@@ -23,6 +23,7 @@ from PyQt6.QtWidgets import QWidget
 from app.host import ExportSpec, LabHost, ViewSpec
 from app.widgets import TransportButtons
 from app.worker import LIVE_DELIVERY_S, JobThread, Workers
+from gkn_core.errors import GKNError
 from gkn_core.jobs.base import Job
 
 
@@ -172,8 +173,6 @@ class Lab(QObject):
 
     def compare_run(self, run: Any, path: Path) -> str:
         """Show a run beside the current one; returns the view to bring to front."""
-        from gkn_core.errors import GKNError
-
         raise GKNError(f"{path}: runs of kind {self.KIND} have no comparison view")
 
     def export(self, what: str, path: Path) -> None:

@@ -123,7 +123,7 @@ def test_a_restarted_sampling_drops_the_batches_the_old_job_had_queued(window, q
     for steps in (1, 2, 3):  # single steps through a pause: each is emitted at once, in its own batch
         old.job.advance_one()
         wait_without_events(lambda s=steps: old.job.steps_done == s)
-    assert lab.start_sampling(paused=False)  # the old job stops (its 3 batches still queued), a new one starts
+    assert lab.start_sampling(paused=False)  # the old job stops, its 3 batches still queued; a new one starts
     new = lab.sample_thread
     assert new is not old and old.finished
     wait_for(qtbot, lambda: new.finished)
