@@ -37,7 +37,8 @@ def windowed_rate(
 ) -> tuple[float, np.ndarray]:
     from PyQt6.QtCore import QSettings
 
-    from app.main_window import VIEWS, MainWindow
+    from app.labs import VIEWS
+    from app.main_window import MainWindow
 
     window = MainWindow(
         runs_dir=folder / "runs", settings=QSettings(str(folder / "s.ini"), QSettings.Format.IniFormat)
