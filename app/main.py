@@ -8,10 +8,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from app.labs import VIEWS, kind_of_view
 from gkn_core.errors import GKNError
 
-VIEW_CHOICES = ("1d", "2d", "kaleidoscope", "loss", "chaos", "dynamics", "lyapunov", "sweep", "runs")
-CHAOS_CHOICES = ("chaos", "dynamics", "lyapunov")
+VIEW_CHOICES = VIEWS  # the tabs of app/labs.py, in their order
 
 
 def make_application(offscreen: bool, pictures: bool = False):
@@ -59,7 +59,7 @@ def run_app(
     app = make_application(offscreen=screenshot is not None, pictures=screenshot is not None)
     from PyQt6.QtCore import QSettings
 
-    from app.main_window import VIEWS, MainWindow
+    from app.main_window import MainWindow
 
     settings = None
     if screenshot is not None:  # a screenshot never reads or changes the user's window settings
@@ -69,8 +69,9 @@ def run_app(
     window = MainWindow(runs_dir=runs_dir, settings=settings)
     if screenshot is not None:
         window.resize(1400, 860)
-    # On a chaos view, --preset and --train-steps are the chaos lab's settings.
-    controls = window.chaos.controls if view in CHAOS_CHOICES else window.controls
+    # --preset and --train-steps are the settings of the lab of the view (GKN for the window's own).
+    kind = (kind_of_view(view) if view else None) or "gkn"
+    controls = window.labs[kind].controls
     if preset is not None:
         controls.preset.setCurrentText(preset)
         if controls.preset.currentText() != preset:
@@ -78,15 +79,15 @@ def run_app(
     if train_steps is not None:
         controls.train_steps.setValue(train_steps)
     if sample_steps is not None:
-        window.controls.sample_steps.setValue(sample_steps)
+        window.gkn.controls.sample_steps.setValue(sample_steps)
     if view is not None:
-        window.tabs.setCurrentIndex(VIEWS.index(view))
+        window.show_view(view)
     window.show()
     if run_file is not None and not window.open_run_file(run_file):
         raise GKNError(window.last_error)
     if screenshot is None:
         return app.exec()
-    if view in CHAOS_CHOICES:
+    if kind == "chaos":
         # The chaos view always trains; the dynamics and Lyapunov views study the untrained
         # network of the settings unless --train-steps asks for a trained one.
         train = run_file is None and (view == "chaos" or train_steps is not None)
@@ -97,26 +98,25 @@ def run_app(
 
 def take_screenshot(app, window, view: str, train: bool, path: Path) -> int:
     """Train (and sample where the view shows chains), then render the window to a PNG."""
-    from app.main_window import VIEWS
-
+    lab = window.gkn
     if train:
-        if view == "1d" and window.state.dim <= 1:  # the depth effect at a glance: a shallow twin beside it
-            window.start_twin(2)
-        window.train_play()
-        if window.last_error or not wait_until(app, lambda: window.train_thread.finished, 600):
+        if view == "1d" and lab.state.dim <= 1:  # the depth effect at a glance: a shallow twin beside it
+            lab.start_twin(2)
+        lab.train_play()
+        if window.last_error or not wait_until(app, lambda: lab.train_thread.finished, 600):
             raise GKNError(window.last_error or "training did not finish within 10 minutes")
-        if window.twin_thread is not None:
-            wait_until(app, lambda: window.twin_thread.finished, 600)
+        if lab.twin_thread is not None:
+            wait_until(app, lambda: lab.twin_thread.finished, 600)
         if view in ("1d", "2d", "kaleidoscope"):
-            window.sample_play()
-            if window.last_error or not wait_until(app, lambda: window.sample_thread.finished, 600):
+            lab.sample_play()
+            if window.last_error or not wait_until(app, lambda: lab.sample_thread.finished, 600):
                 raise GKNError(window.last_error or "sampling did not finish within 10 minutes")
         if view == "2d":
             window.views["2d"].basins_box.setChecked(False)
-    window.tabs.setCurrentIndex(VIEWS.index(view))
+    window.show_view(view)
     wait_until(app, lambda: False, 0.3)  # let the views draw what arrived
     window.redraw(force=True)
-    if view == "kaleidoscope" and window.state.chains and window.state.image_shape:
+    if view == "kaleidoscope" and lab.state.chains and lab.state.image_shape:
         window.views["kaleidoscope"].select_chain(0)  # show a chain's strip of generations too
     app.processEvents()
     window.views["runs"].show_runs(window.recent_runs())
@@ -128,8 +128,6 @@ def take_screenshot(app, window, view: str, train: bool, path: Path) -> int:
 
 def take_chaos_screenshot(app, window, view: str, train: bool, path: Path) -> int:
     """Train the chaos model (when asked), compute what the view shows, then render the window."""
-    from app.main_window import VIEWS
-
     lab = window.chaos
     if train:
         lab.train_play()
@@ -144,7 +142,7 @@ def take_chaos_screenshot(app, window, view: str, train: bool, path: Path) -> in
         lab.start_lyapunov(lab.lyapunov_view.settings())
         if window.last_error or not wait_until(app, lambda: lab.lyapunov_thread.finished, 600):
             raise GKNError(window.last_error or "the Lyapunov analysis did not finish within 10 minutes")
-    window.tabs.setCurrentIndex(VIEWS.index(view))
+    window.show_view(view)
     wait_until(app, lambda: False, 0.3)
     window.redraw(force=True)
     app.processEvents()

@@ -38,7 +38,8 @@ def headless_rate(preset: str, steps: int, folder: Path, tag: str) -> float:
 def windowed_rate(app, preset: str, steps: int, folder: Path, switch_ms: int) -> tuple[float, np.ndarray]:
     from PyQt6.QtCore import QSettings
 
-    from app.main_window import VIEWS, MainWindow
+    from app.labs import VIEWS
+    from app.main_window import MainWindow
 
     window = MainWindow(
         runs_dir=folder / "runs", settings=QSettings(str(folder / "s.ini"), QSettings.Format.IniFormat)

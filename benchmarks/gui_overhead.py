@@ -37,21 +37,22 @@ def windowed_rate(
 ) -> tuple[float, np.ndarray]:
     from PyQt6.QtCore import QSettings
 
-    from app.main_window import VIEWS, MainWindow
+    from app.labs import VIEWS
+    from app.main_window import MainWindow
 
     window = MainWindow(
         runs_dir=folder / "runs", settings=QSettings(str(folder / "s.ini"), QSettings.Format.IniFormat)
     )
     window.resize(1400, 860)
     window.show()
-    window.controls.preset.setCurrentText(preset)
-    window.controls.train_steps.setValue(steps)
+    window.gkn.controls.preset.setCurrentText(preset)
+    window.gkn.controls.train_steps.setValue(steps)
     def start():
-        window.train_play()
-        return window.train_thread
+        window.gkn.train_play()
+        return window.gkn.train_thread
 
     elapsed, stalls = run_in_window(window, start, [VIEWS.index("2d"), VIEWS.index("loss")], switch_ms)
-    drawn = window.state.steps.size
+    drawn = window.gkn.state.steps.size
     window.close()
     assert drawn == steps, f"the window received {drawn} of {steps} snapshots"
     return steps / elapsed, stalls

@@ -38,3 +38,5 @@ def test_import_linter_contracts_hold():
     result = subprocess.run([lint_imports], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "gkn_core never imports Qt KEPT" in result.stdout
+    assert "the app's labs know nothing of each other KEPT" in result.stdout
+    assert "app layers: window and registry above the labs above the shared parts KEPT" in result.stdout

@@ -10,7 +10,7 @@ from typing import Any
 from PyQt6.QtCore import pyqtSignal
 from PyQt6.QtWidgets import QFormLayout, QGroupBox, QLineEdit, QVBoxLayout, QWidget
 
-from app.controls import TransportButtons, combo, real, spin
+from app.widgets import TransportButtons, combo, real, spin
 from gkn_core.chaos.config import (
     ChaosConfig,
     chaos_preset_config,

@@ -9,7 +9,7 @@ import pyqtgraph as pg
 from app.chaos.dynamics_state import DynamicsState
 from app.chaos.projection import chain_colour
 from app.chaos.time_panels import plot_widget
-from app.views.kaleidoscope import mosaic
+from app.views import mosaic
 
 IMAGE_COLUMNS = 4
 MAX_IMAGES = 16

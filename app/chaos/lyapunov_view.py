@@ -16,8 +16,8 @@ import pyqtgraph as pg
 from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from app.controls import real, spin
 from app.views import cache_axes
+from app.widgets import real, spin
 from gkn_core.chaos.analysis import MAX_DEFAULT_EXPONENTS, LyapunovSettings, LyapunovSnapshot, g_grid
 
 SPECTRUM = (31, 119, 180)

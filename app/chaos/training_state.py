@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from app.live import GrowingSeries
+from app.series import GrowingSeries
 from gkn_core.chaos.runfile import chaos_series
 from gkn_core.chaos.scores import DIGIT_SCORE_NAMES, SCORE_NAMES
 from gkn_core.chaos.train import ChaosCheckpoint, ChaosTrainSnapshot

@@ -12,8 +12,7 @@ from PyQt6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 from superqt import QLabeledSlider
 
 from app.chaos.training_state import SCORES_SHOWN, ChaosTrainState
-from app.views import cache_axes
-from app.views.kaleidoscope import mosaic
+from app.views import cache_axes, mosaic
 
 GRID_COLUMNS = 8
 MIN_INTERVAL_S = 0.5  # the per-step curve needs no 30 fps: each redraw holds the GIL from training

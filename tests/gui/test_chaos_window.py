@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from app.chaos.training_view import GRID_COLUMNS
-from app.main_window import VIEWS
-from app.views.kaleidoscope import mosaic
+from app.labs import VIEWS
+from app.views import mosaic
 from app.worker import running_threads
 from gkn_core.chaos.config import chaos_preset_config
 from gkn_core.chaos.recordings import read_recording, read_recording_file
@@ -112,9 +112,7 @@ def test_record_and_export_a_trajectory_set(window, qtbot, tmp_path):
     wait_for(qtbot, lambda: lab.dynamics_thread is not None and lab.dynamics_thread.finished)
     expected = lab.dynamics_thread.job.recording()
     assert lab.record()
-    wait_for(
-        qtbot, lambda: not lab.helper_threads or all(not h.thread.isRunning() for h in lab.helper_threads)
-    )
+    wait_for(qtbot, lambda: not lab.workers.busy)  # written, and its message handed over
     settle(qtbot, 0.3)
     path = window.recent_runs()[0]
     with open_run(path) as run:

@@ -12,8 +12,8 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from app.live import LiveState
-from app.views.manifold1d import OneDView
+from app.gkn.live import LiveState
+from app.gkn.manifold1d import OneDView
 from app.worker import running_threads
 from gkn_core.config import preset_config
 from gkn_core.manifolds import Manifold1D
@@ -31,38 +31,38 @@ def settle(qtbot, seconds: float = 0.1) -> None:
 
 
 def use_preset(window, name: str, train_steps: int, sample_steps: int | None = None) -> None:
-    window.controls.preset.setCurrentText(name)
-    window.controls.train_steps.setValue(train_steps)
+    window.gkn.controls.preset.setCurrentText(name)
+    window.gkn.controls.train_steps.setValue(train_steps)
     if sample_steps is not None:
-        window.controls.sample_steps.setValue(sample_steps)
-        window.controls.burn_in.setValue(min(window.controls.burn_in.value(), sample_steps - 1))
+        window.gkn.controls.sample_steps.setValue(sample_steps)
+        window.gkn.controls.burn_in.setValue(min(window.gkn.controls.burn_in.value(), sample_steps - 1))
 
 
 def test_train_then_sample_updates_the_plot_items(window, qtbot):
     use_preset(window, "1d", 300, sample_steps=20)
-    window.train_play()
-    wait_for(qtbot, lambda: window.train_thread.finished)
+    window.gkn.train_play()
+    wait_for(qtbot, lambda: window.gkn.train_thread.finished)
     settle(qtbot)
     window.tabs.setCurrentIndex(0)
     window.redraw(force=True)
-    state = window.state
+    state = window.gkn.state
     assert state.steps.values.tolist() == list(range(1, 301))
     panel = window.views["1d"].live_panel
     x, fx = panel.fx_curve.getData()
     np.testing.assert_array_equal(x, state.latest_manifold.x)
     np.testing.assert_array_equal(fx, state.latest_manifold.fx)
-    with h5py.File(window.run_path, "r") as f:  # the run file the window wrote agrees
+    with h5py.File(window.gkn.run_path, "r") as f:  # the run file the window wrote agrees
         np.testing.assert_allclose(f["train/manifolds/fx"][-1], fx)
         assert f.attrs["status"] == "completed"
 
-    window.sample_play()
-    wait_for(qtbot, lambda: window.sample_thread.finished)
+    window.gkn.sample_play()
+    wait_for(qtbot, lambda: window.gkn.sample_thread.finished)
     settle(qtbot)
     window.redraw(force=True)
     assert len(state.chains) == 21 and state.chains[0].shape == (10, 1)
     newest_x, _ = panel.output_tails.items[0].getData()
     np.testing.assert_allclose(newest_x, state.chains[-1][:, 0])
-    with h5py.File(window.run_path, "r") as f:
+    with h5py.File(window.gkn.run_path, "r") as f:
         np.testing.assert_array_equal(f["sampling/0000/chains"][:, -1], state.chains[-1])
 
     window.tabs.setCurrentIndex(3)  # loss view draws the same numbers
@@ -72,23 +72,23 @@ def test_train_then_sample_updates_the_plot_items(window, qtbot):
 
 def test_play_pause_step_reset(window, qtbot):
     use_preset(window, "1d", 1_000_000)
-    window.train_play()
-    wait_for(qtbot, lambda: window.train_thread.job.steps_done > 10)
-    window.train_play()  # pause
+    window.gkn.train_play()
+    wait_for(qtbot, lambda: window.gkn.train_thread.job.steps_done > 10)
+    window.gkn.train_play()  # pause
     settle(qtbot, 0.2)
-    job = window.train_thread.job
+    job = window.gkn.train_thread.job
     paused_at = job.steps_done
     settle(qtbot, 0.3)
     assert job.steps_done == paused_at and job.is_paused
-    window.train_step()
+    window.gkn.train_step()
     wait_for(qtbot, lambda: job.steps_done == paused_at + 1, 5)
     settle(qtbot, 0.2)
     assert job.steps_done == paused_at + 1
-    window.train_play()  # resume
+    window.gkn.train_play()  # resume
     wait_for(qtbot, lambda: job.steps_done > paused_at + 20, 10)
-    path = window.run_path
-    window.train_reset()
-    assert window.run_path is None and window.state.steps.size == 0
+    path = window.gkn.run_path
+    window.gkn.train_reset()
+    assert window.gkn.run_path is None and window.gkn.state.steps.size == 0
     assert not running_threads()
     with h5py.File(path, "r") as f:
         assert f.attrs["status"] == "stopped"
@@ -96,10 +96,45 @@ def test_play_pause_step_reset(window, qtbot):
 
 def test_step_before_play_starts_a_paused_run(window, qtbot):
     use_preset(window, "1d", 1000)
-    window.train_step()
-    wait_for(qtbot, lambda: window.state.steps.size == 1, 10)
+    window.gkn.train_step()
+    wait_for(qtbot, lambda: window.gkn.state.steps.size == 1, 10)
     settle(qtbot, 0.2)
-    assert window.state.steps.values.tolist() == [1]
+    assert window.gkn.state.steps.values.tolist() == [1]
+
+
+def wait_without_events(condition, timeout_s: float = 30) -> None:
+    """Wait for a worker thread's progress while the GUI thread handles no events (nothing delivered)."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "the worker made no progress"
+        time.sleep(0.001)
+
+
+def test_a_restarted_sampling_drops_the_batches_the_old_job_had_queued(window, qtbot):
+    """The stale-batch guard: batches a replaced sampling thread had queued never reach the new chains."""
+    use_preset(window, "1d", 50, sample_steps=12)
+    lab = window.gkn
+    lab.train_play()
+    wait_for(qtbot, lambda: lab.train_thread.finished)
+    assert lab.start_sampling(paused=True)
+    old = lab.sample_thread
+    arrived: list[int] = []
+    old.delivered.connect(lambda batch: arrived.append(len(batch)))
+    for steps in (1, 2, 3):  # single steps through a pause: each is emitted at once, in its own batch
+        old.job.advance_one()
+        wait_without_events(lambda s=steps: old.job.steps_done == s)
+    assert lab.start_sampling(paused=False)  # the old job stops, its 3 batches still queued; a new one starts
+    new = lab.sample_thread
+    assert new is not old and old.finished
+    wait_for(qtbot, lambda: new.finished)
+    settle(qtbot)
+    assert arrived == [1, 1, 1]  # the old batches did arrive, after the restart ...
+    chains = np.stack(lab.state.chains, axis=1)  # ... and were dropped: only the new job's chains
+    with h5py.File(lab.run_path, "r") as f:
+        groups = sorted(f["sampling"])
+        assert len(groups) == 2 and f[f"sampling/{groups[0]}/chains"].shape[1] == 4  # start + 3 steps
+        np.testing.assert_array_equal(chains, f[f"sampling/{groups[1]}/chains"][:])
+    assert chains.shape == (10, 13, 1)
 
 
 def test_a_snapshot_sets_the_1d_curves(qtbot):
@@ -122,18 +157,18 @@ def test_a_snapshot_sets_the_1d_curves(qtbot):
 def test_2d_view_shows_the_loss_map_and_click_starts_a_chain(window, qtbot):
     use_preset(window, "2d", 200, sample_steps=10)
     window.tabs.setCurrentIndex(1)
-    window.train_play()
-    wait_for(qtbot, lambda: window.train_thread.finished)
+    window.gkn.train_play()
+    wait_for(qtbot, lambda: window.gkn.train_thread.finished)
     settle(qtbot)
     window.redraw(force=True)
     image = window.views["2d"].loss_image.image
     np.testing.assert_allclose(
-        image, np.log10(np.maximum(window.state.latest_manifold.loss, 1e-12)), rtol=1e-5
+        image, np.log10(np.maximum(window.gkn.state.latest_manifold.loss, 1e-12)), rtol=1e-5
     )
-    window.start_chains_at(np.float32([[0.3, 0.7]]))
-    wait_for(qtbot, lambda: window.sample_thread.finished)
+    window.gkn.start_chains_at(np.float32([[0.3, 0.7]]))
+    wait_for(qtbot, lambda: window.gkn.sample_thread.finished)
     settle(qtbot)
-    assert window.state.chains[0].tolist() == [[pytest.approx(0.3), pytest.approx(0.7)]]
+    assert window.gkn.state.chains[0].tolist() == [[pytest.approx(0.3), pytest.approx(0.7)]]
     window.views["2d"].basins_box.setChecked(True)
     wait_for(qtbot, lambda: window.views["2d"].basins is not None, 30)
     assert window.views["2d"].basins.label.shape == (128, 128)
@@ -142,10 +177,10 @@ def test_2d_view_shows_the_loss_map_and_click_starts_a_chain(window, qtbot):
 def test_kaleidoscope_grid_scrubs_generations(window, qtbot):
     use_preset(window, "digits8", 50, sample_steps=6)
     window.tabs.setCurrentIndex(2)
-    window.train_play()
-    wait_for(qtbot, lambda: window.train_thread.finished)
-    window.sample_play()
-    wait_for(qtbot, lambda: window.sample_thread.finished)
+    window.gkn.train_play()
+    wait_for(qtbot, lambda: window.gkn.train_thread.finished)
+    window.gkn.sample_play()
+    wait_for(qtbot, lambda: window.gkn.sample_thread.finished)
     settle(qtbot)
     window.redraw(force=True)
     view = window.views["kaleidoscope"]
@@ -153,10 +188,10 @@ def test_kaleidoscope_grid_scrubs_generations(window, qtbot):
     view.slider.setValue(2)
     shown = view.grid_image.image
     first_cell = shown[1:9, 1:9]
-    np.testing.assert_allclose(first_cell, window.state.chains[2][0].reshape(8, 8))
+    np.testing.assert_allclose(first_cell, window.gkn.state.chains[2][0].reshape(8, 8))
     view.select_chain(3)
     strip = view.strip_image.image
-    np.testing.assert_allclose(strip[1:9, 1:9], window.state.chains[0][3].reshape(8, 8))
+    np.testing.assert_allclose(strip[1:9, 1:9], window.gkn.state.chains[0][3].reshape(8, 8))
 
 
 def test_replay_of_a_saved_run_scrubs_steps_and_generations(window, qtbot, tmp_path):
@@ -171,9 +206,9 @@ def test_replay_of_a_saved_run_scrubs_steps_and_generations(window, qtbot, tmp_p
     with h5py.File(path, "r") as f:
         frames = f["train/manifolds/fx"][:]
         chains = f["sampling/0000/chains"][:]
-    assert window.frame_slider.maximum() == len(frames) - 1
-    window.frame_slider.setValue(1)
-    window.generation_slider.setValue(3)
+    assert window.gkn.frame_slider.maximum() == len(frames) - 1
+    window.gkn.frame_slider.setValue(1)
+    window.gkn.generation_slider.setValue(3)
     window.redraw(force=True)
     panel = window.views["1d"].live_panel
     np.testing.assert_array_equal(panel.fx_curve.getData()[1], frames[1])
@@ -192,10 +227,10 @@ def test_bad_files_get_a_message_and_the_window_goes_on(window, tmp_path):
 
 def test_exports_are_written_and_readable(window, qtbot, tmp_path):
     use_preset(window, "digits8", 30, sample_steps=4)
-    window.train_play()
-    wait_for(qtbot, lambda: window.train_thread.finished)
-    window.sample_play()
-    wait_for(qtbot, lambda: window.sample_thread.finished)
+    window.gkn.train_play()
+    wait_for(qtbot, lambda: window.gkn.train_thread.finished)
+    window.gkn.sample_play()
+    wait_for(qtbot, lambda: window.gkn.sample_thread.finished)
     settle(qtbot)
     window.tabs.setCurrentIndex(2)
     window.redraw(force=True)
@@ -214,7 +249,7 @@ def test_exports_are_written_and_readable(window, qtbot, tmp_path):
     grid = iio.imread(tmp_path / "grid.png")
     assert grid.shape == (4 * (6 * 9 + 1), 4 * (8 * 9 + 1))
     with np.load(tmp_path / "chains.npz") as exported:
-        np.testing.assert_array_equal(exported["chains"][:, -1], window.state.chains[-1])
+        np.testing.assert_array_equal(exported["chains"][:, -1], window.gkn.state.chains[-1])
     assert iio.imread(tmp_path / "sampling.gif").shape[0] == 5  # generations 0..4
     assert iio.imread(tmp_path / "sampling.mp4").shape[0] == 5
     assert not window.export("chains", tmp_path / "chains.xls")
@@ -231,9 +266,9 @@ def test_closing_mid_training_stops_within_a_second_and_marks_the_run(qtbot, tmp
     )
     win.show()
     use_preset(win, "2d", 1_000_000)
-    win.train_play()
-    wait_for(qtbot, lambda: win.train_thread.job.steps_done > 5)
-    path = win.run_path
+    win.gkn.train_play()
+    wait_for(qtbot, lambda: win.gkn.train_thread.job.steps_done > 5)
+    path = win.gkn.run_path
     started = time.monotonic()
     win.close()
     assert time.monotonic() - started < 1.0
@@ -283,17 +318,17 @@ def test_a_failed_job_gives_a_message_and_a_failed_run_file(window, qtbot):
     import torch
 
     use_preset(window, "1d", 1000)
-    window.train_step()
-    wait_for(qtbot, lambda: window.state.steps.size == 1, 10)
+    window.gkn.train_step()
+    wait_for(qtbot, lambda: window.gkn.state.steps.size == 1, 10)
     with torch.no_grad():  # the job is paused between steps: poison its weights as a blow-up would
-        for parameter in window.train_thread.job.model.parameters():
+        for parameter in window.gkn.train_thread.job.model.parameters():
             parameter.fill_(float("nan"))
-    window.train_step()
-    wait_for(qtbot, lambda: window.train_thread.finished, 10)
+    window.gkn.train_step()
+    wait_for(qtbot, lambda: window.gkn.train_thread.finished, 10)
     settle(qtbot)
     assert "the job failed: training diverged" in window.last_error
     assert window.isVisible()
-    with h5py.File(window.run_path, "r") as f:
+    with h5py.File(window.gkn.run_path, "r") as f:
         assert f.attrs["status"] == "failed" and "diverged" in f.attrs["failure_reason"]
         assert len(f["checkpoints"]) >= 1  # the last good weights were kept
 
@@ -302,24 +337,24 @@ def test_a_twin_of_another_depth_trains_beside_the_run(window, qtbot):
     use_preset(window, "1d", 300)
     window.views["1d"].twin_layers.setValue(2)
     window.views["1d"].twin_button.click()
-    window.train_play()
-    wait_for(qtbot, lambda: window.train_thread.finished and window.twin_thread.finished)
+    window.gkn.train_play()
+    wait_for(qtbot, lambda: window.gkn.train_thread.finished and window.gkn.twin_thread.finished)
     settle(qtbot)
     window.tabs.setCurrentIndex(0)
     window.redraw(force=True)
     view = window.views["1d"]
     assert view.compare_panel.isVisible() and "L=2" in view.compare_panel.title
     twin_fx = view.compare_panel.fx_curve.getData()[1]
-    np.testing.assert_array_equal(twin_fx, window.twin_state.latest_manifold.fx)
+    np.testing.assert_array_equal(twin_fx, window.gkn.twin_state.latest_manifold.fx)
     assert not np.allclose(twin_fx, view.live_panel.fx_curve.getData()[1])  # two different models
     with h5py.File(
-        window.twin_state_path if hasattr(window, "twin_state_path") else window.run_path, "r"
+        window.twin_state_path if hasattr(window, "twin_state_path") else window.gkn.run_path, "r"
     ) as f:
         assert f.attrs["status"] == "completed"
 
 
 def test_a_sweep_folder_opens_in_the_sweeps_tab_and_a_point_opens_its_run(window, tmp_path):
-    from app.main_window import VIEWS
+    from app.labs import VIEWS
     from gkn_core.sweeps import build_spec, run_sweep
 
     spec = build_spec(
@@ -340,6 +375,6 @@ def test_a_sweep_folder_opens_in_the_sweeps_tab_and_a_point_opens_its_run(window
     curve = view.curves[0]
     path = view.request_run(curve, 1)  # the point of layers=3: its run replays in the 1D view
     assert path is not None and VIEWS[window.tabs.currentIndex()] == "1d"
-    assert window.run_path == Path(path) and window.state.steps.size == 30
+    assert window.gkn.run_path == Path(path) and window.gkn.state.steps.size == 30
     assert not window.open_sweep_folder(tmp_path / "runs-not-a-sweep")
     assert window.last_error

@@ -643,15 +643,15 @@ def test_the_window_shows_one_message_and_goes_on(case, app_window, good_runs, c
     assert window.isVisible()
     assert window.open_run_file(good_runs["gkn"])  # the window goes on working
     window.redraw(force=True)
-    assert window.state.steps.values.tolist() == list(range(1, 31))
+    assert window.gkn.state.steps.values.tolist() == list(range(1, 31))
     tally.add("bad inputs handled (app)", 1)
 
 
 # Settings typed into the window: (id, how to set them up, expected message fragment).
 def _points(text: str):
     def setup(window, folder: Path) -> None:
-        window.controls.data.setCurrentText("points")
-        window.controls.points.setText(text)
+        window.gkn.controls.data.setCurrentText("points")
+        window.gkn.controls.points.setText(text)
 
     return setup
 
@@ -664,8 +664,8 @@ def _runs_dir_under_a_file(window, folder: Path) -> None:
 
 def _device(name: str):
     def setup(window, folder: Path) -> None:
-        window.controls.device.addItem(name)  # as if the list offered it
-        window.controls.device.setCurrentText(name)
+        window.gkn.controls.device.addItem(name)  # as if the list offered it
+        window.gkn.controls.device.setCurrentText(name)
 
     return setup
 
@@ -685,23 +685,23 @@ APP_SETTING_CASES = [
 def test_bad_settings_in_the_window_give_a_message(setup, expect, app_window, case_folder, qapp, tally):
     window = app_window
     saved_dir = window.runs_dir
-    window.controls.load_preset("1d")
+    window.gkn.controls.load_preset("1d")
     window.last_error = ""
     try:
         setup(window, case_folder)
-        assert not window.start_training(paused=True)
+        assert not window.gkn.start_training(paused=True)
         assert expect in window.last_error and "\n" not in window.last_error
-        assert window.train_thread is None or window.train_thread.finished
+        assert window.gkn.train_thread is None or window.gkn.train_thread.finished
     finally:
         window.runs_dir = saved_dir
-        window.controls.load_preset("1d")
+        window.gkn.controls.load_preset("1d")
     tally.add("bad inputs handled (app)", 1)
 
 
 def test_sampling_before_training_gives_a_message(app_window, tally):
     window = app_window
-    window.train_reset()
-    window.sample_play()
+    window.gkn.train_reset()
+    window.gkn.sample_play()
     assert "train a model (or open a run) before sampling" in window.last_error
     tally.add("bad inputs handled (app)", 1)
 

@@ -430,24 +430,24 @@ def test_the_window_reports_a_fault_in_a_dialog_and_goes_on(
     qtbot.addWidget(window)
     window.confirm = lambda question: True
     window.show()
-    window.controls.preset.setCurrentText("2d")
-    window.controls.train_steps.setValue(1_000_000)
-    window.train_play()
-    qtbot.waitUntil(lambda: window.state.steps.size > 50, timeout=30_000)
+    window.gkn.controls.preset.setCurrentText("2d")
+    window.gkn.controls.train_steps.setValue(1_000_000)
+    window.gkn.train_play()
+    qtbot.waitUntil(lambda: window.gkn.state.steps.size > 50, timeout=30_000)
     qtbot.wait(1200)  # past the first flush of the run file (every second)
     fault(monkeypatch)
-    qtbot.waitUntil(lambda: window.train_thread.finished, timeout=30_000)
+    qtbot.waitUntil(lambda: window.gkn.train_thread.finished, timeout=30_000)
     qtbot.waitUntil(lambda: message in window.last_error, timeout=5_000)
     assert window.last_error.startswith("the job failed: ") and "\n" not in window.last_error
     monkeypatch.undo()
-    assert_failed_run(window.run_path, message)
-    with open_run(window.run_path) as run:
+    assert_failed_run(window.gkn.run_path, message)
+    with open_run(window.gkn.run_path) as run:
         assert len(run.train_metrics()["step"]) >= 1
         if fault is _gpu_runs_out:  # the best weights so far are kept (a full disk cannot take them)
             run.load_model()
-    window.controls.train_steps.setValue(30)  # the window goes on: a new run trains to the end
-    window.train_play()
-    qtbot.waitUntil(lambda: window.train_thread.finished, timeout=30_000)
-    with h5py.File(window.run_path, "r") as f:
+    window.gkn.controls.train_steps.setValue(30)  # the window goes on: a new run trains to the end
+    window.gkn.train_play()
+    qtbot.waitUntil(lambda: window.gkn.train_thread.finished, timeout=30_000)
+    with h5py.File(window.gkn.run_path, "r") as f:
         assert f.attrs["status"] == "completed"
     window.close()

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from types import SimpleNamespace
 
 import h5py
 import pytest
@@ -71,12 +72,13 @@ def test_a_long_cli_run_keeps_its_memory_bounded(args, quick_seconds, allowed, t
 @pytest.fixture
 def small_history(monkeypatch):
     """Quick mode lowers the app's history caps so that seconds of training reach them."""
-    import app.live as live
+    import app.gkn.live as live
+    import app.series as series
 
     if not full_mode():
-        monkeypatch.setattr(live, "MAX_POINTS", 2000)
+        monkeypatch.setattr(series, "MAX_POINTS", 2000)
         monkeypatch.setattr(live, "MAX_FRAMES", 20)
-    return live
+    return SimpleNamespace(MAX_POINTS=series.MAX_POINTS, MAX_FRAMES=live.MAX_FRAMES)
 
 
 def new_window(folder):
@@ -106,10 +108,10 @@ def test_a_long_run_in_the_window_keeps_its_memory_bounded(qapp, qtbot, small_hi
     live = small_history
     window = new_window(tmp_path)
     try:
-        window.controls.preset.setCurrentText("2d")
-        window.controls.train_steps.setValue(100_000_000)
+        window.gkn.controls.preset.setCurrentText("2d")
+        window.gkn.controls.train_steps.setValue(100_000_000)
         window.tabs.setCurrentIndex(1)  # the 2D view draws every frame it gets
-        window.train_play()
+        window.gkn.train_play()
         trace = MemoryTrace()
         start = time.monotonic()
         switch = 0
@@ -119,7 +121,7 @@ def test_a_long_run_in_the_window_keeps_its_memory_bounded(qapp, qtbot, small_hi
             switch += 1
             if switch % 8 == 0:  # the loss view in front now and then, as a user would look
                 window.tabs.setCurrentIndex(3 if window.tabs.currentIndex() == 1 else 1)
-        state, job = window.state, window.train_thread.job
+        state, job = window.gkn.state, window.gkn.train_thread.job
         steps = job.steps_done
         assert steps > 1000
         assert state.steps.size <= live.MAX_POINTS + 1 and len(state.manifolds) <= live.MAX_FRAMES + 1
@@ -145,11 +147,11 @@ def test_opening_and_closing_the_window_during_training_leaks_nothing(qapp, qtbo
     paths = []
     for cycle in range(CYCLES):
         window = new_window(tmp_path / f"cycle{cycle}")
-        window.controls.preset.setCurrentText("2d")
-        window.controls.train_steps.setValue(1_000_000)
-        window.train_play()
-        qtbot.waitUntil(lambda w=window: w.state.steps.size > 20, timeout=30_000)
-        paths.append(window.run_path)
+        window.gkn.controls.preset.setCurrentText("2d")
+        window.gkn.controls.train_steps.setValue(1_000_000)
+        window.gkn.train_play()
+        qtbot.waitUntil(lambda w=window: w.gkn.state.steps.size > 20, timeout=30_000)
+        paths.append(window.gkn.run_path)
         close_window(window, qapp)
         del window
         gc.collect()

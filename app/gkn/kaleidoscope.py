@@ -9,21 +9,11 @@ from PyQt6.QtCore import Qt, QTimer, pyqtSignal
 from PyQt6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 from superqt import QLabeledSlider
 
-from app.live import LiveState
+from app.gkn.live import LiveState
+from app.views import mosaic
 
 GRID_COLUMNS, GRID_ROWS = 8, 6  # the reference code's fixed 48 chains in an 8 x 6 grid
 STRIP_LENGTH = 24
-
-
-def mosaic(images: np.ndarray, columns: int, pad: float) -> np.ndarray:
-    """(n, h, w) images tiled row by row with a 1-pixel border of value `pad`."""
-    n, h, w = images.shape
-    rows = -(-n // columns)
-    canvas = np.full((rows * (h + 1) + 1, columns * (w + 1) + 1), pad, dtype=np.float32)
-    for i in range(n):
-        r, c = divmod(i, columns)
-        canvas[1 + r * (h + 1) : 1 + r * (h + 1) + h, 1 + c * (w + 1) : 1 + c * (w + 1) + w] = images[i]
-    return canvas
 
 
 class KaleidoscopeView(QWidget):

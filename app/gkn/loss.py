@@ -8,7 +8,7 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtWidgets import QVBoxLayout, QWidget
 
-from app.live import LiveState
+from app.gkn.live import LiveState
 from app.views import cache_axes
 
 MIN_INTERVAL_S = 0.25

@@ -1,4 +1,4 @@
-"""What the views draw: snapshots gathered from a live job, or read back from a run file.
+"""What the GKN views draw: snapshots gathered from a live job, or read back from a run file.
 
 Plain Python and numpy (no Qt, no torch), so a test can fill it and check it without a window.
 """
@@ -9,62 +9,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from app.series import GrowingSeries
 from gkn_core.jobs.gkn_sample import SampleSnapshot
 from gkn_core.jobs.gkn_train import TrainSnapshot
 from gkn_core.manifolds import Manifold1D, Manifold2D
 from gkn_core.runs.reader import Run
 
-# A window left training overnight must not grow without end: past these sizes the history is thinned.
-MAX_POINTS = 1 << 18  # values per series (loss, best loss, step): 2 MB each
+# A window left training overnight must not grow without end: past this size the frames are thinned
+# (the series thin themselves: app.series.MAX_POINTS).
 MAX_FRAMES = 200  # manifold frames kept for the views and the replay slider
-
-
-class GrowingSeries:
-    """A float series that grows by doubling its buffer, so appending stays cheap for long runs.
-
-    It holds at most `limit` values evenly spread over the whole run, and the newest: when full it keeps
-    every other value and from then on every 2nd (4th, ...) new one. Series extended together (steps
-    and losses) stay aligned.
-    """
-
-    def __init__(self, dtype: type = np.float64, limit: int | None = None) -> None:
-        self._values = np.empty(1024, dtype=dtype)
-        self._kept = 0  # values at the stride, in _values[:_kept]
-        self._tail = False  # the newest value, off the stride, follows them
-        self._offered = 0
-        self.stride = 1
-        self.limit = MAX_POINTS if limit is None else limit
-
-    @property
-    def size(self) -> int:
-        return self._kept + self._tail
-
-    def extend(self, values: list[float]) -> None:
-        if not len(values):
-            return
-        batch = np.asarray(values, dtype=self._values.dtype)
-        index = self._offered + np.arange(len(batch))
-        self._offered += len(batch)
-        on_stride = batch[index % self.stride == 0]
-        needed = self._kept + len(on_stride) + 1
-        if needed > len(self._values):
-            grown = np.empty(max(needed, 2 * len(self._values)), dtype=self._values.dtype)
-            grown[: self._kept] = self._values[: self._kept]
-            self._values = grown
-        self._values[self._kept : self._kept + len(on_stride)] = on_stride
-        self._kept += len(on_stride)
-        while self._kept > self.limit:  # keep the values at twice the stride
-            kept = self._values[: self._kept : 2].copy()
-            self._kept = len(kept)
-            self._values[: self._kept] = kept
-            self.stride *= 2
-        self._tail = (self._offered - 1) % self.stride != 0
-        if self._tail:
-            self._values[self._kept] = batch[-1]
-
-    @property
-    def values(self) -> np.ndarray:
-        return self._values[: self.size]
 
 
 @dataclass

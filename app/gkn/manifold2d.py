@@ -8,9 +8,9 @@ import pyqtgraph as pg
 from PyQt6.QtCore import QRectF, pyqtSignal
 from PyQt6.QtWidgets import QCheckBox, QHBoxLayout, QVBoxLayout, QWidget
 
-from app.live import LiveState
+from app.gkn.live import LiveState
+from app.gkn.tails import TAIL_LENGTH, ChainTails
 from app.views import cache_axes
-from app.views.tails import TAIL_LENGTH, ChainTails
 from gkn_core.manifolds import Basins
 
 ARROWS_PER_SIDE = 20

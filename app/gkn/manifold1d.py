@@ -12,9 +12,9 @@ import pyqtgraph as pg
 from PyQt6.QtCore import pyqtSignal
 from PyQt6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
-from app.live import LiveState
+from app.gkn.live import LiveState
+from app.gkn.tails import TAIL_LENGTH, ChainTails
 from app.views import cache_axes
-from app.views.tails import TAIL_LENGTH, ChainTails
 from gkn_core.manifolds import Manifold1D
 
 

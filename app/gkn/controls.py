@@ -1,4 +1,4 @@
-"""The control panel: every setting of a run, and play / pause / step / reset for training and
+"""The GKN lab's control panel: every setting of a run, and play / pause / step / reset for training and
 sampling. It only collects settings; gkn_core.config validates them."""
 
 from __future__ import annotations
@@ -6,75 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from PyQt6.QtCore import pyqtSignal
-from PyQt6.QtWidgets import (
-    QComboBox,
-    QDoubleSpinBox,
-    QFormLayout,
-    QGroupBox,
-    QHBoxLayout,
-    QLineEdit,
-    QPushButton,
-    QSpinBox,
-    QVBoxLayout,
-    QWidget,
-)
+from PyQt6.QtWidgets import QFormLayout, QGroupBox, QLineEdit, QVBoxLayout, QWidget
 
+from app.widgets import TransportButtons, combo, real, spin
 from gkn_core.config import GKNConfig, parse_points, preset_config, preset_description, preset_names
 
 DATA_CHOICES = ("preset", "points", "uniform", "blobs", "ring", "moons", "digits8", "mnist")
-
-
-def spin(low: int, high: int, tip: str) -> QSpinBox:
-    box = QSpinBox()
-    box.setRange(low, high)
-    box.setToolTip(tip)
-    return box
-
-
-def real(low: float, high: float, decimals: int, step: float, tip: str) -> QDoubleSpinBox:
-    box = QDoubleSpinBox()
-    box.setRange(low, high)
-    box.setDecimals(decimals)
-    box.setSingleStep(step)
-    box.setToolTip(tip)
-    return box
-
-
-def combo(items: tuple[str, ...] | list[str], tip: str) -> QComboBox:
-    box = QComboBox()
-    box.addItems(list(items))
-    box.setToolTip(tip)
-    return box
-
-
-class TransportButtons(QWidget):
-    """Play/pause, step and reset for one kind of job."""
-
-    play = pyqtSignal()
-    step = pyqtSignal()
-    reset = pyqtSignal()
-
-    def __init__(self, what: str) -> None:
-        super().__init__()
-        self.play_button = QPushButton(f"▶ {what}")
-        self.play_button.setToolTip(f"Start, pause or resume {what.lower()} (Space)")
-        self.step_button = QPushButton("Step")
-        self.step_button.setToolTip(f"Advance {what.lower()} by exactly one step")
-        self.reset_button = QPushButton("Reset")
-        self.reset_button.setToolTip(f"Stop {what.lower()} and clear it (the run file is kept)")
-        self.what = what
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        for button, signal in (
-            (self.play_button, self.play),
-            (self.step_button, self.step),
-            (self.reset_button, self.reset),
-        ):
-            button.clicked.connect(signal)
-            layout.addWidget(button)
-
-    def show_running(self, running: bool) -> None:
-        self.play_button.setText(f"⏸ {self.what}" if running else f"▶ {self.what}")
 
 
 class ControlPanel(QWidget):

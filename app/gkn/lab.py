@@ -1,0 +1,331 @@
+"""The GKN lab: it trains and samples GKN models in worker threads, keeps what they deliver in a
+LiveState, and draws it in its views (1D and 2D manifolds, the kaleidoscope, the loss) with the replay
+bar under them. It computes no science itself (the jobs in gkn_core do, in their own threads).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PyQt6.QtCore import QObject, Qt
+from PyQt6.QtWidgets import QHBoxLayout, QLabel, QWidget
+from superqt import QLabeledSlider
+
+from app import export as exports
+from app import gkn
+from app.gkn.controls import ControlPanel
+from app.gkn.live import LiveState
+from app.host import ExportSpec, LabHost
+from app.lab import Lab
+from app.worker import LIVE_DELIVERY_S, TRAIN_DELIVERY_S
+from gkn_core.data import Dataset
+from gkn_core.errors import GKNError
+from gkn_core.export import export_run
+from gkn_core.jobs.gkn_sample import SampleSnapshot
+from gkn_core.jobs.gkn_train import TrainSnapshot
+from gkn_core.manifolds import basins_2d
+from gkn_core.runs.format import INLINE_DATA_LIMIT
+from gkn_core.runs.reader import open_run
+from gkn_core.sessions import sampling_session, training_session
+
+ANIMATIONS = "Animations (*.gif *.mp4)"
+ANIMATED_VIEWS = ("1d", "2d", "kaleidoscope")  # views an animation of sampling can be made of
+TWIN_SOURCES = ("points", "uniform", "blobs", "ring", "moons")
+
+
+def follow(slider: QLabeledSlider, count: int) -> int | None:
+    """The index a slider asks for; None (the newest) while it sits at its right end."""
+    at_end = slider.value() >= slider.maximum()
+    slider.blockSignals(True)
+    slider.setRange(0, max(0, count - 1))
+    if at_end:
+        slider.setValue(slider.maximum())
+    slider.blockSignals(False)
+    return None if at_end or count == 0 else slider.value()
+
+
+class GknLab(Lab):
+    KIND = "gkn"
+    VIEWS = gkn.VIEWS
+    EXPORTS = (
+        ExportSpec("image grid (PNG)", "grid", "PNG (*.png)"),
+        ExportSpec("chains (CSV, NPZ or HDF5)", "chains", "Recordings (*.csv *.npz *.h5)"),
+        ExportSpec("animation of sampling (GIF or MP4)", "animation", ANIMATIONS),
+    )
+    SLOTS = ("train_thread", "sample_thread", "twin_thread")
+
+    def __init__(self, host: LabHost, parent: QObject | None = None) -> None:
+        super().__init__(host, parent)
+        self.controls = ControlPanel()
+        self.state = LiveState()
+        self.twin_state: LiveState | None = None
+        self.twin_title = ""
+        self._drawn_version: Any = -1
+        self.footer = self._replay_bar()
+
+        c = self.controls
+        self.connect_transport(c.train_buttons, self.train_play, self.train_step, self.train_reset)
+        self.connect_transport(c.sample_buttons, self.sample_play, self.sample_step, self.sample_reset)
+        c.model_settings_changed.connect(self._on_settings_changed)
+        c.steps_per_frame_changed.connect(self._on_steps_per_frame)
+        v = self.views
+        v["1d"].chain_requested.connect(lambda x: self.start_chains_at(np.array([[x]], np.float32)))
+        v["2d"].chain_requested.connect(lambda x, y: self.start_chains_at(np.array([[x, y]], np.float32)))
+        v["2d"].basins_wanted.connect(self.compute_basins)
+        v["1d"].twin_requested.connect(self.start_twin)
+        v["kaleidoscope"].generation_changed.connect(self._on_kaleidoscope_generation)
+
+    def _replay_bar(self) -> QWidget:
+        self.frame_slider = QLabeledSlider(Qt.Orientation.Horizontal)
+        self.frame_slider.setToolTip(
+            "Training step of the manifold shown (replay); at the right end: the latest"
+        )
+        self.generation_slider = QLabeledSlider(Qt.Orientation.Horizontal)
+        self.generation_slider.setToolTip("Sampling generation shown (replay); at the right end: the latest")
+        for slider in (self.frame_slider, self.generation_slider):
+            slider.setRange(0, 0)
+            slider.valueChanged.connect(lambda _: self.render(self.front, force=True))
+        bar = QWidget()
+        replay = QHBoxLayout(bar)
+        replay.setContentsMargins(0, 0, 0, 0)
+        replay.addWidget(QLabel("manifold frame"))
+        replay.addWidget(self.frame_slider, stretch=1)
+        replay.addWidget(QLabel("generation"))
+        replay.addWidget(self.generation_slider, stretch=1)
+        return bar
+
+    # -- training ---------------------------------------------------------------------------------
+    def _on_steps_per_frame(self, value: int) -> None:
+        if self.alive(self.train_thread):
+            worker = self.train_thread.worker
+            worker.steps_per_frame = value
+            # Full speed: ten deliveries a second redraw the views as often as new manifold frames
+            # come, at a third of the GUI work (the GIL away from training) of thirty. Slow motion
+            # (n steps per frame) is watched frame by frame.
+            worker.deliver_every = LIVE_DELIVERY_S if value else TRAIN_DELIVERY_S
+
+    def train_play(self) -> None:
+        self.play("train_thread", self.controls.train_buttons, self.start_training)
+
+    def train_step(self) -> None:
+        self.step("train_thread", self.controls.train_buttons, self.start_training)
+
+    def train_reset(self) -> None:
+        if self.run_path is not None and not self.host.confirm(
+            "Discard the current model and clear the views?"
+        ):
+            return
+        self.stop_jobs()
+        self.state = LiveState()
+        self.twin_state = None
+        self.views["1d"].set_comparison(None)
+        self.run_path = None
+        self.host.set_run_label("no run")
+        self._drawn_version = -1
+        self.render(self.front, force=True)
+
+    def start_training(self, paused: bool) -> bool:
+        if not self.may_start_over("The settings changed: discard the current model and train a new one?"):
+            return False
+        self.stop_slot("train_thread")  # a twin started first trains on beside the new run
+        self.stop_slot("sample_thread")
+        try:
+            config = self.controls.training_config()
+            path = self.new_run_path(f"{config.preset}-L{config.model.layers}")
+            job, snapshots = training_session(config, path)
+        except (GKNError, OSError) as exc:
+            self.host.show_error(str(exc))
+            return False
+        self.settings_changed = False
+        self.run_path = path
+        self.state = self._state_for(job.dataset)
+        self.host.set_run_label(path.name)
+        self.host.set_device_label(str(job.device))
+        if paused:
+            job.pause()
+        self.launch("train_thread", job, snapshots, self._on_delivered, TRAIN_DELIVERY_S)
+        self._on_steps_per_frame(self.controls.steps_per_frame.value())
+        self.controls.train_buttons.show_running(not paused)
+        self.host.remember_run(path)
+        return True
+
+    @staticmethod
+    def _state_for(dataset: Dataset) -> LiveState:
+        data = dataset.x if dataset.x.size <= INLINE_DATA_LIMIT else None
+        return LiveState(
+            dim=dataset.dim, low=dataset.low, high=dataset.high, image_shape=dataset.image_shape, data=data
+        )
+
+    def start_twin(self, layers: int) -> bool:
+        """A second model with the same settings but another depth, trained beside the first."""
+        try:
+            config = self.controls.training_config()
+            config = config.model_copy(update={"model": config.model.model_copy(update={"layers": layers})})
+            if config.data.source not in TWIN_SOURCES:
+                raise GKNError("the twin comparison is for 1D toy data")
+            path = self.new_run_path(f"{config.preset}-L{layers}-twin")
+            job, snapshots = training_session(config, path)
+        except (GKNError, OSError) as exc:
+            self.host.show_error(str(exc))
+            return False
+        self.stop_slot("twin_thread")
+        self.twin_state = self._state_for(job.dataset)
+        self.twin_title = f"twin L={layers}"
+        self.launch("twin_thread", job, snapshots, lambda batch: self.twin_state.add_training(batch))
+        self.host.remember_run(path)
+        return True
+
+    # -- sampling ---------------------------------------------------------------------------------
+    def sample_play(self) -> None:
+        self.play("sample_thread", self.controls.sample_buttons, self.start_sampling)
+
+    def sample_step(self) -> None:
+        self.step("sample_thread", self.controls.sample_buttons, self.start_sampling)
+
+    def sample_reset(self) -> None:
+        self.stop_slot("sample_thread", clear=False)
+        self.state.chains = []
+        self.state.version += 1
+        self.controls.sample_buttons.show_running(False)
+
+    def start_chains_at(self, starts: np.ndarray) -> None:
+        """A click on a manifold: one chain from there."""
+        self.start_sampling(paused=False, starts=starts)
+
+    def start_sampling(self, paused: bool, starts: np.ndarray | None = None) -> bool:
+        if self.run_path is None:
+            self.host.show_error("train a model (or open a run) before sampling")
+            return False
+        if self.alive(self.train_thread):
+            # The run file has one writer at a time: training ends here, with its checkpoint.
+            self.stop_slot("train_thread", clear=False)
+            self.controls.train_buttons.show_running(False)
+        self.stop_slot("sample_thread", clear=False)
+        overrides = self.controls.sample_overrides()
+        if starts is not None:
+            overrides["chains"] = len(starts)
+        try:
+            job, snapshots = sampling_session(self.run_path, overrides, starts=starts)
+        except (GKNError, OSError) as exc:
+            self.host.show_error(str(exc))
+            return False
+        self.state.start_chains(job.starts, job.settings.burn_in)
+        if paused:
+            job.pause()
+        self.launch("sample_thread", job, snapshots, self._on_delivered)
+        self.controls.sample_buttons.show_running(not paused)
+        return True
+
+    def toggle_play(self) -> None:
+        """Space: the sampling job if one is alive, else training."""
+        (self.sample_play if self.alive(self.sample_thread) else self.train_play)()
+
+    # -- results ----------------------------------------------------------------------------------
+    def _on_delivered(self, batch: list) -> None:
+        training = [s for s in batch if isinstance(s, TrainSnapshot)]
+        sampling = [s for s in batch if isinstance(s, SampleSnapshot)]
+        if training:
+            self.state.add_training(training)
+        if sampling:
+            self.state.add_sampling(sampling)
+
+    def job_ended(self, slot: str, current: bool, status: str, reason: str) -> None:
+        if current and slot in ("train_thread", "sample_thread"):
+            buttons = self.controls.train_buttons if slot == "train_thread" else self.controls.sample_buttons
+            buttons.show_running(False)
+        self.host.show_status(f"job {status}" + (f": {reason}" if reason else ""), 5000)
+        self.host.refresh_runs()
+
+    def compute_basins(self) -> None:
+        if self.run_path is None or self.state.dim != 2:
+            return
+        path, low, high = self.run_path, self.state.low, self.state.high
+
+        def basins():
+            with open_run(path) as run:
+                model = run.load_model()
+            return basins_2d(model, low, high, n=128)
+
+        self.call(basins, self.views["2d"].show_basins)
+
+    # -- drawing ----------------------------------------------------------------------------------
+    def view_shown(self, view: str) -> None:
+        self.views["loss"].redraw_now()
+
+    def render(self, view: str | None, force: bool = False) -> None:
+        if view is None:
+            return
+        state = self.state
+        version = (state.version, self.twin_state.version if self.twin_state else 0)
+        if not force and version == self._drawn_version:
+            return
+        self._drawn_version = version
+        frame = follow(self.frame_slider, len(state.manifolds))
+        generation = follow(self.generation_slider, len(state.chains))
+        widget = self.views[view]
+        widget.render(state, frame, generation)
+        if view == "1d" and self.twin_state is not None:
+            widget.set_comparison(self.twin_state, self.twin_title)
+
+    @property
+    def steps_per_second(self) -> float:
+        return self.state.steps_per_second
+
+    def _on_kaleidoscope_generation(self, generation: int) -> None:
+        self.generation_slider.blockSignals(True)
+        self.generation_slider.setValue(generation)
+        self.generation_slider.blockSignals(False)
+
+    # -- runs -------------------------------------------------------------------------------------
+    def read_replay(self, run: Any) -> LiveState:
+        return LiveState.from_run(run)
+
+    def replay(self, path: Path, data: LiveState) -> str:
+        self.stop_jobs()
+        self.state = data
+        self.run_path = Path(path)
+        self.settings_changed = False
+        if data.image_shape:
+            return "kaleidoscope"
+        return "1d" if data.dim == 1 else "2d" if data.dim == 2 else "loss"
+
+    def compare_run(self, run: Any, path: Path) -> str:
+        state = LiveState.from_run(run)
+        title = f"L={run.config.model.layers} ({Path(path).name})"
+        if state.dim != 1:
+            raise GKNError(f"{path} is not a 1D run; the comparison panel shows 1D manifolds")
+        self.views["1d"].set_comparison(state, title)
+        return "1d"
+
+    def export(self, what: str, path: Path) -> None:
+        state = self.state
+        if what == "grid":
+            if state.image_shape is None or not state.chains:
+                raise GKNError("no image grid yet: sample an image model first")
+            generation = min(self.generation_slider.value(), len(state.chains) - 1)
+            grid = self.views["kaleidoscope"].grid_mosaic(generation)
+            exports.export_image(grid, state.low, state.high, path)
+        elif what == "chains":
+            if self.run_path is None:
+                raise GKNError("no run yet")
+            fmt = path.suffix.lower().lstrip(".")
+            if fmt not in ("csv", "npz", "h5"):
+                raise GKNError(f"{path.name}: chains export to .csv, .npz or .h5")
+            with open_run(self.run_path) as run:
+                export_run(run, "chains", fmt, path, overwrite=True)
+        else:
+            self.export_animation(path)
+
+    def export_animation(self, path: Path) -> None:
+        state = self.state
+        if not state.chains:
+            raise GKNError("nothing to animate yet: sample first")
+        name = self.front
+        if name not in ANIMATED_VIEWS:
+            name = "kaleidoscope" if state.image_shape else ("1d" if state.dim == 1 else "2d")
+        view = self.views[name]
+        frames = exports.grab_frames(view, lambda g: view.render(state, None, g), range(len(state.chains)))
+        exports.write_animation(frames, path)
+        self.render(self.front, force=True)

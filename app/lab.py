@@ -1,0 +1,180 @@
+"""The base of every lab (GKN, chaos): the transport of its jobs, launching them, stopping them.
+
+A lab owns its settings panel, its views and its jobs, and talks to the window only through its host
+(app/host.py). The shared parts live here once:
+- the transport: Play starts a job or pauses/resumes the live one, Step starts one paused (or takes one
+  step of the paused one), Reset is the lab's own;
+- launching a job into a named slot (`self.train_thread`, ...) with the stale-batch guard: a batch (or
+  an end) from a thread that has since been replaced in its slot is dropped, so a restarted job never
+  mixes with the one before it;
+- every thread it started kept in one `Workers`, stopped and waited for in one way (`stop_jobs`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+from PyQt6.QtCore import QObject
+from PyQt6.QtWidgets import QWidget
+
+from app.host import ExportSpec, LabHost, ViewSpec
+from app.widgets import TransportButtons
+from app.worker import LIVE_DELIVERY_S, JobThread, Workers
+from gkn_core.errors import GKNError
+from gkn_core.jobs.base import Job
+
+
+class Lab(QObject):
+    KIND: ClassVar[str]  # the run kind it shows
+    VIEWS: ClassVar[tuple[ViewSpec, ...]]  # the tabs it contributes, in order
+    EXPORTS: ClassVar[tuple[ExportSpec, ...]] = ()  # its entries of File > Export
+    SLOTS: ClassVar[tuple[str, ...]] = ()  # attributes that hold its live job threads
+
+    controls: QWidget  # its settings page in the window's dock
+    footer: QWidget | None = None  # shown under the tabs while one of its views is in front
+
+    def __init__(self, host: LabHost, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.host = host
+        self.workers = Workers(self)
+        self.views: dict[str, Any] = {spec.name: spec.create() for spec in self.VIEWS}
+        self.front: str | None = None  # its view in front, if one is
+        self.run_path: Path | None = None
+        self.settings_changed = False
+        for slot in self.SLOTS:
+            setattr(self, slot, None)
+
+    # -- transport --------------------------------------------------------------------------------
+    def connect_transport(
+        self,
+        buttons: TransportButtons,
+        play: Callable[[], None],
+        step: Callable[[], None],
+        reset: Callable[[], None],
+    ) -> None:
+        buttons.play.connect(play)
+        buttons.step.connect(step)
+        buttons.reset.connect(reset)
+
+    @staticmethod
+    def alive(thread: JobThread | None) -> bool:
+        return thread is not None and not thread.finished
+
+    def play(self, slot: str, buttons: TransportButtons, start: Callable[..., bool]) -> None:
+        """Pause or resume the live job in `slot`; with none, start one."""
+        thread = getattr(self, slot)
+        if self.alive(thread):
+            job = thread.job
+            job.resume() if job.is_paused else job.pause()
+            buttons.show_running(not job.is_paused)
+        else:
+            start(paused=False)
+
+    def step(self, slot: str, buttons: TransportButtons, start: Callable[..., bool]) -> None:
+        """One step of the job in `slot` (started paused when there is none), then paused."""
+        if self.alive(getattr(self, slot)) or start(paused=True):
+            job = getattr(self, slot).job
+            job.pause()
+            job.advance_one()
+            buttons.show_running(False)
+
+    def _on_settings_changed(self) -> None:
+        self.settings_changed = True
+
+    def may_start_over(self, question: str) -> bool:
+        """True when nothing is lost by a new run, or the user agrees to lose it."""
+        return self.run_path is None or not self.settings_changed or self.host.confirm(question)
+
+    def new_run_path(self, stem: str) -> Path:
+        """A fresh file in the runs folder: the stem, then the time."""
+        runs = self.host.runs_dir
+        runs.mkdir(parents=True, exist_ok=True)
+        return runs / f"{stem}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S-%f')}.h5"
+
+    # -- jobs -------------------------------------------------------------------------------------
+    def launch(
+        self,
+        slot: str,
+        job: Job,
+        snapshots: Iterator,
+        deliver: Callable[[list], None],
+        deliver_every: float = LIVE_DELIVERY_S,
+    ) -> JobThread:
+        """Start a job in a thread kept as `self.<slot>`. The stale-batch guard: batches (and the end)
+        that a replaced thread had already queued are dropped, so a restarted job never mixes with the
+        old one."""
+        thread = self.workers.job(job, snapshots)
+        thread.worker.deliver_every = deliver_every
+        thread.delivered.connect(lambda batch, t=thread: deliver(batch) if getattr(self, slot) is t else None)
+        thread.ended.connect(lambda status, reason, t=thread: self._on_ended(slot, t, status, reason))
+        setattr(self, slot, thread)
+        thread.start()
+        return thread
+
+    def _on_ended(self, slot: str, thread: JobThread, status: str, reason: str) -> None:
+        self.job_ended(slot, getattr(self, slot) is thread, status, reason)
+        if status == "failed":
+            self.host.show_error(f"the job failed: {reason}")
+
+    def job_ended(self, slot: str, current: bool, status: str, reason: str) -> None:
+        """A job of `slot` ended (current: it is still the slot's job, not one replaced since)."""
+
+    def stop_slot(self, slot: str, clear: bool = True) -> None:
+        """Ask the slot's job to stop at its next step and wait for it a moment; one that is mid-step
+        (a long one) ends by itself and is waited for by stop_jobs or on closing."""
+        thread = getattr(self, slot)
+        if thread is not None:
+            thread.stop()
+        if clear:
+            setattr(self, slot, None)
+
+    def call(self, fn: Callable[[], Any], done: Callable[[Any], None]) -> None:
+        """A one-off computation off the GUI thread; its failure becomes one line in a dialog."""
+        self.workers.call(fn, done, self.host.show_error)
+
+    def stop_jobs(self) -> None:
+        """Stop every job and function of the lab and wait for them (the same wait as on closing)."""
+        self.workers.stop_all()
+        for slot in self.SLOTS:
+            setattr(self, slot, None)
+
+    # -- what the window asks of a lab -------------------------------------------------------------
+    def set_front(self, view: str) -> None:
+        """The window's front view changed (to one of this lab's, or not)."""
+        self.front = view if view in self.views else None
+        if self.front is not None:
+            self.view_shown(view)
+
+    def view_shown(self, view: str) -> None:
+        """One of the lab's views came to front."""
+
+    def render(self, view: str, force: bool = False) -> None:
+        raise NotImplementedError
+
+    def toggle_play(self) -> None:
+        """Space."""
+        raise NotImplementedError
+
+    @property
+    def steps_per_second(self) -> float:
+        return 0.0
+
+    def read_replay(self, run: Any) -> Any:
+        """What a replay of the open run shows (raises GKNError for a bad file); the window then calls
+        `replay` once the file is closed again."""
+        raise NotImplementedError
+
+    def replay(self, path: Path, data: Any) -> str:
+        """Show a run read by read_replay; returns the view to bring to front."""
+        raise NotImplementedError
+
+    def compare_run(self, run: Any, path: Path) -> str:
+        """Show a run beside the current one; returns the view to bring to front."""
+        raise GKNError(f"{path}: runs of kind {self.KIND} have no comparison view")
+
+    def export(self, what: str, path: Path) -> None:
+        """Write one of the lab's EXPORTS (raises GKNError or OSError; the window shows it)."""
+        raise NotImplementedError
