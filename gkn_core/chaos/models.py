@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from gkn_core.chaos.config import ChaosModelConfig
+from gkn_core.tangent import RateNetworkMap
 
 
 @dataclass
@@ -185,6 +186,12 @@ class ChaoticRNN:
         states = list(torch.split(flat, self.sizes, dim=1))
         return torch.cat(self.step(states), dim=1)
 
+    def euler_map(self, dtype: torch.dtype | None = None) -> RateNetworkMap:
+        """The free dynamics as a map of concatenated states with its analytic tangent (for
+        Lyapunov spectra); dtype: compute in that dtype (the couplings are copied once)."""
+        couplings = [(dst, src, m) for dst, inputs in enumerate(self._sources(False)) for src, m in inputs]
+        return RateNetworkMap(self.sizes, couplings, self.biases, self.a, dtype)
+
     @torch.no_grad()
     def run(
         self,
@@ -309,5 +316,5 @@ def largest_exponent_per_tau(
 
     gen = torch.Generator(device=model.device).manual_seed(seed)
     x0 = torch.cat(model.random_state(chains, gen), dim=1)
-    per_step = lyapunov_spectrum(model.flat_step, x0, k, steps, transient=transient, seed=seed)
+    per_step = lyapunov_spectrum(model.euler_map(), x0, k, steps, transient=transient, seed=seed)
     return per_step.mean(0) * (model.settings.tau / model.settings.dt)
