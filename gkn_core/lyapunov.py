@@ -62,7 +62,7 @@ def _traced(fn: TangentFn, x: torch.Tensor, frame: torch.Tensor) -> Callable | N
     from torch.fx.experimental.proxy_tensor import make_fx
 
     try:
-        graph = make_fx(fn)(x, frame)
+        graph = make_fx(lambda x, frame: fn(x, frame))(x, frame)
     except Exception:  # any map that make_fx cannot follow runs eagerly instead
         return None
     graph.graph.eliminate_dead_code()
