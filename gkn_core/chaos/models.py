@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from gkn_core.chaos.config import ChaosModelConfig
-from gkn_core.tangent import RateNetworkMap
+from gkn_core.tangent import RateNetworkMap, tanh_into
 
 
 @dataclass
@@ -263,7 +263,7 @@ class ChaoticRNN:
         if self.arch == "unrestricted":
             target, mats = x[:, :n0], self._fused_mats
             for _ in range(n_steps):
-                torch.tanh(x, out=p)
+                tanh_into(x, p)
                 target.addmm_(p, mats[0], beta=1 - a, alpha=a)
         else:
             x[:, n0 + 1 :].copy_(states[1])
@@ -271,7 +271,7 @@ class ChaoticRNN:
             from_h, from_v = p[:, n0:], p[:, : n0 + 1]
             down, up = self._fused_mats
             for _ in range(n_steps):
-                torch.tanh(x, out=p)
+                tanh_into(x, p)
                 v.addmm_(from_h, down, beta=1 - a, alpha=a)
                 h.addmm_(from_v, up, beta=1 - a, alpha=a)
             states[1].copy_(h)
