@@ -22,6 +22,7 @@ import itertools
 import numpy as np
 import torch
 
+
 def tanh_into(x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
     """out = tanh(x) without allocating. On the CPU through numpy's tanh, which is correctly rounded
     to about an ulp like torch's and measured 30-50x faster on this project's CPUs with torch 2.13

@@ -198,8 +198,9 @@ def test_job_steps_are_short_and_the_answers_those_of_one_piece(one_torch_thread
 
 
 def test_default_job_step_is_bounded_at_paper_size():
-    """At paper size (784 + 500 units, every exponent up to 128, 2 chains) a job step is one or two
-    Euler steps (four with 20 exponents): WORK_PER_JOB_STEP floating-point operations, about 0.05-0.3 s on one CPU core."""
+    """At paper size (784 + 500 units, every exponent up to 128, 2 chains) a job step is one Euler
+    step (four with 20 exponents): WORK_PER_JOB_STEP floating-point operations, about 0.05-0.3 s
+    on one CPU core."""
     from gkn_core.chaos.config import chaos_preset_config
 
     paper = build_chaos_model(chaos_preset_config("paper-mnist").model, 784, "cpu")
