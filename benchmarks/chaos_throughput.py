@@ -4,7 +4,8 @@
     (the roofline this code can reach): ratio = matmul-only time / CHL step time (target >= 0.6).
 (b) The batched Lyapunov code (analytic tangent map, QR every step) vs a plain reference that
     follows one trajectory at a time with the explicit Jacobian and numpy QR every step, on the
-    same network, same starts and same initial frame: the speed-up and the largest difference of the exponents.
+    same network, same starts and same initial frame: the speed-up and the largest difference of
+    the exponents.
 (c) Steps per second of the `paper-mnist` preset (Nv=784, Nh=500, M=500, T/dt=100) on this device,
     and the wall time that 300k steps would take.
 
