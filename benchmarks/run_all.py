@@ -74,6 +74,16 @@ BENCHMARKS = [
         "Lyapunov code against a per-trajectory numpy reference; paper-size training speed.",
         threads=True,
     ),
+    Benchmark(
+        "lyapunov_speed",
+        "lyapunov_speed.py",
+        (),
+        ("--quick",),
+        "Lyapunov spectra in float64, each against its reference in one run (interleaved): the digits8-size "
+        "network's whole spectrum (analytic tangent map) against per-trajectory numpy, the paper-size "
+        "network against its matrix products alone, the Henon map (generic JVP path) against a numpy loop.",
+        threads=True,
+    ),
 ]
 
 

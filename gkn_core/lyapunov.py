@@ -1,10 +1,19 @@
 """Lyapunov exponents of any one-step map of a batch of states (Benettin / Shimada-Nagashima).
 
 `step` maps a (batch, dim) tensor to the next state, row by row (rows must not interact). k
-orthonormal tangent vectors per trajectory are pushed through the Jacobian of `step` with
-forward-mode Jacobian-vector products (`torch.func.jvp`, vectorised over the k directions with
-`torch.vmap`), never by differencing nearby trajectories, and re-orthonormalised by a batched QR
-every `renorm_every` steps; the exponents are the time averages of log |diag R|.
+orthonormal tangent vectors per trajectory, a frame (batch, k, dim), are pushed through the
+Jacobian of `step` and re-orthonormalised by a batched QR every `renorm_every` steps; the exponents
+are the time averages of log |diag R|, never differences of nearby trajectories.
+
+How the frame is pushed:
+- a step that has its own tangent map, `step.tangent(x, frame) -> (x_next, frame_next)` (the
+  product's rate networks: gkn_core.tangent.RateNetworkMap, one matrix product per coupling for
+  the state and all k vectors of all trajectories together), uses it;
+- any other map (Henon, Lorenz, a user's function) gets forward-mode Jacobian-vector products
+  (`torch.func.jvp`) of the k directions folded into the batch. For long runs that product is
+  traced once into a graph of plain tensor operations (`make_fx`), so a step costs a few tensor
+  operations and no autograd bookkeeping; a map that cannot be traced (data-dependent Python
+  control flow, `.item()`) runs eagerly.
 
 All exponents are per step of the map. Divide by the map's time step for exponents per unit time
 (a network with Euler steps dt and time constant tau: per tau = per step * tau / dt).
@@ -18,33 +27,145 @@ import torch
 from torch.func import jvp
 
 StepFn = Callable[[torch.Tensor], torch.Tensor]
+TangentFn = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+TRACE_FROM_STEPS = 1000  # runs at least this long trace the generic JVP once (about 0.5 s) first
 
 
-def _push(step: StepFn, x: torch.Tensor, tangents: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """One step of the states (batch, dim) and of the tangents (k, batch, dim): J(x) v for each v."""
+class _JvpPush:
+    """x (batch, dim), frame (batch, k, dim) -> the next states and J(x) frame, by forward-mode AD."""
 
-    def along(v: torch.Tensor) -> torch.Tensor:
-        return jvp(step, (x,), (v,))[1]
+    def __init__(self, step: StepFn, trace: bool) -> None:
+        self.step = step
+        self.trace = trace
+        self._graph: Callable | None = None
+        self._key: tuple | None = None
 
-    with torch.no_grad():
-        x_next = step(x)
-    return x_next, torch.vmap(along)(tangents)
+    def eager(self, x: torch.Tensor, frame: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        batch, k, dim = frame.shape
+        repeated = x.unsqueeze(1).expand(batch, k, dim).reshape(batch * k, dim)
+        primal, tangent = jvp(self.step, (repeated,), (frame.reshape(batch * k, dim),))
+        return primal.view(batch, k, dim)[:, 0], tangent.view(batch, k, dim)
+
+    def __call__(self, x: torch.Tensor, frame: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if not self.trace:
+            return self.eager(x, frame)
+        key = (tuple(x.shape), tuple(frame.shape), x.dtype, x.device)
+        if key != self._key:
+            self._key, self._graph = key, _traced(self.eager, x, frame)
+            if self._graph is None:  # not traceable: eager from now on
+                self.trace = False
+                return self.eager(x, frame)
+        return self._graph(x, frame)
 
 
-def _orthonormal(tangents: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """QR of the (batch, dim, k) tangent frame: the new frame (k, batch, dim) and log |diag R| (batch, k)."""
-    q, r = torch.linalg.qr(tangents.permute(1, 2, 0))
-    growth = torch.log(torch.diagonal(r, dim1=-2, dim2=-1).abs())
-    return q.permute(2, 0, 1), growth
+def _traced(fn: TangentFn, x: torch.Tensor, frame: torch.Tensor) -> Callable | None:
+    from torch.fx.experimental.proxy_tensor import make_fx
+
+    try:
+        graph = make_fx(lambda x, frame: fn(x, frame))(x, frame)
+    except Exception:  # any map that make_fx cannot follow runs eagerly instead
+        return None
+    graph.graph.eliminate_dead_code()
+    graph.recompile()
+    return graph
 
 
-def _start_frame(x: torch.Tensor, k: int, generator: torch.Generator | None) -> torch.Tensor:
+def tangent_pusher(step: StepFn, long_run: bool = False) -> TangentFn:
+    """The function that advances states and frame one step: the map's own `tangent` when it has
+    one, else forward-mode JVPs (traced once when `long_run`)."""
+    own = getattr(step, "tangent", None)
+    return own if callable(own) else _JvpPush(step, long_run)
+
+
+def start_frame(x: torch.Tensor, k: int, seed: int) -> torch.Tensor:
+    """A random orthonormal frame (batch, k, dim) from `seed` (drawn on the CPU, the same on any device)."""
     batch, dim = x.shape
     if k > dim:
         raise ValueError(f"cannot follow {k} exponents of a {dim}-dimensional map")
+    generator = torch.Generator().manual_seed(seed)
     noise = torch.randn(batch, dim, k, generator=generator, dtype=x.dtype, device="cpu").to(x.device)
     q, _ = torch.linalg.qr(noise)
-    return q.permute(2, 0, 1).contiguous()
+    return q.mT.contiguous()
+
+
+class Benettin:
+    """A spectrum computation that can be advanced a few steps at a time (a job step, a chunk).
+
+    transient: steps run first (states and frame) and not counted. renorm_every: QR every that
+    many steps (also at the end of the transient and at the last step). After `advance` has done
+    all transient + steps steps, `exponents()` is the answer; before, it is the running estimate.
+    `frame_condition()`: the largest ratio max |R_ii| / min |R_ii| met at any QR (a lower bound of
+    the frame's condition number before it was re-orthonormalised): near 1 is safe; growing like
+    exp((l_1 - l_k) renorm_every) it says how much the frame had collapsed, and above ~1e8
+    (float64) or ~1e3 (float32) the smallest exponents are no longer trustworthy.
+    """
+
+    def __init__(
+        self,
+        step: StepFn,
+        x0: torch.Tensor,
+        k: int,
+        steps: int,
+        transient: int = 0,
+        renorm_every: int = 1,
+        dtype: torch.dtype | None = None,
+        seed: int = 0,
+    ) -> None:
+        if steps < 1:
+            raise ValueError("steps must be >= 1")
+        if renorm_every < 1:
+            raise ValueError("renorm_every must be >= 1")
+        if transient < 0:
+            raise ValueError("transient must be >= 0")
+        x = x0.detach().to(dtype) if dtype is not None else x0.detach()
+        if x.ndim != 2:
+            raise ValueError(f"x0 must be (batch, dim), got shape {tuple(x.shape)}")
+        self.x = x.clone()
+        self.frame = start_frame(x, k, seed)
+        self.k, self.steps, self.transient, self.renorm_every = k, steps, transient, renorm_every
+        self.total_steps = transient + steps
+        self.done = 0
+        self.total = torch.zeros(x.shape[0], k, dtype=x.dtype, device=x.device)
+        self._condition = torch.ones((), dtype=x.dtype, device=x.device)
+        self._push = tangent_pusher(step, self.total_steps >= TRACE_FROM_STEPS)
+
+    @property
+    def finished(self) -> bool:
+        return self.done >= self.total_steps
+
+    @property
+    def counted(self) -> int:
+        """Steps averaged so far (after the transient)."""
+        return max(0, self.done - self.transient)
+
+    @torch.no_grad()
+    def advance(self, n: int | None = None) -> int:
+        """Do up to n more steps (all that remain when None); returns how many were done."""
+        todo = self.total_steps - self.done if n is None else min(n, self.total_steps - self.done)
+        x, frame, push = self.x, self.frame, self._push
+        for i in range(self.done, self.done + todo):
+            x, frame = push(x, frame)
+            if (i + 1) % self.renorm_every == 0 or i == self.total_steps - 1 or i == self.transient - 1:
+                frame, growth = self._orthonormal(frame)
+                if i >= self.transient:
+                    self.total += growth
+        self.x, self.frame = x, frame
+        self.done += todo
+        return todo
+
+    def _orthonormal(self, frame: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        q, r = torch.linalg.qr(frame.mT)
+        diag = torch.diagonal(r, dim1=-2, dim2=-1).abs()
+        if diag.shape[-1] > 1:
+            self._condition = torch.maximum(self._condition, (diag.amax(-1) / diag.amin(-1)).max())
+        return q.mT, diag.log()
+
+    def exponents(self) -> torch.Tensor:
+        """Exponents per step averaged so far, (batch, k) descending (zeros before any counted step)."""
+        return (self.total / max(self.counted, 1)).sort(dim=1, descending=True).values
+
+    def frame_condition(self) -> float:
+        return float(self._condition)
 
 
 def lyapunov_spectrum(
@@ -62,28 +183,12 @@ def lyapunov_spectrum(
     transient: steps run first (states and tangent frame) and not counted, so the frame has aligned
     with the leading directions before averaging starts. renorm_every: QR every that many steps (1 is
     safest; more is faster when exponents are moderate). dtype: e.g. torch.float64 for precision
-    (`step` must then accept that dtype). seed: of the random initial frame.
+    (`step` must then accept that dtype). seed: of the random initial frame. The frame's condition
+    number and a spectrum in short pieces: use Benettin.
     """
-    if steps < 1:
-        raise ValueError("steps must be >= 1")
-    if renorm_every < 1:
-        raise ValueError("renorm_every must be >= 1")
-    x = x0.detach().to(dtype) if dtype is not None else x0.detach()
-    if x.ndim != 2:
-        raise ValueError(f"x0 must be (batch, dim), got shape {tuple(x.shape)}")
-    generator = torch.Generator().manual_seed(seed)
-    frame = _start_frame(x, k, generator)
-    total = torch.zeros(x.shape[0], k, dtype=x.dtype, device=x.device)
-    for i in range(transient + steps):
-        x, frame = _push(step, x, frame)
-        counted = i >= transient
-        last = i == transient + steps - 1
-        if (i + 1) % renorm_every == 0 or last or (i == transient - 1):
-            frame, growth = _orthonormal(frame)
-            if counted:
-                total += growth
-    exponents = total / steps
-    return exponents.sort(dim=1, descending=True).values
+    run = Benettin(step, x0, k, steps, transient, renorm_every, dtype, seed)
+    run.advance()
+    return run.exponents()
 
 
 def local_largest_exponent(
@@ -100,17 +205,23 @@ def local_largest_exponent(
     One tangent vector per trajectory, renormalised every step; the value of a window is the mean
     log growth over its steps. The transient aligns the vector with the leading direction first.
     """
-    x = x0.detach().to(dtype) if dtype is not None else x0.detach()
-    generator = torch.Generator().manual_seed(seed)
-    frame = _start_frame(x, 1, generator)
-    out = torch.zeros(x.shape[0], windows, dtype=x.dtype, device=x.device)
-    for i in range(transient + window * windows):
-        x, frame = _push(step, x, frame)
-        norm = frame.norm(dim=-1)  # (1, batch)
-        frame = frame / norm.unsqueeze(-1)
-        if i >= transient:
-            out[:, (i - transient) // window] += norm[0].log()
-    return out / window
+    run = Benettin(step, x0, 1, window * windows, transient, 1, dtype, seed)
+    return local_windows(run, window, windows)
+
+
+def local_windows(run: Benettin, window: int, windows: int | None = None) -> torch.Tensor:
+    """Advance a k = 1 run window by window (all that remain, or `windows` of them) and return the
+    finite-time exponent of each: (batch, windows)."""
+    run.advance(run.transient - run.done if run.done < run.transient else 0)
+    left = (run.total_steps - run.done) // window
+    out = []
+    for _ in range(left if windows is None else min(windows, left)):
+        before = run.total[:, 0].clone()
+        run.advance(window)
+        out.append((run.total[:, 0] - before) / window)
+    if not out:
+        return torch.zeros(run.x.shape[0], 0, dtype=run.total.dtype, device=run.total.device)
+    return torch.stack(out, dim=1)
 
 
 def participation_ratio(exponents: torch.Tensor) -> torch.Tensor:

@@ -8,16 +8,21 @@ over 100 tau: long enough for the finite-time check below while the whole module
 from __future__ import annotations
 
 import math
+import queue
+import threading
 
 import numpy as np
 import pytest
 import torch
 
 from gkn_core.chaos.analysis import (
+    WORK_PER_JOB_STEP,
     LyapunovAnalysisJob,
     LyapunovSettings,
+    euler_steps_per_job_step,
     g_grid,
     lyapunov_settings,
+    network_spectrum,
     zero_crossing,
 )
 from gkn_core.chaos.config import ChaosModelConfig
@@ -78,7 +83,7 @@ def test_spectrum_is_the_library_spectrum(finished):
     model = small_network()
     gen = torch.Generator().manual_seed(3 + 7)
     x0 = torch.cat(model.random_state(2, gen), dim=1)
-    per_step = lyapunov_spectrum(model.flat_step, x0, 40, 200, transient=100, renorm_every=1, seed=3)
+    per_step = lyapunov_spectrum(model.euler_map(), x0, 40, 200, transient=100, renorm_every=1, seed=3)
     direct = per_step * (2.0 / 1.0)  # tau / dt
     np.testing.assert_array_equal(last.spectrum, direct.mean(0).double().numpy())
     np.testing.assert_array_equal(last.spectrum_std, direct.std(0, correction=0).double().numpy())
@@ -162,3 +167,62 @@ def test_bad_settings_are_one_line(raw, message):
 def test_too_many_exponents_for_the_network():
     with pytest.raises(ConfigError, match=r"lyapunov.exponents: the network has only 40 units \(got 41\)"):
         LyapunovAnalysisJob(small_network(), lyapunov_settings({"exponents": 41}), NV, MODEL_SEED)
+
+
+def test_job_steps_are_short_and_the_answers_those_of_one_piece(one_torch_thread):
+    """steps_per_job_step = 25: every job step does at most 25 Euler steps (counted, not timed),
+    states, frames and sums carry over, and the spectrum equals the one computed in one go."""
+    raw = {**SETTINGS, "steps_per_job_step": 25}
+    job = LyapunovAnalysisJob(small_network(), lyapunov_settings(raw), NV, MODEL_SEED)
+    # 300 spectrum steps -> 12 job steps, 300 finite-time -> 12, 3 gains x 200 steps -> 3 x 8
+    assert job.total_steps == 12 + 12 + 3 * 8
+    snaps, before = [], 0
+    for snap in job:
+        assert 1 <= snap.euler_steps - before <= 25
+        before = snap.euler_steps
+        snaps.append(snap)
+    assert len(snaps) == 48 and job.state is JobState.COMPLETED
+    assert snaps[0].stage == "spectrum (25/300 steps)" and snaps[0].spectrum is None  # in the transient
+    assert snaps[3].stage == "spectrum (100/300 steps)" and snaps[3].spectrum is None
+    assert snaps[4].spectrum is not None  # 25 steps averaged: a running estimate, already reported
+    assert snaps[11].stage == "spectrum" and snaps[23].stage == "finite-time exponent"
+    assert snaps[-1].stage == "g sweep 3/3" and snaps[-1].euler_steps == 300 + 300 + 3 * 200
+    direct = network_spectrum(small_network(), 40, 200, 100, 2, 1, 3)
+    np.testing.assert_array_equal(snaps[-1].spectrum, direct.mean(0).double().numpy())
+    assert 1.0 <= snaps[-1].frame_condition < 1e6
+    # the same answers as the job in one piece per stage (the module's fixture)
+    whole = list(LyapunovAnalysisJob(small_network(), lyapunov_settings(SETTINGS), NV, MODEL_SEED))
+    np.testing.assert_array_equal(snaps[-1].local_largest, whole[-1].local_largest)
+    np.testing.assert_array_equal(snaps[-1].g_largest, whole[-1].g_largest)
+    assert len(whole) == 5  # 300 steps of the 40-unit network fit in one job step's work
+
+
+def test_default_job_step_is_bounded_at_paper_size():
+    """At paper size (784 + 500 units, every exponent up to 128, 2 chains) a job step is one Euler
+    step (four with 20 exponents): WORK_PER_JOB_STEP floating-point operations, about 0.05-0.3 s
+    on one CPU core."""
+    from gkn_core.chaos.config import chaos_preset_config
+
+    paper = build_chaos_model(chaos_preset_config("paper-mnist").model, 784, "cpu")
+    assert euler_steps_per_job_step(paper, 128, 2) == 1
+    assert euler_steps_per_job_step(paper, 20, 2) == 4
+    assert euler_steps_per_job_step(paper, 1, 2) == 46  # the g sweep and the finite-time exponent
+    per_step = 2 * 2 * 21 * 2 * 784 * 500
+    assert euler_steps_per_job_step(paper, 20, 2) * per_step <= WORK_PER_JOB_STEP
+
+
+def test_stop_a_running_analysis_ends_at_the_next_step_boundary(one_torch_thread):
+    """Driven from a thread as the app does: Stop after the first snapshot ends the job at the next
+    job step, so at most two job steps (2 x 10 Euler steps) of a 1300-step spectrum are done."""
+    raw = {**SETTINGS, "steps": 1200, "steps_per_job_step": 10}
+    job = LyapunovAnalysisJob(small_network(), lyapunov_settings(raw), NV, MODEL_SEED)
+    seen: queue.Queue = queue.Queue()
+    worker = threading.Thread(target=lambda: [seen.put(snap) for snap in job], daemon=True)
+    worker.start()
+    first = seen.get(timeout=60)
+    job.stop()
+    worker.join(timeout=60)
+    assert not worker.is_alive() and job.state is JobState.STOPPED
+    assert first.step == 1 and first.euler_steps == 10
+    assert job.steps_done in (1, 2) and job.euler_steps == 10 * job.steps_done
+    assert job.total_steps > 100

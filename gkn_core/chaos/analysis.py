@@ -2,8 +2,12 @@
 sweep of the largest exponent against g (the edge of chaos) for the app's Lyapunov view.
 
 All exponents are per tau (per-step exponents * tau / dt), as everywhere in the project. The maths is
-gkn_core.lyapunov's; this module only chooses the initial states, seeds and scaling, and orders the
-work into job steps:
+gkn_core.lyapunov's (with the network's analytic tangent map, gkn_core.tangent); this module only
+chooses the initial states, seeds and scaling, and orders the work into short job steps, so that
+Stop and Pause answer within a fraction of a second even at paper size. Each job step does a
+bounded number of Euler steps of the stage in progress (`steps_per_job_step`, by default as many
+as WORK_PER_JOB_STEP floating-point operations allow), carrying states, frames and sums across
+job steps; a stage in progress reports its running estimate and "spectrum (120/300 steps)". The stages:
 
 1. the k largest exponents of the analysed network (mean and spread over `chains` trajectories),
    their participation ratio and Kaplan-Yorke dimension;
@@ -15,6 +19,7 @@ work into job steps:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -23,11 +28,12 @@ import torch
 from pydantic import Field, field_validator, model_validator
 
 from gkn_core.chaos.config import ChaosModelConfig
-from gkn_core.chaos.models import ChaoticRNN, build_chaos_model, largest_exponent_per_tau
+from gkn_core.chaos.models import ChaoticRNN, build_chaos_model
 from gkn_core.config import _Settings, validate_section
 from gkn_core.errors import ConfigError
 from gkn_core.jobs.base import Job, frozen_array
 from gkn_core.lyapunov import (
+    Benettin,
     kaplan_yorke_dimension,
     local_largest_exponent,
     lyapunov_spectrum,
@@ -38,6 +44,7 @@ MAX_DEFAULT_EXPONENTS = 128  # the default follows every unit up to this many (Q
 # Initial states use seed + 7 so that, when the analysis seed equals the model seed, the states are
 # not the first numbers of the stream the couplings were drawn from (the `gkn lyapunov` convention).
 STATE_SEED_OFFSET = 7
+WORK_PER_JOB_STEP = 3e8  # floating-point operations of one job step by default (~0.05-0.3 s on a CPU core)
 Gain = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
 
 
@@ -63,6 +70,8 @@ class LyapunovSettings(_Settings):
     g_steps: Annotated[int, Field(ge=1, le=1_000_000)] = 150  # steps per gain of the sweep
     g_chains: Annotated[int, Field(ge=1, le=10_000)] = 2
     seed: Annotated[int, Field(ge=0, lt=2**63)] = 0  # initial states and tangent frames
+    # Euler steps per job step (None: as many as WORK_PER_JOB_STEP floating-point operations allow)
+    steps_per_job_step: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
 
     @field_validator("g_values")
     @classmethod
@@ -109,9 +118,8 @@ def network_spectrum(
 ) -> torch.Tensor:
     """The k largest exponents per tau of the free dynamics for each trajectory: (chains, k), descending."""
     x0 = initial_states(model, chains, seed)
-    return lyapunov_spectrum(model.flat_step, x0, k, steps, transient, renorm_every, seed=seed) * per_tau(
-        model
-    )
+    spectrum = lyapunov_spectrum(model.euler_map(), x0, k, steps, transient, renorm_every, seed=seed)
+    return spectrum * per_tau(model)
 
 
 def network_local_largest(
@@ -120,7 +128,17 @@ def network_local_largest(
     """Finite-time largest exponent per tau over consecutive windows of `window` steps: (chains, windows),
     on the same trajectories as network_spectrum with the same seed."""
     x0 = initial_states(model, chains, seed)
-    return local_largest_exponent(model.flat_step, x0, window, windows, transient, seed=seed) * per_tau(model)
+    local = local_largest_exponent(model.euler_map(), x0, window, windows, transient, seed=seed)
+    return local * per_tau(model)
+
+
+def euler_steps_per_job_step(model: ChaoticRNN, k: int, chains: int, renorm_every: int = 1) -> int:
+    """How many Euler steps of a k-exponent, `chains`-trajectory run fit in WORK_PER_JOB_STEP
+    floating-point operations (the products of the state and k vectors, and the QR), at least 1."""
+    couplings = sum(m.shape[0] * m.shape[1] for inputs in model._sources(False) for _, m in inputs)
+    products = 2 * chains * (k + 1) * couplings
+    qr = 4 * chains * model.dim * k * k / renorm_every
+    return max(1, int(WORK_PER_JOB_STEP // (products + qr + 20 * chains * (k + 1) * model.dim)))
 
 
 def zero_crossing(g: np.ndarray, largest: np.ndarray) -> float | None:
@@ -154,6 +172,23 @@ class LyapunovSnapshot:
     g_crossing: float | None  # where g_largest crosses 0 (zero_crossing), once it has
     network_g: float  # the analysed network's own gain
     elapsed: float
+    frame_condition: float | None = None  # the spectrum's frame condition readout (Benettin)
+    euler_steps: int = 0  # Euler steps done by the job so far, all stages
+
+
+@dataclass
+class _Stage:
+    """One stage of the analysis: its name, Euler steps, steps per job step and (once begun) its run."""
+
+    name: str
+    euler_steps: int
+    chunk: int
+    run: Benettin | None = None
+    window_start: torch.Tensor | None = None  # finite-time stage: the sums at the current window's start
+
+    @property
+    def job_steps(self) -> int:
+        return math.ceil(self.euler_steps / self.chunk)
 
 
 class LyapunovAnalysisJob(Job[LyapunovSnapshot]):
@@ -169,41 +204,94 @@ class LyapunovAnalysisJob(Job[LyapunovSnapshot]):
         self.model_seed = model_seed
         self.k = settings.exponents_for(model.dim)
         self.transient = settings.transient if settings.transient is not None else model.settings.n_steps
-        self.total_steps = 2 + len(settings.g_values)
+        s, t = settings, self.transient
+
+        def chunk(k: int, chains: int, renorm: int) -> int:
+            if s.steps_per_job_step is not None:
+                return s.steps_per_job_step
+            return euler_steps_per_job_step(model, k, chains, renorm)
+
+        windows = s.steps // s.local_window
+        self.stages = [
+            _Stage("spectrum", t + s.steps, chunk(self.k, s.chains, s.renorm_every)),
+            _Stage("finite-time exponent", t + windows * s.local_window, chunk(1, s.chains, 1)),
+        ]
+        n = len(s.g_values)
+        self.stages += [
+            _Stage(f"g sweep {i + 1}/{n}", t + s.g_steps, chunk(1, s.g_chains, 1)) for i in range(n)
+        ]
+        self.total_steps = sum(stage.job_steps for stage in self.stages)
+        self.euler_steps = 0
+        self._current = 0
         self._spectrum: torch.Tensor | None = None  # (chains, k) per tau
-        self._local = np.zeros(0)
+        self._condition: float | None = None
+        self._local: list[float] = []
         self._g_done: list[float] = []
         self._g_largest: list[float] = []
         self._stage = ""
 
     def _advance(self) -> LyapunovSnapshot:
-        s = self.settings
-        done = self.steps_done
-        if done == 0:
-            self._spectrum = network_spectrum(
-                self.model, self.k, s.steps, self.transient, s.chains, s.renorm_every, s.seed
-            )
-            self._stage = "spectrum"
-        elif done == 1:
-            windows = s.steps // s.local_window
-            local = network_local_largest(
-                self.model, s.local_window, windows, self.transient, s.chains, s.seed
-            )
-            self._local = local.mean(0).double().cpu().numpy()
-            self._stage = "finite-time exponent"
+        stage = self.stages[self._current]
+        if stage.run is None:
+            self._begin(self._current, stage)
+        run = stage.run
+        assert run is not None
+        if self._current == 1:
+            self._advance_windows(stage, run)
         else:
-            i = done - 2
-            g = s.g_values[i]
+            self.euler_steps += run.advance(stage.chunk)
+        if self._current == 0 and run.counted:
+            self._spectrum = run.exponents() * per_tau(self.model)
+            self._condition = run.frame_condition()
+        self._stage = stage.name if run.finished else f"{stage.name} ({run.done}/{run.total_steps} steps)"
+        if run.finished:
+            if self._current >= 2:
+                largest = run.exponents().mean(0)[0] * per_tau(self.model)
+                self._g_done.append(self.settings.g_values[self._current - 2])
+                self._g_largest.append(float(largest))
+            stage.run = None  # frees its buffers
+            self._current += 1
+        return self._snapshot()
+
+    def _begin(self, index: int, stage: _Stage) -> None:
+        s = self.settings
+        if index == 0:
+            x0 = initial_states(self.model, s.chains, s.seed)
+            stage.run = Benettin(
+                self.model.euler_map(), x0, self.k, s.steps, self.transient, s.renorm_every, seed=s.seed
+            )
+        elif index == 1:
+            x0 = initial_states(self.model, s.chains, s.seed)
+            steps = stage.euler_steps - self.transient
+            stage.run = Benettin(self.model.euler_map(), x0, 1, steps, self.transient, 1, seed=s.seed)
+        else:
+            # the largest exponent of the untrained network at this gain, as largest_exponent_per_tau
+            g = s.g_values[index - 2]
             untrained = build_chaos_model(
                 self._at_gain(g), self.n_visible, self.model.device, self.model_seed
             )
-            largest = largest_exponent_per_tau(
-                untrained, s.g_chains, s.g_steps, self.transient, seed=s.seed + STATE_SEED_OFFSET
-            )
-            self._g_done.append(g)
-            self._g_largest.append(float(largest[0]))
-            self._stage = f"g sweep {i + 1}/{len(s.g_values)}"
-        return self._snapshot()
+            seed = s.seed + STATE_SEED_OFFSET
+            gen = torch.Generator(device=untrained.device).manual_seed(seed)
+            x0 = torch.cat(untrained.random_state(s.g_chains, gen), dim=1)
+            stage.run = Benettin(untrained.euler_map(), x0, 1, s.g_steps, self.transient, seed=seed)
+
+    def _advance_windows(self, stage: _Stage, run: Benettin) -> None:
+        """Up to stage.chunk steps of the finite-time run, closing every window it completes."""
+        window, todo = self.settings.local_window, stage.chunk
+        while todo and not run.finished:
+            if run.done < run.transient:
+                n = min(todo, run.transient - run.done)
+            else:
+                n = min(todo, window - (run.done - run.transient) % window)
+            if run.done == run.transient or stage.window_start is None:
+                stage.window_start = run.total[:, 0].clone()
+            done = run.advance(n)
+            todo -= done
+            self.euler_steps += done
+            if run.done > run.transient and (run.done - run.transient) % window == 0:
+                growth = (run.total[:, 0] - stage.window_start) / window
+                self._local.append(float(growth.mean()) * per_tau(self.model))
+                stage.window_start = run.total[:, 0].clone()
 
     def _at_gain(self, g: float) -> ChaosModelConfig:
         return validate_section(ChaosModelConfig, {**self.model.settings.model_dump(), "g": g}, "model")
@@ -218,6 +306,7 @@ class LyapunovAnalysisJob(Job[LyapunovSnapshot]):
             pr = float(participation_ratio(mean))
             ky = float(kaplan_yorke_dimension(mean))
         window_tau = self.settings.local_window / per_tau(self.model)
+        local = np.asarray(self._local, float)
         g_values, g_largest = np.asarray(self._g_done, float), np.asarray(self._g_largest, float)
         return LyapunovSnapshot(
             step=self.steps_done + 1,
@@ -228,12 +317,14 @@ class LyapunovAnalysisJob(Job[LyapunovSnapshot]):
             n_units=self.model.dim,
             participation_ratio=pr,
             kaplan_yorke=ky,
-            local_t=frozen_array(np.arange(1, len(self._local) + 1) * window_tau),
-            local_largest=frozen_array(self._local),
-            local_mean=float(self._local.mean()) if len(self._local) else None,
+            local_t=frozen_array(np.arange(1, len(local) + 1) * window_tau),
+            local_largest=frozen_array(local),
+            local_mean=float(local.mean()) if len(local) else None,
             g_values=frozen_array(g_values),
             g_largest=frozen_array(g_largest),
             g_crossing=zero_crossing(g_values, g_largest),
             network_g=float(self.model.settings.g),
             elapsed=self.elapsed,
+            frame_condition=self._condition,
+            euler_steps=self.euler_steps,
         )

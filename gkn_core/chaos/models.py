@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from gkn_core.chaos.config import ChaosModelConfig
+from gkn_core.tangent import RateNetworkMap, tanh_into
 
 
 @dataclass
@@ -102,6 +103,15 @@ class ChaoticRNN:
         else:
             self._down = [(p.A + p.W_down).T.contiguous() for p in self.pairs]  # (N_u, N_l)
             self._up = [(p.A + p.W_up.T).contiguous() for p in self.pairs]  # (N_l, N_u)
+        self._fused: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}  # free-phase buffers by batch
+        if self.arch == "unrestricted":
+            self._fused_mats = [torch.cat([self._eff, self.biases[0][None]])]  # (N + 1, N)
+        elif self.arch == "restricted2":
+            # [1 | phi(h)] @ [b; down] and [phi(v) | 1] @ [up; c]: the bias rides in the product
+            self._fused_mats = [
+                torch.cat([self.biases[0][None], self._down[0]]),
+                torch.cat([self._up[0], self.biases[1][None]]),
+            ]
 
     def weights(self) -> dict[str, torch.Tensor]:
         """Every array of the model by name (fixed and learned), for a checkpoint."""
@@ -185,6 +195,12 @@ class ChaoticRNN:
         states = list(torch.split(flat, self.sizes, dim=1))
         return torch.cat(self.step(states), dim=1)
 
+    def euler_map(self, dtype: torch.dtype | None = None) -> RateNetworkMap:
+        """The free dynamics as a map of concatenated states with its analytic tangent (for
+        Lyapunov spectra); dtype: compute in that dtype (the couplings are copied once)."""
+        couplings = [(dst, src, m) for dst, inputs in enumerate(self._sources(False)) for src, m in inputs]
+        return RateNetworkMap(self.sizes, couplings, self.biases, self.a, dtype)
+
     @torch.no_grad()
     def run(
         self,
@@ -199,6 +215,8 @@ class ChaoticRNN:
         self.last_recording with (chains, n_steps + 1, units) states, the start included.
         """
         a = self.a
+        if clamp is None and record is None and self.arch in ("unrestricted", "restricted2"):
+            return self._run_free_fused(states, n_steps)
         if clamp is not None and record is None and self.arch == "restricted2":
             # The hidden layer sees the constant input phi(v) = data: n Euler steps have the exact
             # closed form h_n = h_in + (h_0 - h_in) (1 - a)^n, with one product instead of n.
@@ -225,6 +243,39 @@ class ChaoticRNN:
                 frames.append(torch.cat(states, dim=1)[:chains, units].clone())
         if record is not None:
             self.last_recording = torch.stack(frames, dim=1)
+        return states
+
+    def _run_free_fused(self, states: list[torch.Tensor], n_steps: int) -> list[torch.Tensor]:
+        """The free phase with all elementwise work in one tanh and the bias inside the products.
+
+        One state buffer x = [v | +inf | h] (restricted2) or [x | +inf] (unrestricted) and one rates
+        buffer p = tanh(x), whose +inf column is exactly 1: each layer is then one in-place addmm
+        (beta = 1 - a, alpha = a) of a contiguous column range of p with [couplings; bias].
+        """
+        batch, a = states[0].shape[0], self.a
+        if batch not in self._fused:
+            x = torch.empty(batch, self.dim + 1, device=self.device, dtype=self.dtype)
+            self._fused = {batch: (x, torch.empty_like(x))}
+        x, p = self._fused[batch]
+        n0 = self.sizes[0]
+        x[:, n0].fill_(math.inf)
+        x[:, :n0].copy_(states[0])
+        if self.arch == "unrestricted":
+            target, mats = x[:, :n0], self._fused_mats
+            for _ in range(n_steps):
+                tanh_into(x, p)
+                target.addmm_(p, mats[0], beta=1 - a, alpha=a)
+        else:
+            x[:, n0 + 1 :].copy_(states[1])
+            v, h = x[:, :n0], x[:, n0 + 1 :]
+            from_h, from_v = p[:, n0:], p[:, : n0 + 1]
+            down, up = self._fused_mats
+            for _ in range(n_steps):
+                tanh_into(x, p)
+                v.addmm_(from_h, down, beta=1 - a, alpha=a)
+                h.addmm_(from_v, up, beta=1 - a, alpha=a)
+            states[1].copy_(h)
+        states[0].copy_(x[:, :n0])
         return states
 
     def visible_rates(self, states: list[torch.Tensor]) -> torch.Tensor:
@@ -309,5 +360,5 @@ def largest_exponent_per_tau(
 
     gen = torch.Generator(device=model.device).manual_seed(seed)
     x0 = torch.cat(model.random_state(chains, gen), dim=1)
-    per_step = lyapunov_spectrum(model.flat_step, x0, k, steps, transient=transient, seed=seed)
+    per_step = lyapunov_spectrum(model.euler_map(), x0, k, steps, transient=transient, seed=seed)
     return per_step.mean(0) * (model.settings.tau / model.settings.dt)
