@@ -217,10 +217,18 @@ def test_stop_a_running_analysis_ends_at_the_next_step_boundary(one_torch_thread
     raw = {**SETTINGS, "steps": 1200, "steps_per_job_step": 10}
     job = LyapunovAnalysisJob(small_network(), lyapunov_settings(raw), NV, MODEL_SEED)
     seen: queue.Queue = queue.Queue()
-    worker = threading.Thread(target=lambda: [seen.put(snap) for snap in job], daemon=True)
+    stop_sent = threading.Event()
+
+    def drive() -> None:  # like the app's worker, but it waits for the Stop after each snapshot,
+        for snapshot in job:  # so how far the job gets does not depend on thread scheduling
+            seen.put(snapshot)
+            stop_sent.wait(timeout=60)
+
+    worker = threading.Thread(target=drive, daemon=True)
     worker.start()
     first = seen.get(timeout=60)
     job.stop()
+    stop_sent.set()
     worker.join(timeout=60)
     assert not worker.is_alive() and job.state is JobState.STOPPED
     assert first.step == 1 and first.euler_steps == 10
