@@ -56,7 +56,7 @@ MEASURES: dict[str, str] = {
     "restricted_mean_steps": "mean of min(steps to capture, N): the uncaptured count as N",
     "stay_fraction": "share of the captured still within tol of the same training point at step N",
     "flat_near_data": "share of unseen starts with f(x) near a training point and |J_f(x)|_2 < threshold",
-    "flat_anywhere": "share with |J_f(x)|_2 < threshold wherever f(x) lies (unsound: untrained nets score high)",
+    "flat_anywhere": "share with |J_f(x)|_2 < threshold wherever f(x) lies (unsound: untrained nets too)",
 }
 
 
@@ -101,7 +101,11 @@ class CaptureReport:
 
 
 def measurement_starts(
-    dim: int, low: float, high: float, grid: int | None = None, random_starts: int = RANDOM_STARTS,
+    dim: int,
+    low: float,
+    high: float,
+    grid: int | None = None,
+    random_starts: int = RANDOM_STARTS,
     seed: int = 0,
 ) -> torch.Tensor:
     """A grid of [low, high]^D for D <= 4 (201, 41^2, 16^3, 9^4 points), else seeded uniform draws."""
@@ -173,7 +177,7 @@ def capture_report(
     device = _device_of(f)
     targets = torch.as_tensor(np.array(points, dtype=np.float32), device=device)
     if targets.ndim != 2 or targets.shape[0] < 1:
-        raise ValueError(f"training points must be a non-empty (m, D) array, got shape {tuple(targets.shape)}")
+        raise ValueError(f"training points must be a non-empty (m, D) array, not {tuple(targets.shape)}")
     m, dim = targets.shape
     if starts is None:
         x = measurement_starts(dim, low, high, grid, RANDOM_STARTS, seed).to(device)
@@ -187,18 +191,16 @@ def capture_report(
     basin = torch.where(eligible, -1, start_index)
     steps = torch.where(eligible, math.inf, 0.0)
     state = x
-    first = None
+    near_one_step = torch.zeros(n, dtype=torch.bool, device=device)
     for t in range(1, n_steps + 1):
         state = f(state)
         distance, index = _nearest(state, targets)
         if t == 1:
-            first = (distance <= tol, state)
+            near_one_step = distance <= tol
         arrive = (distance <= tol) & torch.isinf(steps)
         basin = torch.where(arrive, index, basin)
         steps = torch.where(arrive, float(t), steps)
     end_distance = torch.cdist(state, targets, p=float("inf"))  # (n, m)
-    assert first is not None
-    near_one_step, fx = first
 
     e = eligible
     n_e = int(e.sum())

@@ -70,7 +70,8 @@ class QualityCurve:
 
     def at(self, generations: list[int] | tuple[int, ...]) -> dict[int, tuple[float, float]]:
         """generation -> (confident, entropy), for the generations that exist."""
-        return {g: (float(self.confident[g]), float(self.entropy[g])) for g in generations if g < len(self.generation)}
+        known = [g for g in generations if 0 <= g < len(self.generation)]
+        return {g: (float(self.confident[g]), float(self.entropy[g])) for g in known}
 
 
 def _frozen(values: list[float] | np.ndarray, dtype: type = np.float64) -> np.ndarray:
