@@ -39,6 +39,7 @@ TOY_ROWS = (
     "restricted_mean_steps",
     "stay_fraction",
     "flat_near_data",
+    "flat_some_near_data",
     "flat_anywhere",
 )
 GENERATIONS = (0, 5, 10, 20, 40, 60)
@@ -86,7 +87,7 @@ def toy_part(depths: list[int], seeds: list[int], steps: int | None, out: list[s
         for name in TOY_ROWS:
             cells = [cell(*per_depth[d][name]) for d in depths]
             out.append(f"| {name} | " + " | ".join(cells) + " |")
-        for name in ("one_step_capture", "capture", "balance", "flat_near_data"):
+        for name in ("one_step_capture", "capture", "balance", "flat_near_data", "flat_some_near_data"):
             cells = []
             for d in depths:
                 t = spread([getattr(r[0], name) for r in loose[d]])

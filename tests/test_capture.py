@@ -23,7 +23,14 @@ from gkn_core.jobs.gkn_train import GKNTrainingJob
 
 X1 = np.array([[0.2], [0.8]], dtype=np.float32)
 X2 = np.array([[0.2, 0.2], [0.2, 0.8], [0.8, 0.2], [0.8, 0.8]], dtype=np.float32)
-CAPTURE_MEASURES = ("one_step_capture", "capture", "balance", "balanced_capture", "flat_near_data")
+CAPTURE_MEASURES = (
+    "one_step_capture",
+    "capture",
+    "balance",
+    "balanced_capture",
+    "flat_near_data",
+    "flat_some_near_data",
+)
 
 
 def constant(value: list[float]):

@@ -24,8 +24,10 @@ cannot score by leaving the data where it is.
   counts the uncaptured as N (= N for a map that captures nothing).
 - flat_near_data: share of eligible starts whose f(x) is within tol of a training point AND where the
   largest singular value of the Jacobian of f is below `flat_threshold`: a whole neighbourhood is
-  collapsed onto a training point. `flat_anywhere` (largest singular value small, wherever f(x) lies)
-  is kept only to show why flatness alone is unsound; it is high for untrained nets.
+  collapsed onto a training point. `flat_some_near_data` asks only the smallest singular value to be
+  below it (collapse along at least one direction, onto the point). `flat_anywhere` (largest
+  singular value small, wherever f(x) lies) is kept only to show why flatness alone is unsound: it is
+  high for untrained nets.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ MEASURES: dict[str, str] = {
     "restricted_mean_steps": "mean of min(steps to capture, N): the uncaptured count as N",
     "stay_fraction": "share of the captured still within tol of the same training point at step N",
     "flat_near_data": "share of unseen starts with f(x) near a training point and |J_f(x)|_2 < threshold",
+    "flat_some_near_data": "as flat_near_data, but flat along some direction (smallest singular value)",
     "flat_anywhere": "share with |J_f(x)|_2 < threshold wherever f(x) lies (unsound: untrained nets too)",
 }
 
@@ -88,6 +91,7 @@ class CaptureReport:
     mean_steps_captured: float  # conditional on capture; nan if none is captured
     stay_fraction: float  # nan if none is captured
     flat_near_data: float
+    flat_some_near_data: float
     flat_anywhere: float
     basin_shares: np.ndarray  # (m,) shares of the captured eligible starts per training point
     capture_curve: np.ndarray  # (N + 1,) share of eligible starts captured by step k (k = 0: 0)
@@ -128,15 +132,15 @@ def _nearest(x: torch.Tensor, points: torch.Tensor) -> tuple[torch.Tensor, torch
     return torch.cdist(x, points, p=float("inf")).min(dim=1)
 
 
-def largest_singular_values(f: Map, x: torch.Tensor, chunk: int = JACOBIAN_CHUNK) -> torch.Tensor:
-    """(n,) largest singular value of the Jacobian of f at each row of x (torch.func, in chunks)."""
+def singular_values(f: Map, x: torch.Tensor, chunk: int = JACOBIAN_CHUNK) -> torch.Tensor:
+    """(n, D) singular values (descending) of the Jacobian of f at each row of x (torch.func, chunks)."""
     from torch.func import jacrev, vmap
 
     def one(row: torch.Tensor) -> torch.Tensor:
         return f(row[None])[0]
 
-    out = [torch.linalg.matrix_norm(vmap(jacrev(one))(part), ord=2) for part in x.split(chunk)]
-    return torch.cat(out) if out else torch.empty(0)
+    out = [torch.linalg.svdvals(vmap(jacrev(one))(part)) for part in x.split(chunk)]
+    return torch.cat(out) if out else torch.empty(0, x.shape[1])
 
 
 def _entropy_balance(counts: np.ndarray) -> float:
@@ -226,13 +230,14 @@ def capture_report(
     restricted = float(np.minimum(eligible_steps, n_steps).mean()) if n_e else math.nan
     mean_captured = float(eligible_steps[np.isfinite(eligible_steps)].mean()) if n_c else math.nan
 
-    flat_near, flat_any = math.nan, math.nan
+    flat_near, flat_some, flat_any = math.nan, math.nan, math.nan
     if n_e:
         with torch.enable_grad():
-            sigma = largest_singular_values(f, x[e])
-        flat = sigma < flat_threshold
+            sigma = singular_values(f, x[e])
+        flat = sigma[:, 0] < flat_threshold
         flat_any = float(flat.float().mean())
         flat_near = float((flat & near_one_step[e]).float().mean())
+        flat_some = float(((sigma[:, -1] < flat_threshold) & near_one_step[e]).float().mean())
     return CaptureReport(
         n_starts=n,
         n_eligible=n_e,
@@ -252,6 +257,7 @@ def capture_report(
         mean_steps_captured=mean_captured,
         stay_fraction=stays,
         flat_near_data=flat_near,
+        flat_some_near_data=flat_some,
         flat_anywhere=flat_any,
         basin_shares=_readonly(counts / n_c if n_c else np.zeros(m)),
         capture_curve=_readonly(curve),
