@@ -25,7 +25,7 @@ import torch
 from gkn_core.config import preset_config
 from gkn_core.data.from_config import load_dataset
 from gkn_core.gkn.capture import aggregate, capture_report, capture_with_baseline, spread
-from gkn_core.gkn.sample_quality import held_out_images, quality_curve
+from gkn_core.gkn.sample_quality import QualityCurve, held_out_images, quality_curve
 from gkn_core.jobs.gkn_sample import KaleidoscopeSamplingJob
 from gkn_core.jobs.gkn_train import GKNTrainingJob, seeded_model
 
@@ -97,7 +97,9 @@ def toy_part(depths: list[int], seeds: list[int], steps: int | None, out: list[s
         print("\n".join(out[-(len(TOY_ROWS) + 8) :]), flush=True)
 
 
-def sample_curve(model: torch.nn.Module, config: object, dataset: object, chains: int, real: np.ndarray):
+def sample_curve(
+    model: torch.nn.Module, config: object, dataset: object, chains: int, real: np.ndarray
+) -> QualityCurve:
     settings = config.sample.model_copy(update={"chains": chains})
     job = KaleidoscopeSamplingJob(model, settings, dataset.low, dataset.high, config.seed + 1000)
     for _ in job:
