@@ -21,7 +21,9 @@ from PyQt6.QtWidgets import (
 
 from gkn_core.config import GKNConfig, parse_points, preset_config, preset_description, preset_names
 
-DATA_CHOICES = ("preset", "points", "uniform", "blobs", "ring", "moons", "digits8", "mnist")
+DATA_CHOICES = (
+    "preset", "points", "uniform", "blobs", "ring", "moons", "digits8", "mnist", "fashion", "fashion8"
+)  # fmt: skip
 
 
 def spin(low: int, high: int, tip: str) -> QSpinBox:

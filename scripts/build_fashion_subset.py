@@ -67,7 +67,7 @@ def load_training_set(idx_dir: Path) -> tuple[np.ndarray, np.ndarray]:
     if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28):
         raise BuildError(f"training images are {images.dtype} {images.shape}; expected uint8 (n, 28, 28)")
     if labels.shape != (images.shape[0],) or labels.dtype != np.uint8 or labels.max() > 9:
-        raise BuildError(f"training labels are {labels.dtype} {labels.shape}; expected uint8 0..9, one per image")
+        raise BuildError(f"training labels are {labels.dtype} {labels.shape}; expected uint8 0..9, one each")
     return images, labels
 
 
