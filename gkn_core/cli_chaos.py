@@ -76,7 +76,6 @@ def train_chaos(
 ) -> None:
     """Train a chaotic RNN generative model by contrastive Hebbian learning."""
     from gkn_core.chaos.sessions import chaos_training_session
-    from gkn_core.class_score import class_score, no_score_reason
     from gkn_core.cli import ctrl_c_stops, progress_bar
     from gkn_core.runs.reader import open_run
 
@@ -112,22 +111,10 @@ def train_chaos(
     line = f"{status}: {out} ({job.steps_done} steps, {where}"
     if last_scores:
         line += f", E2 {last_scores['E2']:.3g}, AAI {last_scores['AAI']:.3f}"
-    source = config.data.source
-    if no_score_reason(source):
-        line += f"; {no_score_reason(source)}"
+    after, before = job.class_scores()  # the trained network and its untrained baseline, same chains
+    if not after.scored:
+        line += f"; {after.reason}"
     elif job.steps_done:
-        import torch
-
-        from gkn_core.chaos.models import sample_visible
-        from gkn_core.chaos.train import seeded_chaos_model
-
-        def scored(model: Any) -> Any:  # 500 chains of the same seed for the trained and untrained net
-            gen = torch.Generator(device=job.device).manual_seed(config.seed + 5)
-            samples = sample_visible(model, 500, job.n_steps, gen).cpu().numpy()
-            return class_score(samples, source, "symmetric")
-
-        after = scored(job.model)
-        before = scored(seeded_chaos_model(config, job.dataset.dim, job.device))
         line += (
             f", {after.name} {after.fraction:.2f} (entropy {after.entropy:.2f} of 2.30; "
             f"untrained {before.fraction:.2f}, entropy {before.entropy:.2f})"

@@ -17,7 +17,7 @@ import torch
 from gkn_core.chaos.config import ChaosConfig, ChaosDataConfig
 from gkn_core.chaos.models import ChaoticRNN, build_chaos_model, largest_exponent_per_tau, sample_visible
 from gkn_core.chaos.scores import all_scores
-from gkn_core.class_score import class_score
+from gkn_core.class_score import ClassScore, class_score, no_score_reason
 from gkn_core.data import Dataset
 from gkn_core.data.images import load_image_file, load_named_dataset
 from gkn_core.device import resolve_device
@@ -140,6 +140,19 @@ class ChaosTrainingJob(Job[ChaosTrainSnapshot]):
         if classes.scored:
             scores.update(digit=classes.fraction, digit_entropy=classes.entropy)
         return scores
+
+    def class_scores(self, n: int = 500, seed_offset: int = 5) -> tuple[ClassScore, ClassScore]:
+        """(trained, untrained) class scores of n free-phase samples from the same chains: this model
+        and the untrained one of the same seed, its baseline; NaN with the reason for other data."""
+        source = self.config.data.source
+
+        def scored(model: ChaoticRNN) -> ClassScore:
+            if no_score_reason(source):  # nothing to sample for
+                return class_score(np.zeros((0, self.dataset.dim)), source, "symmetric")
+            gen = torch.Generator(device=self.device).manual_seed(self.config.seed + seed_offset)
+            return class_score(sample_visible(model, n, self.n_steps, gen).cpu().numpy(), source, "symmetric")
+
+        return scored(self.model), scored(seeded_chaos_model(self.config, self.dataset.dim, self.device))
 
     def largest_exponent(self) -> float:
         cfg = self.config.train
