@@ -103,6 +103,10 @@ def test_cli_trains_both_families_on_fashion(gkn, tmp_path):
     assert "item score" in done.stdout and "untrained" in done.stdout
     with h5py.File(chaos_run) as f:
         assert all(0.0 <= v <= 1.0 for v in f["train/scores/digit"][:])  # the item score, scored
+    from app.chaos.training_state import ChaosTrainState  # Qt-free: what the chaos view labels
+
+    with open_run(chaos_run) as run:
+        assert ChaosTrainState.from_run(run).class_score_name == "item score"
 
 
 def test_chaos_on_a_28x28_file_gets_no_class_score(gkn, tmp_path):
