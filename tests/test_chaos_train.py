@@ -178,7 +178,8 @@ def test_cli_trains_samples_and_measures_exponents(gkn, tmp_path):
         (["--g", "-1"], "gkn: error: model.g: must be greater than or equal to 0 (got -1.0)\n"),
         (
             ["--data", "nope"],
-            "gkn: error: --data: 'nope' is neither a known data set (digits8, mnist, fashion, fashion8) nor a file\n",
+            "gkn: error: --data: 'nope' is neither a known data set "
+            "(digits8, mnist, fashion, fashion8) nor a file\n",
         ),
         (["--arch", "deep"], None),
     ],
