@@ -50,7 +50,7 @@ cli.add_typer(train_cli, name="train")
 cli.add_typer(runs_cli, name="runs")
 
 stdout = Console(soft_wrap=True)  # result lines stay whole lines when piped
-KNOWN_DATA = ("digits8", "mnist", "uniform", "blobs", "ring", "moons")
+KNOWN_DATA = ("digits8", "mnist", "fashion", "fashion8", "uniform", "blobs", "ring", "moons")
 
 
 def data_overrides(
