@@ -33,7 +33,7 @@ class MemoryTrace:
         self.samples.append((step, mb))
 
     def growth_after(self, warmup: float) -> float:
-        """MB gained from the first sample after `warmup` (a share of the steps, 0..1) to the highest later."""
+        """MB gained from the first sample after `warmup` (a share of the steps, 0..1) to the peak later."""
         end = self.samples[-1][0]
         later = [mb for t, mb in self.samples if t >= warmup * end]
         return max(later) - later[0]
@@ -43,5 +43,7 @@ class MemoryTrace:
         return max(mb for _, mb in self.samples)
 
     def describe(self) -> str:
-        shown = ", ".join(f"step {t:.0f}: {mb:.0f}" for t, mb in self.samples[:: max(1, len(self.samples) // 8)])
+        shown = ", ".join(
+            f"step {t:.0f}: {mb:.0f}" for t, mb in self.samples[:: max(1, len(self.samples) // 8)]
+        )
         return f"RSS MB by step: {shown} (peak {self.peak:.0f})"

@@ -9,10 +9,10 @@ minutes with the product's caps.
 from __future__ import annotations
 
 import gc
-import os
 import signal
 import subprocess
 import sys
+
 import h5py
 import pytest
 from conftest import counts, full_mode
@@ -33,7 +33,13 @@ WARMUP = 0.5 if not full_mode() else 1 / 3  # the share of the steps before memo
 # first flushes), and the growth is measured over the next steps, counted in steps, not seconds.
 CLI_SOAKS = [
     ("gkn-2d", ("train", "gkn", "--preset", "2d", "--steps", "100000000"), 100, (3000, 300_000), 8.0),
-    ("chaos-digits8", ("train", "chaos", "--preset", "digits8", "--steps", "100000000"), 10, (200, 6000), 8.0),
+    (
+        "chaos-digits8",
+        ("train", "chaos", "--preset", "digits8", "--steps", "100000000"),
+        10,
+        (200, 6000),
+        8.0,
+    ),
 ]
 PLATEAU, PLATEAU_RISE = 5, 2.0
 
@@ -42,7 +48,9 @@ LONG = pytest.mark.timeout(counts(quick=300, full=1800))  # a full soak runs pas
 
 
 @LONG
-@pytest.mark.parametrize("args, every, windows, allowed", [s[1:] for s in CLI_SOAKS], ids=[s[0] for s in CLI_SOAKS])
+@pytest.mark.parametrize(
+    "args, every, windows, allowed", [s[1:] for s in CLI_SOAKS], ids=[s[0] for s in CLI_SOAKS]
+)
 def test_a_long_cli_run_keeps_its_memory_bounded(args, every, windows, allowed, tmp_path, tally):
     path = tmp_path / "soak.h5"
     log = EventLog(tmp_path / "events.log")
@@ -75,7 +83,9 @@ def test_a_long_cli_run_keeps_its_memory_bounded(args, every, windows, allowed, 
     shown = ", ".join(f"{r.step}: {r.rss_mb:.0f}" for r in reports[:: max(1, len(reports) // 12)])
     assert growth <= allowed, f"warm from step {warm.step} ({warm.rss_mb:.0f} MB); RSS by step: {shown}"
     with open_run(path) as run:
-        assert run.status == "stopped" and len(run.series("train/metrics")["step"]) >= warm.step + window_steps
+        assert (
+            run.status == "stopped" and len(run.series("train/metrics")["step"]) >= warm.step + window_steps
+        )
 
 
 @pytest.fixture
