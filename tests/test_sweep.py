@@ -242,6 +242,7 @@ def test_ctrl_c_stops_the_running_jobs_cleanly(tmp_path):
         assert run.status == "stopped" and 0 < run.train_metrics()["step"][-1] < 100000
 
 
+@pytest.mark.full  # Ray takes ~30 s to start; the engine interface is covered by the local engine's tests
 def test_ray_engine_runs_the_same_sweep(local_sweep, tmp_path, capsys):
     ray = pytest.importorskip(
         "ray", reason="Ray is not installed (the cluster extra: pip install '.[cluster]')"
