@@ -193,7 +193,7 @@ def claim_e(ctx: Context) -> ClaimResult:
         beats_T = compare(
             f"{name}: t={t_best:g} vs T", good[:, i_best], good[:, at_T], direction, paired=True
         )
-        if within and peak and all(p["verdict"] == "reproduced" for p in peak):
+        if within and len(peak) == 2 and all(p["verdict"] == "reproduced" for p in peak):
             verdict = "reproduced"
         elif not within and beats_T["verdict"] == "reproduced":
             verdict = "not reproduced"
@@ -203,7 +203,7 @@ def claim_e(ctx: Context) -> ClaimResult:
             {
                 "name": name,
                 "what": f"best time of the mean {name} curve within x{factor:g} of T "
-                "and better than at both end times by 2 s.e.",
+                "(not an end time) and better than at both end times by 2 s.e.",
                 "best_time": t_best,
                 "within_factor": within,
                 "peak_tests": peak,
