@@ -199,6 +199,14 @@ def claim_c(ctx: Context) -> ClaimResult:
             paired=True,
             what="digit score above the untrained network's",
         ),
+        compare(
+            f"L={deep} vs L={shallow} coverage",
+            per[deep]["trained_entropy"],
+            per[shallow]["trained_entropy"],
+            "higher",
+            what="class entropy (coverage of the ten digits) of the deeper network above the shallow one's: "
+            "more confident digits of fewer classes are not better samples",
+        ),
     ]
     xs = list(b.image_layers)
     panel = Panel(
