@@ -29,7 +29,7 @@ def small_model(nh: int = 16, seed: int = 0):
 def test_time_t_samples_are_the_same_chains_as_a_separate_run_to_t():
     model = small_model()
     together = {}
-    for start, i, rates in chains_at_times(model, 300, [5, 12, 30], seed=9, batch=100):
+    for _start, i, rates in chains_at_times(model, 300, [5, 12, 30], seed=9, batch=100):
         together.setdefault(i, []).append(rates.clone())
     for i, steps in enumerate([5, 12, 30]):
         alone = torch.cat([r for _, _, r in chains_at_times(model, 300, [steps], seed=9, batch=100)])
@@ -100,7 +100,7 @@ def short_run(tmp_path_factory):
         "model": {"Nh": 24, "T": 20.0}, "device": "cpu",
         "train": {"steps": 4, "M": 32, "metrics_every": 4, "metrics_samples": 50, "lyapunov_every": None,
                   "sample_every": None, "checkpoint_every": 4}})
-    job, snapshots = chaos_training_session(config, path)
+    _job, snapshots = chaos_training_session(config, path)
     for _ in snapshots:
         pass
     return path

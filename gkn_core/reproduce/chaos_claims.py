@@ -217,7 +217,7 @@ def claim_e(ctx: Context) -> ClaimResult:
         panels.append(
             Panel(
                 name,
-                "sampling time t (T units, tau=10)",
+                "sampling time t (units of T; dotted: training T)",
                 name,
                 [
                     Curve("trained", times, trained.mean(0), trained.std(0)),
@@ -225,6 +225,7 @@ def claim_e(ctx: Context) -> ClaimResult:
                 ],
                 logx=True,
                 vline=T,
+                xticks=list(times),
             )
         )
     result = make_result(

@@ -85,18 +85,18 @@ def claim_f(ctx: Context) -> ClaimResult:
                 hline=0.0,
             ),
             Panel(
-                "g = 1.5, before and after",
+                "g = 1.5, each seed before and after training",
                 "",
                 "largest exponent per tau",
                 [
-                    Curve(
-                        "per seed: before -> after",
-                        [0, 1],
-                        [change.before_mean, change.after_mean],
-                        [float(np.std(change.before.mean(1))), float(np.std(change.after.mean(1)))],
+                    Curve(f"seed {seed}", [0, 1], [before, after])
+                    for seed, before, after in zip(
+                        change.seeds, change.before.mean(1), change.after.mean(1), strict=True
                     )
                 ],
                 hline=0.0,
+                xticks=[0, 1],
+                xticklabels=["before", "after"],
             ),
         ],
     )

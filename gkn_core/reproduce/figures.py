@@ -31,6 +31,8 @@ class Panel:
     logx: bool = False
     vline: float | None = None  # a marked x (e.g. the training T)
     hline: float | None = None  # a marked y (e.g. 0 or an ideal value)
+    xticks: Sequence[float] | None = None  # ticks at these x (labelled with their values)
+    xticklabels: Sequence[str] | None = None
 
 
 def _pyplot():
@@ -66,6 +68,11 @@ def draw_panels(path: str | Path, title: str, panels: Sequence[Panel]) -> Path:
             )
         if panel.logx:
             ax.set_xscale("log", base=2)
+        if panel.xticks is not None:
+            ax.set_xticks(list(panel.xticks))
+            labels = panel.xticklabels or [f"{t:g}" for t in panel.xticks]
+            ax.set_xticklabels(list(labels))
+            ax.minorticks_off()
         if panel.vline is not None:
             ax.axvline(panel.vline, color="grey", lw=1, ls=":")
         if panel.hline is not None:
