@@ -43,6 +43,7 @@ class Lab(QObject):
         self.views: dict[str, Any] = {spec.name: spec.create() for spec in self.VIEWS}
         self.front: str | None = None  # its view in front, if one is
         self.run_path: Path | None = None
+        self.run_label = "no run"  # what the status bar names while one of its views is in front
         self.settings_changed = False
         for slot in self.SLOTS:
             setattr(self, slot, None)
@@ -83,6 +84,17 @@ class Lab(QObject):
 
     def _on_settings_changed(self) -> None:
         self.settings_changed = True
+
+    def label_run(self, text: str) -> None:
+        """Name the lab's run; the status bar shows it while the lab is in front (the window asks
+        again on a tab change), so it always names the run of the view shown."""
+        self.run_label = text
+        if self.front is not None:
+            self.host.set_run_label(text)
+
+    def job_started(self, what: str, path: Path) -> None:
+        """A new training or sampling: the last job's "job completed" is gone."""
+        self.host.show_status(f"{what}: {path.name}", 3000)
 
     def may_start_over(self, question: str) -> bool:
         """True when nothing is lost by a new run, or the user agrees to lose it."""

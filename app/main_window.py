@@ -195,6 +195,7 @@ class MainWindow(QMainWindow):
         lab = self.owner.get(name)
         if lab is not None:
             self.settings_pages.setCurrentIndex(list(self.labs.values()).index(lab))
+        self.file_label.setText((lab or self.front_lab()).run_label)  # the run of the lab in front
         for other in self.labs.values():
             if other.footer is not None:
                 other.footer.setVisible(other is lab)
@@ -261,7 +262,6 @@ class MainWindow(QMainWindow):
         except GKNError as exc:
             self.show_error(str(exc))
             return False
-        self.file_label.setText(f"replay: {path.name}")
         self.remember_run(path)
         self.show_view(view)
         self.redraw(force=True)

@@ -75,6 +75,7 @@ class GknLab(Lab):
         v["2d"].chain_requested.connect(lambda x, y: self.start_chains_at(np.array([[x, y]], np.float32)))
         v["2d"].basins_wanted.connect(self.compute_basins)
         v["1d"].twin_requested.connect(self.start_twin)
+        v["1d"].comparison_closed.connect(self.close_comparison)
         v["kaleidoscope"].generation_changed.connect(self._on_kaleidoscope_generation)
 
     def _replay_bar(self) -> QWidget:
@@ -122,17 +123,21 @@ class GknLab(Lab):
         self.twin_state = None
         self.views["1d"].set_comparison(None)
         self.run_path = None
-        self.host.set_run_label("no run")
+        self.label_run("no run")
         self._drawn_version = -1
         self.render(self.front, force=True)
 
     def start_training(self, paused: bool) -> bool:
+        try:  # the settings are checked before any question
+            config = self.controls.checked_config()
+        except GKNError as exc:
+            self.host.show_error(str(exc))
+            return False
         if not self.may_start_over("The settings changed: discard the current model and train a new one?"):
             return False
         self.stop_slot("train_thread")  # a twin started first trains on beside the new run
         self.stop_slot("sample_thread")
         try:
-            config = self.controls.training_config()
             path = self.new_run_path(f"{config.preset}-L{config.model.layers}")
             job, snapshots = training_session(config, path)
         except (GKNError, OSError) as exc:
@@ -141,8 +146,9 @@ class GknLab(Lab):
         self.settings_changed = False
         self.run_path = path
         self.state = self._state_for(job.dataset)
-        self.host.set_run_label(path.name)
+        self.label_run(path.name)
         self.host.set_device_label(str(job.device))
+        self.job_started("training", path)
         if paused:
             job.pause()
         self.launch("train_thread", job, snapshots, self._on_delivered, TRAIN_DELIVERY_S)
@@ -161,7 +167,7 @@ class GknLab(Lab):
     def start_twin(self, layers: int) -> bool:
         """A second model with the same settings but another depth, trained beside the first."""
         try:
-            config = self.controls.training_config()
+            config = self.controls.checked_config()
             config = config.model_copy(update={"model": config.model.model_copy(update={"layers": layers})})
             if config.data.source not in TWIN_SOURCES:
                 raise GKNError("the twin comparison is for 1D toy data")
@@ -212,6 +218,7 @@ class GknLab(Lab):
             self.host.show_error(str(exc))
             return False
         self.state.start_chains(job.starts, job.settings.burn_in)
+        self.job_started("sampling", self.run_path)
         if paused:
             job.pause()
         self.launch("sample_thread", job, snapshots, self._on_delivered)
@@ -279,17 +286,27 @@ class GknLab(Lab):
         self.generation_slider.blockSignals(False)
 
     # -- runs -------------------------------------------------------------------------------------
-    def read_replay(self, run: Any) -> LiveState:
-        return LiveState.from_run(run)
+    def read_replay(self, run: Any) -> tuple[LiveState, Any]:
+        return LiveState.from_run(run), run.config
 
-    def replay(self, path: Path, data: LiveState) -> str:
+    def replay(self, path: Path, data: tuple[LiveState, Any]) -> str:
         self.stop_jobs()
-        self.state = data
+        self.state, config = data
+        self.twin_state = None
+        self.views["1d"].set_comparison(None)
+        self.controls.show_config(config)  # the panel describes the run replayed
         self.run_path = Path(path)
         self.settings_changed = False
+        self.label_run(f"replay: {Path(path).name}")
         if data.image_shape:
             return "kaleidoscope"
         return "1d" if data.dim == 1 else "2d" if data.dim == 2 else "loss"
+
+    def close_comparison(self) -> None:
+        """The comparison panel's close button: the twin (trained on, if alive) is dropped."""
+        self.stop_slot("twin_thread")
+        self.twin_state = None
+        self.views["1d"].set_comparison(None)
 
     def compare_run(self, run: Any, path: Path) -> str:
         state = LiveState.from_run(run)
