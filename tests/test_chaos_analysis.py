@@ -36,6 +36,7 @@ MODEL = ChaosModelConfig(arch="restricted2", Nh=24, g=2.5, tau=2.0, dt=1.0, T=20
 SETTINGS = {
     "steps": 200,
     "transient": 100,
+    "chains": 2,
     "local_window": 10,
     "g_values": [0.5, 1.5, 3.0],
     "g_steps": 100,
@@ -187,7 +188,7 @@ def test_job_steps_are_short_and_the_answers_those_of_one_piece(one_torch_thread
     assert snaps[4].spectrum is not None  # 25 steps averaged: a running estimate, already reported
     assert snaps[11].stage == "spectrum" and snaps[23].stage == "finite-time exponent"
     assert snaps[-1].stage == "g sweep 3/3" and snaps[-1].euler_steps == 300 + 300 + 3 * 200
-    direct = network_spectrum(small_network(), 40, 200, 100, 4, 1, 3)
+    direct = network_spectrum(small_network(), 40, 200, 100, 2, 1, 3)
     np.testing.assert_array_equal(snaps[-1].spectrum, direct.mean(0).double().numpy())
     assert 1.0 <= snaps[-1].frame_condition < 1e6
     # the same answers as the job in one piece per stage (the module's fixture)
