@@ -76,3 +76,15 @@ def reset_layout(window: Any) -> None:
         window.showNormal()
     window.resize(*DEFAULT_SIZE)
     window.resizeDocks([window.dock], [max(window.dock_min_width, 330)], Qt.Orientation.Horizontal)
+
+
+def export_folder(window: Any) -> Path:
+    """The folder of the last export (QSettings), else the runs folder."""
+    folder = window.settings.value("export_dir")
+    return Path(folder) if folder and Path(folder).is_dir() else window.runs_dir
+
+
+def export_name(run_path: Path | None, spec: Any) -> str:
+    """A file name from the run and the export: 'digits8-L4-20250101-...-grid.png'."""
+    suffix = spec.file_filter.partition("*")[2].split()[0].rstrip(")")
+    return f"{run_path.stem if run_path else 'gkn'}-{spec.what}{suffix}"

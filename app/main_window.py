@@ -29,6 +29,7 @@ from PyQt6.QtWidgets import (
 
 from app import export as exports
 from app import layout
+from app.animation import AnimationOptions, OptionsDialog
 from app.host import ExportSpec
 from app.lab import Lab
 from app.labs import LABS, SHELL_VIEWS, VIEW_SPECS, VIEWS
@@ -39,6 +40,7 @@ from gkn_core.runs.reader import open_run
 
 __all__ = ["VIEWS", "MainWindow", "default_runs_dir"]
 
+ANIMATIONS = "Animations (*.gif *.mp4)"
 PLOT_EXPORT = ExportSpec("current plot (PNG or SVG)", "plot", "Figures (*.png *.svg)")
 REDRAW_MS = 33  # about 30 fps: no screen needs more for these plots
 MAX_RECENT = 12
@@ -309,17 +311,31 @@ class MainWindow(QMainWindow):
             except OSError as exc:
                 self.show_error(f"cannot save {target}: {exc.strerror or exc}")
 
+    def offered_exports(self) -> list[ExportSpec]:
+        """The front plot, and the exports of the front view's lab that fit its run."""
+        lab = self.owner.get(self.front_view())
+        return [PLOT_EXPORT, *(lab.available_exports() if lab is not None else ())]
+
     def export_dialog(self) -> None:
-        labels = [spec.label for spec in self.exports]
+        offered = self.offered_exports()
+        labels = [spec.label for spec in offered]
         label, ok = QInputDialog.getItem(self, "Export", "What to export", labels, 0, False)
         if not ok:
             return
-        spec = self.exports[labels.index(label)]
-        path, _ = QFileDialog.getSaveFileName(self, "Export to", "", spec.file_filter)
+        spec = offered[labels.index(label)]
+        options = None
+        if spec.file_filter == ANIMATIONS:
+            dialog = OptionsDialog(self, AnimationOptions())
+            if not dialog.exec():
+                return
+            options = dialog.options()
+        suggested = layout.export_folder(self) / layout.export_name(self.front_lab().run_path, spec)
+        path, _ = QFileDialog.getSaveFileName(self, "Export to", str(suggested), spec.file_filter)
         if path:
-            self.export(spec.what, Path(path))
+            self.settings.setValue("export_dir", str(Path(path).parent))  # remembered
+            self.export(spec.what, Path(path), options)
 
-    def export(self, what: str, path: Path) -> bool:
+    def export(self, what: str, path: Path, options: AnimationOptions | None = None) -> bool:
         """Write an export (the front plot, or one of a lab's); a bad target gets a dialog, never an
         exception."""
         try:
@@ -332,7 +348,7 @@ class MainWindow(QMainWindow):
                 lab = next((lab for lab in self.labs.values() for s in lab.EXPORTS if s.what == what), None)
                 if lab is None:
                     raise GKNError(f"no export {what!r}")
-                lab.export(what, path)
+                lab.export(what, path, options)
         except (GKNError, OSError) as exc:
             self.show_error(str(exc))
             return False

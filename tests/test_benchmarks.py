@@ -47,4 +47,3 @@ def test_run_all_quick_runs_every_benchmark_and_writes_the_report(tmp_path):
         "chaos CHL step, paper-mnist",
     ):
         assert any(row.startswith(f"| {figure}") for row in rows), figure
-

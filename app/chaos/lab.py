@@ -12,8 +12,9 @@ from PyQt6.QtCore import QObject
 
 from app import chaos
 from app import export as exports
+from app.animation import AnimationOptions
 from app.chaos.controls import ChaosControlPanel
-from app.chaos.dynamics_view import DynamicsState, export_animation
+from app.chaos.dynamics_view import DynamicsState, animation_frames
 from app.chaos.lyapunov_view import LyapunovState
 from app.chaos.training_state import ChaosTrainState
 from app.host import ExportSpec, LabHost
@@ -346,7 +347,17 @@ class ChaosLab(Lab):
     def steps_per_second(self) -> float:
         return self.train_state.steps_per_second
 
-    def export(self, what: str, path: Path) -> None:
+    def available_exports(self) -> tuple[ExportSpec, ...]:
+        thread = self.dynamics_thread
+        fits = {
+            "chaos-grid": self.training_view.grid_mosaic() is not None,
+            "recording": (thread is not None and thread.finished) or self.last_recording is not None,
+            "dynamics-images": self.dynamics_state.n_frames > 0,
+            "dynamics-projection": self.dynamics_state.n_frames > 0,
+        }
+        return tuple(spec for spec in self.EXPORTS if fits[spec.what])
+
+    def export(self, what: str, path: Path, options: AnimationOptions | None = None) -> None:
         if what == "chaos-grid":
             grid = self.training_view.grid_mosaic()
             if grid is None:
@@ -355,7 +366,9 @@ class ChaosLab(Lab):
         elif what == "recording":
             self.export_recording(path)
         else:
-            export_animation(self.dynamics_view, self.dynamics_state, what.removeprefix("dynamics-"), path)
+            view, state = self.dynamics_view, self.dynamics_state
+            count, frame, restore = animation_frames(view, state, what.removeprefix("dynamics-"), options)
+            self.animate(count, frame, path, options, restore)
 
     def stop_jobs(self) -> None:
         super().stop_jobs()

@@ -15,6 +15,7 @@ from superqt import QLabeledSlider
 
 from app import export as exports
 from app import gkn
+from app.animation import AnimationOptions, render_item, scale_image
 from app.gkn.controls import ControlPanel
 from app.gkn.live import LiveState
 from app.host import ExportSpec, LabHost
@@ -316,7 +317,16 @@ class GknLab(Lab):
         self.views["1d"].set_comparison(state, title)
         return "1d"
 
-    def export(self, what: str, path: Path) -> None:
+    def available_exports(self) -> tuple[ExportSpec, ...]:
+        state = self.state
+        fits = {
+            "grid": state.image_shape is not None and bool(state.chains),
+            "chains": self.run_path is not None and bool(state.chains),
+            "animation": bool(state.chains),
+        }
+        return tuple(spec for spec in self.EXPORTS if fits[spec.what])
+
+    def export(self, what: str, path: Path, options: AnimationOptions | None = None) -> None:
         state = self.state
         if what == "grid":
             if state.image_shape is None or not state.chains:
@@ -333,9 +343,10 @@ class GknLab(Lab):
             with open_run(self.run_path) as run:
                 export_run(run, "chains", fmt, path, overwrite=True)
         else:
-            self.export_animation(path)
+            self.export_animation(path, options or AnimationOptions())
 
-    def export_animation(self, path: Path) -> None:
+    def export_animation(self, path: Path, options: AnimationOptions) -> None:
+        """Sampling, generation by generation: the image grid (arrays) or the manifold plot alone."""
         state = self.state
         if not state.chains:
             raise GKNError("nothing to animate yet: sample first")
@@ -343,6 +354,16 @@ class GknLab(Lab):
         if name not in ANIMATED_VIEWS:
             name = "kaleidoscope" if state.image_shape else ("1d" if state.dim == 1 else "2d")
         view = self.views[name]
-        frames = exports.grab_frames(view, lambda g: view.render(state, None, g), range(len(state.chains)))
-        exports.write_animation(frames, path)
-        self.render(self.front, force=True)
+        view.render(state, None, None)
+        if name == "kaleidoscope":
+
+            def frame(g: int) -> np.ndarray:
+                return scale_image(view.grid_mosaic(g), state.low, state.high, options.width)
+        else:
+            item = view.export_items()[0]
+
+            def frame(g: int) -> np.ndarray:
+                view.render(state, None, g)
+                return render_item(item, options.width)
+
+        self.animate(len(state.chains), frame, path, options, lambda: self.render(self.front, force=True))
