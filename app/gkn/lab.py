@@ -299,9 +299,10 @@ class GknLab(Lab):
         self.run_path = Path(path)
         self.settings_changed = False
         self.label_run(f"replay: {Path(path).name}")
-        if data.image_shape:
+        state = self.state
+        if state.image_shape:
             return "kaleidoscope"
-        return "1d" if data.dim == 1 else "2d" if data.dim == 2 else "loss"
+        return "1d" if state.dim == 1 else "2d" if state.dim == 2 else "loss"
 
     def close_comparison(self) -> None:
         """The comparison panel's close button: the twin (trained on, if alive) is dropped."""
