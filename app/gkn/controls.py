@@ -12,7 +12,9 @@ from app.widgets import TransportButtons, combo, field_message, mark_invalid, re
 from gkn_core.config import GKNConfig, parse_points, preset_config, preset_description, preset_names
 from gkn_core.errors import ConfigError
 
-DATA_CHOICES = ("preset", "points", "uniform", "blobs", "ring", "moons", "digits8", "mnist")
+DATA_CHOICES = (
+    "preset", "points", "uniform", "blobs", "ring", "moons", "digits8", "mnist", "fashion", "fashion8"
+)  # fmt: skip
 # config keys (as in the one-line errors) -> the field's label in the panel
 LABELS = {
     "points": "points", "data": "data", "layers": "layers L", "hidden": "width H",
