@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from gkn_core.chaos.config import ChaosConfig, ChaosDataConfig
-from gkn_core.chaos.models import ChaoticRNN, build_chaos_model, largest_exponent_per_tau, sample_visible
+from gkn_core.chaos.models import ChaoticRNN, build_chaos_model, sample_visible
 from gkn_core.chaos.scores import all_scores
 from gkn_core.class_score import ClassScore, class_score, no_score_reason
 from gkn_core.data import Dataset
@@ -155,11 +155,15 @@ class ChaosTrainingJob(Job[ChaosTrainSnapshot]):
         return scored(self.model), scored(seeded_chaos_model(self.config, self.dataset.dim, self.device))
 
     def largest_exponent(self) -> float:
+        """The shared estimate (gkn_core.chaos.analysis.largest_exponent) with the model seed: the
+        Lyapunov view and `gkn lyapunov` give the same number for this checkpoint."""
+        from gkn_core.chaos.analysis import largest_exponent
+
         cfg = self.config.train
-        value = largest_exponent_per_tau(
-            self.model, cfg.lyapunov_chains, cfg.lyapunov_steps, self.n_steps, seed=self.config.seed + 4
+        estimate = largest_exponent(
+            self.model, cfg.lyapunov_steps, self.n_steps, cfg.lyapunov_chains, seed=self.config.seed
         )
-        return float(value[0])
+        return estimate.value
 
     def checkpoint(self, step: int) -> ChaosCheckpoint:
         return ChaosCheckpoint(step, {k: frozen_array(v) for k, v in self.model.weights().items()})
