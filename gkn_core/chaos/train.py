@@ -142,17 +142,8 @@ class ChaosTrainingJob(Job[ChaosTrainSnapshot]):
         return scores
 
     def class_scores(self, n: int = 500, seed_offset: int = 5) -> tuple[ClassScore, ClassScore]:
-        """(trained, untrained) class scores of n free-phase samples from the same chains: this model
-        and the untrained one of the same seed, its baseline; NaN with the reason for other data."""
-        source = self.config.data.source
-
-        def scored(model: ChaoticRNN) -> ClassScore:
-            if no_score_reason(source):  # nothing to sample for
-                return class_score(np.zeros((0, self.dataset.dim)), source, "symmetric")
-            gen = torch.Generator(device=self.device).manual_seed(self.config.seed + seed_offset)
-            return class_score(sample_visible(model, n, self.n_steps, gen).cpu().numpy(), source, "symmetric")
-
-        return scored(self.model), scored(seeded_chaos_model(self.config, self.dataset.dim, self.device))
+        """(trained, untrained) class scores of n free-phase samples (see `trained_and_untrained_scores`)."""
+        return trained_and_untrained_scores(self.model, self.config, n, seed_offset)
 
     def largest_exponent(self) -> float:
         """The shared estimate (gkn_core.chaos.analysis.largest_exponent) with the model seed: the
@@ -167,3 +158,20 @@ class ChaosTrainingJob(Job[ChaosTrainSnapshot]):
 
     def checkpoint(self, step: int) -> ChaosCheckpoint:
         return ChaosCheckpoint(step, {k: frozen_array(v) for k, v in self.model.weights().items()})
+
+
+def trained_and_untrained_scores(
+    model: ChaoticRNN, config: ChaosConfig, n: int = 500, seed_offset: int = 5
+) -> tuple[ClassScore, ClassScore]:
+    """(trained, untrained) class scores of n free-phase samples from the same initial states: `model`
+    and the untrained network of the same seed, its baseline; NaN with the reason for other data."""
+    source = config.data.source
+    n_steps = config.model.n_steps
+
+    def scored(net: ChaoticRNN) -> ClassScore:
+        if no_score_reason(source):  # nothing to sample for
+            return class_score(np.zeros((0, net.n_visible)), source, "symmetric")
+        gen = torch.Generator(device=net.device).manual_seed(config.seed + seed_offset)
+        return class_score(sample_visible(net, n, n_steps, gen).cpu().numpy(), source, "symmetric")
+
+    return scored(model), scored(seeded_chaos_model(config, model.n_visible, model.device))
