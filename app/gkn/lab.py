@@ -15,6 +15,7 @@ from superqt import QLabeledSlider
 
 from app import export as exports
 from app import gkn
+from app.gkn.chain_history import ChainHistory
 from app.gkn.controls import ControlPanel
 from app.gkn.live import LiveState
 from app.host import ExportSpec, LabHost
@@ -186,7 +187,7 @@ class GknLab(Lab):
 
     def sample_reset(self) -> None:
         self.stop_slot("sample_thread", clear=False)
-        self.state.chains = []
+        self.state.chains = ChainHistory()
         self.state.version += 1
         self.controls.sample_buttons.show_running(False)
 
@@ -326,6 +327,7 @@ class GknLab(Lab):
         if name not in ANIMATED_VIEWS:
             name = "kaleidoscope" if state.image_shape else ("1d" if state.dim == 1 else "2d")
         view = self.views[name]
-        frames = exports.grab_frames(view, lambda g: view.render(state, None, g), range(len(state.chains)))
+        generations = state.chains.kept_generations()  # every one, unless a long sampling was thinned
+        frames = exports.grab_frames(view, lambda g: view.render(state, None, g), generations)
         exports.write_animation(frames, path)
         self.render(self.front, force=True)

@@ -94,7 +94,7 @@ def image_quality(
             job = KaleidoscopeSamplingJob(net, settings, low, high, seed)
             for _ in job:
                 pass
-            final = job.chains[:, -1]
+            final = job.last_states
             score = digit_score(final, shape, value_range) if shape is not None else None
             out[key].append(score.fraction if score else math.nan)
             out[f"{key}_entropy"].append(score.entropy if score else math.nan)
