@@ -31,6 +31,7 @@ from app import export as exports
 from app.host import ExportSpec
 from app.lab import Lab
 from app.labs import LABS, SHELL_VIEWS, VIEW_SPECS, VIEWS
+from app.teardown import close_scenes, stop_timers
 from app.worker import stop_all
 from gkn_core.errors import GKNError
 from gkn_core.runs.reader import open_run
@@ -330,8 +331,9 @@ class MainWindow(QMainWindow):
             break
 
     def closeEvent(self, event) -> None:
-        self.timer.stop()
+        stop_timers(self)  # the redraw timer and every view's: none fires on a closed window
         stop_all([lab.workers for lab in self.labs.values()])  # every lab's threads, one deadline
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("window_state", self.saveState())
+        close_scenes(self)  # torn down now, in order, not item by item when Qt deletes the window
         super().closeEvent(event)
