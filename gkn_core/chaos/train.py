@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from gkn_core.chaos.config import ChaosConfig, ChaosDataConfig
-from gkn_core.chaos.models import ChaoticRNN, build_chaos_model, largest_exponent_per_tau, sample_visible
+from gkn_core.chaos.models import ChaoticRNN, build_chaos_model, sample_visible
 from gkn_core.chaos.scores import all_scores
 from gkn_core.class_score import ClassScore, class_score, no_score_reason
 from gkn_core.data import Dataset
@@ -162,12 +162,20 @@ class ChaosTrainingJob(Job[ChaosTrainSnapshot]):
         return scored(self.model), scored(seeded_chaos_model(self.config, self.dataset.dim, self.device))
 
     def largest_exponent(self, check: Callable[[], None] | None = None) -> float:
+        """The shared estimate (gkn_core.chaos.analysis.largest_exponent) with the model seed: the
+        Lyapunov view and `gkn lyapunov` give the same number for this checkpoint. Advanced a few
+        Euler steps at a time, `check` (the job's check_stop) between them."""
+        from gkn_core.chaos.analysis import largest_exponent_of, largest_exponent_run
+        from gkn_core.chaos.models import CHECK_EVERY
+
         cfg = self.config.train
-        seed = self.config.seed + 4
-        value = largest_exponent_per_tau(
-            self.model, cfg.lyapunov_chains, cfg.lyapunov_steps, self.n_steps, seed, check=check
-        )
-        return float(value[0])
+        seed = self.config.seed
+        run = largest_exponent_run(self.model, cfg.lyapunov_steps, self.n_steps, cfg.lyapunov_chains, seed)
+        while not run.finished:
+            if check is not None:
+                check()
+            run.advance(CHECK_EVERY)
+        return largest_exponent_of(run, self.model, seed).value
 
     def checkpoint(self, step: int) -> ChaosCheckpoint:
         return ChaosCheckpoint(step, {k: frozen_array(v) for k, v in self.model.weights().items()})

@@ -19,7 +19,7 @@ def claim_f(ctx: Context) -> ClaimResult:
     b = ctx.budget
     raw = {
         "kind": "lyapunov",
-        "preset": "digits8",
+        "preset": "paper-mnist" if b.chaos_data == "mnist" else "digits8",
         "seeds": b.seeds,
         "grid": {"model.g": list(b.lyap_g)},
         "set": {
@@ -62,7 +62,8 @@ def claim_f(ctx: Context) -> ClaimResult:
     result = make_result(
         "f",
         {
-            "words": f"untrained restricted2 (Nv=64, Nh={b.chaos_Nh}) at g in {list(b.lyap_g)}, "
+            "words": f"untrained restricted2 ({b.chaos_data} size, Nh={b.chaos_Nh}) at g in "
+            f"{list(b.lyap_g)}, "
             f"{b.lyap_chains} chains x {b.lyap_steps} steps, {b.seeds} seeds; before/after: the runs of (d), "
             f"{b.change_chains} chains x {b.change_steps} steps each",
             "sweep": raw,
