@@ -33,8 +33,8 @@ from app.animation import AnimationOptions, OptionsDialog
 from app.host import ExportSpec
 from app.lab import Lab
 from app.labs import LABS, SHELL_VIEWS, VIEW_SPECS, VIEWS
-from app.teardown import close_scenes, stop_timers
 from app.layout import DEFAULT_SIZE, app_settings, default_runs_dir, legacy_runs_dir
+from app.teardown import close_scenes, stop_timers
 from app.worker import stop_all
 from gkn_core.errors import GKNError
 from gkn_core.reproduce.report import CLAIMS_FILE
