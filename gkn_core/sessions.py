@@ -11,12 +11,12 @@ import numpy as np
 from gkn_core.config import GKNConfig, SampleConfig, validate_section
 from gkn_core.data.from_config import load_dataset
 from gkn_core.device import describe_device, resolve_device
-from gkn_core.errors import GKNError
+from gkn_core.errors import ConfigError, GKNError
 from gkn_core.jobs.gkn_sample import KaleidoscopeSamplingJob, SampleSnapshot
 from gkn_core.jobs.gkn_train import GKNTrainingJob, TrainSnapshot
 from gkn_core.runs.reader import open_run
 from gkn_core.runs.recording import record_sampling, record_training
-from gkn_core.runs.writer import DEFAULT_FLUSH_INTERVAL, RunWriter
+from gkn_core.runs.writer import DEFAULT_FLUSH_INTERVAL, RunWriter, room_for_writing
 
 
 def training_session(
@@ -63,6 +63,18 @@ def sampling_session(
         reference = load_dataset(config.data, config.seed).x
     seed = settings.seed if settings.seed is not None else config.seed + 1000 + n_before
     job = KaleidoscopeSamplingJob(model, settings, low, high, seed, reference, starts)
+    check_room_for_chains(Path(run_path), job.n_chains * (job.total_steps + 1) * job.dim * 4)
     writer = RunWriter.append(run_path, flush_interval)
     writer.on_flush = on_flush
     return job, record_sampling(job, writer, seed, checkpoint_step)
+
+
+def check_room_for_chains(run_path: Path, nbytes: int) -> None:
+    """Refuse, before anything is written, chains the run file's disk cannot hold (the job keeps only
+    the newest states, so the disk, not memory, bounds a sampling)."""
+    free = room_for_writing(run_path, run_path.stat().st_size)
+    if nbytes > free:
+        raise ConfigError(
+            f"recording these chains needs about {nbytes / 1e9:,.1f} GB on disk but {run_path.parent} "
+            f"has {free / 1e9:,.1f} GB free; choose fewer chains or steps"
+        )

@@ -279,9 +279,9 @@ def test_untrained_lyapunov_jobs_match_gkn_lyapunov(tmp_path, capsys):
     capsys.readouterr()
     cli = ["--untrained", "--g", "0.5,1.5", "--nv", "16", "--nh", "16", "--steps", "100", "--exponents", "1"]
     assert run_main("lyapunov", *cli) == 0
-    # The "largest" column is the only one printed with a sign and 4 decimals.
-    shown = [float(v) for v in re.findall(r"[+-]\d+\.\d{4}(?!\d)", capsys.readouterr().out)]
-    assert shown == [round(v, 4) for v in largest]
+    # Each network's estimate is printed to 10 decimals: the sweep's numbers to the last digit.
+    shown = [float(v) for v in re.findall(r"g=[\d.]+: ([+-]?\d+\.\d{10});", capsys.readouterr().out)]
+    assert shown == pytest.approx(largest, abs=1e-6) and len(shown) == 2  # the sweep table keeps float32
     assert largest[0] < -0.3 < largest[1]  # g = 0.5 is stable; 1.5 nearer the edge of chaos
 
 
@@ -302,7 +302,8 @@ def test_chaos_end_metrics_are_the_runs_last_values(tmp_path):
             # The job measured its exponent at its last step with the same seeds as the sweep.
             assert row.metrics["lyapunov_after"] == f["train/lyapunov/largest"][-1]
             first = f["train/lyapunov/largest"][0]  # after one small update: near the untrained value
-        assert row.metrics["lyapunov_before"] == pytest.approx(first, abs=0.05)
+        # one CHL update at k = 0.01 moves the exponent by less than its estimate's spread (4 chains)
+        assert row.metrics["lyapunov_before"] == pytest.approx(first, abs=0.1)
         assert math.isfinite(row.metrics["digit"])
 
 

@@ -116,6 +116,15 @@ class ChaoticRNN:
                 torch.cat([self._up[0], self.biases[1][None]]),
             ]
 
+    def _copy_biases_into_fused(self) -> None:
+        """The bias rows of the fused matrices from the live biases (a few hundred values), so the free
+        phase always runs with the biases as they are now, not as they were at the last refresh."""
+        if self.arch == "unrestricted":
+            self._fused_mats[0][-1].copy_(self.biases[0])
+        elif self.arch == "restricted2":
+            self._fused_mats[0][0].copy_(self.biases[0])
+            self._fused_mats[1][-1].copy_(self.biases[1])
+
     def weights(self) -> dict[str, torch.Tensor]:
         """Every array of the model by name (fixed and learned), for a checkpoint."""
         out: dict[str, torch.Tensor] = {}
@@ -264,6 +273,7 @@ class ChaoticRNN:
         (beta = 1 - a, alpha = a) of a contiguous column range of p with [couplings; bias].
         """
         batch, a = states[0].shape[0], self.a
+        self._copy_biases_into_fused()
         if batch not in self._fused:
             x = torch.empty(batch, self.dim + 1, device=self.device, dtype=self.dtype)
             self._fused = {batch: (x, torch.empty_like(x))}

@@ -171,7 +171,7 @@ def test_opening_and_closing_the_window_during_training_leaks_nothing(qapp, qtbo
         window.gkn.controls.preset.setCurrentText("2d")
         window.gkn.controls.train_steps.setValue(1_000_000)
         window.gkn.train_play()
-        qt_wait_until(qtbot, lambda w=window: w.state.steps.size > 20)
+        qt_wait_until(qtbot, lambda w=window: w.gkn.state.steps.size > 20)
         paths.append(window.gkn.run_path)
         close_window(window, qapp)
         del window
