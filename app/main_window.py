@@ -28,6 +28,7 @@ from PyQt6.QtWidgets import (
 )
 
 from app import export as exports
+from app import run_actions
 from app.host import ExportSpec
 from app.lab import Lab
 from app.labs import LABS, SHELL_VIEWS, VIEW_SPECS, VIEWS
@@ -101,6 +102,7 @@ class MainWindow(QMainWindow):
         self.views["runs"].open_requested.connect(self.open_run_file)
         self.views["runs"].compare_requested.connect(self.compare_run_file)
         self.views["sweep"].run_requested.connect(self.open_run_file)
+        run_actions.install(self)  # compare, train again, scalars, preset files, the Help menu
         self._show_front(VIEWS[self.tabs.currentIndex()])
         self.timer = QTimer(self)
         self.timer.setInterval(REDRAW_MS)
@@ -252,7 +254,9 @@ class MainWindow(QMainWindow):
         A folder is taken for a sweep folder."""
         path = Path(path)
         if path.is_dir():
-            return self.open_sweep_folder(path)
+            if (path / "sweep.json").exists() or not any(path.glob("*.h5")):
+                return self.open_sweep_folder(path)
+            return run_actions.compare_runs(self, [path])  # a folder of runs: compare them
         try:
             with open_run(path) as run:
                 lab = self._lab_for(run.kind, path)

@@ -96,9 +96,16 @@ class ChaosControlPanel(QWidget):
         self.data_path.textChanged.connect(self.model_settings_changed)
 
     def load_preset(self, name: str) -> None:
-        config = chaos_preset_config(name)
         self.preset.setToolTip(chaos_preset_description(name))
+        self.show_config(chaos_preset_config(name))
+
+    def show_config(self, config: ChaosConfig) -> None:
+        """Put a config's values into the fields (a preset's, or a run's to train again)."""
         self.blockSignals(True)
+        if config.preset and self.preset.findText(config.preset) >= 0:
+            self.preset.blockSignals(True)
+            self.preset.setCurrentText(config.preset)
+            self.preset.blockSignals(False)
         self.data.setCurrentText(config.data.source)
         self.data_path.setText(config.data.path or "")
         self.limit.setValue(config.data.limit or 0)

@@ -96,12 +96,15 @@ class ChaosLab(Lab):
         self.run_path = None
         self.host.set_run_label("no run")
 
-    def start_training(self, paused: bool) -> bool:
-        if not self.may_start_over("The settings changed: discard the chaos model and train a new one?"):
+    def start_training(self, paused: bool, config: ChaosConfig | None = None) -> bool:
+        """A new run with the panel's settings (or with `config`: train again with a run's settings)."""
+        if config is None and not self.may_start_over(
+            "The settings changed: discard the chaos model and train a new one?"
+        ):
             return False
         self.stop_slot("train_thread")
         try:
-            config = self.controls.training_config()
+            config = config or self.controls.training_config()
             path = self.chaos_run_path(config)
             job, snapshots = chaos_training_session(config, path)
         except (GKNError, OSError) as exc:

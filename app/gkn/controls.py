@@ -86,9 +86,16 @@ class ControlPanel(QWidget):
         self.steps_per_frame.valueChanged.connect(self.steps_per_frame_changed)
 
     def load_preset(self, name: str) -> None:
-        config = preset_config(name)
         self.preset.setToolTip(preset_description(name))
+        self.show_config(preset_config(name))
+
+    def show_config(self, config: GKNConfig) -> None:
+        """Put a config's values into the fields (a preset's, or a run's to train again)."""
         self.blockSignals(True)
+        if config.preset and self.preset.findText(config.preset) >= 0:
+            self.preset.blockSignals(True)
+            self.preset.setCurrentText(config.preset)
+            self.preset.blockSignals(False)
         self.data.setCurrentText("preset")
         self.points.setText(", ".join(" ".join(f"{v:g}" for v in p) for p in config.data.points or []))
         if config.data.points and len(config.data.points[0]) > 1:

@@ -20,6 +20,7 @@ from app.gkn.live import LiveState
 from app.host import ExportSpec, LabHost
 from app.lab import Lab
 from app.worker import LIVE_DELIVERY_S, TRAIN_DELIVERY_S
+from gkn_core.config import GKNConfig
 from gkn_core.data import Dataset
 from gkn_core.errors import GKNError
 from gkn_core.export import export_run
@@ -126,13 +127,16 @@ class GknLab(Lab):
         self._drawn_version = -1
         self.render(self.front, force=True)
 
-    def start_training(self, paused: bool) -> bool:
-        if not self.may_start_over("The settings changed: discard the current model and train a new one?"):
+    def start_training(self, paused: bool, config: GKNConfig | None = None) -> bool:
+        """A new run with the panel's settings (or with `config`: train again with a run's settings)."""
+        if config is None and not self.may_start_over(
+            "The settings changed: discard the current model and train a new one?"
+        ):
             return False
         self.stop_slot("train_thread")  # a twin started first trains on beside the new run
         self.stop_slot("sample_thread")
         try:
-            config = self.controls.training_config()
+            config = config or self.controls.training_config()
             path = self.new_run_path(f"{config.preset}-L{config.model.layers}")
             job, snapshots = training_session(config, path)
         except (GKNError, OSError) as exc:

@@ -21,8 +21,10 @@ from PyQt6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QPushButton,
     QSlider,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -33,7 +35,7 @@ from gkn_core.runs.scalars import RunScalars, differing_settings, ema, load_scal
 
 # The metrics worth a plot, in their order; others a run has are listed after them.
 PREFERRED = ("loss", "best_loss", "E2", "Es", "ER", "AAI", "digit", "lyapunov", "gap")
-HIDDEN_BY_DEFAULT = ("best_loss", "free_activity")
+HIDDEN_BY_DEFAULT = ("best_loss", "free_activity", "AAI_data", "AAI_gen", "digit_entropy")
 COLUMNS = 3
 PALETTE = (
     (31, 119, 180),
@@ -86,6 +88,12 @@ class CompareView(QWidget):
         self.axis.setToolTip("x axis: training step, or seconds since the run started")
         self.log_box = QCheckBox("log y")
         self.log_box.setToolTip("Logarithmic y axes (values <= 0 are left out)")
+        self.metric_button = QToolButton()
+        self.metric_button.setText("metrics")
+        self.metric_button.setToolTip("Which metrics get a plot")
+        self.metric_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.metric_button.setMenu(QMenu(self.metric_button))
+        self.chosen: dict[str, bool] = {}  # metric -> shown, as the user left it
         self.reload_button = QPushButton("Reload")
         self.reload_button.setToolTip("Read the runs again (runs still being written grow)")
         self.reload_button.clicked.connect(self.reload)
@@ -99,6 +107,7 @@ class CompareView(QWidget):
         bar.addWidget(QLabel("x axis"))
         bar.addWidget(self.axis)
         bar.addWidget(self.log_box)
+        bar.addWidget(self.metric_button)
         bar.addWidget(self.reload_button)
 
         self.legend = QLabel("no runs to compare: select several in the Runs tab and press Compare")
@@ -127,10 +136,14 @@ class CompareView(QWidget):
 
     def set_runs(self, runs: list[RunScalars], keep_layout: bool = False) -> None:
         same = keep_layout and [r.path for r in runs] == [r.path for r in self.runs]
+        old_metrics = metric_order(self.runs)
         self.runs = runs
         keys = differing_settings(runs)
         self.labels = [run_label(run, keys) for run in runs]
-        if not same or metric_order(runs) != self.metrics:
+        same = same and all(
+            (r, m) in self.curves for r, run in enumerate(runs) for m in run.series if m in self.metrics
+        )
+        if not same or metric_order(runs) != old_metrics:
             self._build_plots()
         self._write_legend()
         self.redraw()
@@ -139,9 +152,17 @@ class CompareView(QWidget):
         self.graphics.clear()
         self.plots.clear()
         self.curves.clear()
-        self.metrics = [m for m in metric_order(self.runs) if m not in HIDDEN_BY_DEFAULT] or metric_order(
-            self.runs
-        )
+        present = metric_order(self.runs)
+        for metric in present:
+            self.chosen.setdefault(metric, metric not in HIDDEN_BY_DEFAULT)
+        self.metrics = [m for m in present if self.chosen[m]]
+        menu = self.metric_button.menu()
+        menu.clear()
+        for metric in present:
+            action = menu.addAction(metric)
+            action.setCheckable(True)
+            action.setChecked(self.chosen[metric])
+            action.toggled.connect(lambda on, m=metric: self.show_metric(m, on))
         for i, metric in enumerate(self.metrics):
             plot = self.graphics.addPlot(row=i // COLUMNS, col=i % COLUMNS, title=TITLES.get(metric, metric))
             plot.showGrid(x=True, y=True, alpha=0.25)
@@ -157,6 +178,12 @@ class CompareView(QWidget):
                 smooth = plot.plot(pen=pg.mkPen(colour, width=2))
                 self.curves[(r, metric)] = (raw, smooth)
         self._on_log(self.log_box.isChecked(), redraw=False)
+
+    def show_metric(self, metric: str, on: bool) -> None:
+        """Give a metric a plot (or take it away)."""
+        self.chosen[metric] = on
+        self._build_plots()
+        self.redraw()
 
     def _write_legend(self) -> None:
         spans = []

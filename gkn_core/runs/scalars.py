@@ -121,16 +121,18 @@ def run_files(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def differing_settings(runs: list[RunScalars]) -> list[str]:
-    """The settings that do not have one value in every run (the kind first, when runs of several
-    kinds are compared); settings a kind lacks count as differing only between runs of that kind."""
-    keys: list[str] = []
-    if len({r.kind for r in runs}) > 1:
-        keys.append("kind")
-    names = sorted({k for r in runs for k in r.settings if k.split(".")[-1] not in UNINTERESTING})
-    for key in names:
-        values = {json.dumps(r.settings[key]) for r in runs if key in r.settings}
-        if len(values) > 1:
-            keys.append(key)
+    """The settings that do not have one value in every run. Runs of several kinds: the kind first,
+    then the settings that differ between runs of the same kind (a gkn run's layers against a chaos
+    run's gain says nothing)."""
+    kinds = sorted({r.kind for r in runs})
+    keys: list[str] = ["kind"] if len(kinds) > 1 else []
+    for kind in kinds:
+        group = [r for r in runs if r.kind == kind]
+        names = sorted({k for r in group for k in r.settings if k.split(".")[-1] not in UNINTERESTING})
+        for key in names:
+            values = {json.dumps(r.settings.get(key)) for r in group}
+            if len(values) > 1 and key not in keys:
+                keys.append(key)
     return keys
 
 
