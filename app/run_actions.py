@@ -40,7 +40,7 @@ CITATIONS = (
         "}",
     ),
     (
-        "Samantha J. Fournier and Pierfrancesco Urbani, \"Generative modeling through internal "
+        'Samantha J. Fournier and Pierfrancesco Urbani, "Generative modeling through internal '
         'high-dimensional chaotic activity", arXiv:2405.10822 (2024).',
         "@article{fournier2024generative,\n"
         "  title   = {Generative modeling through internal high-dimensional chaotic activity},\n"
