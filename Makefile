@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 RUNS   ?= runs
 
-.PHONY: run demo test lint install clean-venv
+.PHONY: run demo test test-full lint install clean-venv
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "GKN Studio needs Python >= 3.11")'
@@ -31,8 +31,23 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
+# The quick suite on 2 workers (pytest-xdist; tests that must not share the machine with each other
+# are grouped onto one worker); `make test-full` (pytest --full) is the complete suite. Both print the
+# suite's wall time at the end.
+TEST_WORKERS ?= 2
 test: lint
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
+	@start=$$(date +%s); \
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --durations=25; \
+	status=$$?; elapsed=$$(( $$(date +%s) - start )); \
+	echo "make test: the suite took $$((elapsed / 60)) min $$((elapsed % 60)) s ($(TEST_WORKERS) workers, load $$(cut -d' ' -f1-3 /proc/loadavg))"; \
+	exit $$status
+
+test-full: lint
+	@start=$$(date +%s); \
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q --full --durations=25; \
+	status=$$?; elapsed=$$(( $$(date +%s) - start )); \
+	echo "make test-full: the suite took $$((elapsed / 60)) min $$((elapsed % 60)) s"; \
+	exit $$status
 
 clean-venv:
 	rm -rf $(VENV)

@@ -22,7 +22,7 @@ from rich.table import Table
 # typer vendors click since 0.2x; its exceptions are the ones raised (typer is pinned in constraints.txt).
 from typer._click import exceptions as click_errors
 
-from gkn_core import __version__, cli_chaos, cli_sweep
+from gkn_core import __version__, cli_chaos, cli_reproduce, cli_sweep
 from gkn_core.config import (
     Activation,
     NoiseLaw,
@@ -52,7 +52,7 @@ cli.add_typer(train_cli, name="train")
 cli.add_typer(runs_cli, name="runs")
 
 stdout = Console(soft_wrap=True)  # result lines stay whole lines when piped
-KNOWN_DATA = ("digits8", "mnist", "uniform", "blobs", "ring", "moons")
+KNOWN_DATA = ("digits8", "mnist", "fashion", "fashion8", "uniform", "blobs", "ring", "moons")
 
 
 def data_overrides(
@@ -348,6 +348,7 @@ def version() -> None:
 
 cli_chaos.register(train_cli, cli)
 cli_sweep.register(cli)
+cli_reproduce.register(cli)
 
 
 def raised_by_h5py(exc: BaseException) -> bool:

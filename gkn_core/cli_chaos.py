@@ -24,7 +24,7 @@ from gkn_core.errors import ConfigError, GKNError
 from gkn_core.runs.settings_file import starting_settings
 
 stdout = Console(soft_wrap=True)
-CHAOS_DATA = ("digits8", "mnist")
+CHAOS_DATA = ("digits8", "mnist", "fashion", "fashion8")
 DEFAULT_PRESET = "digits8"
 
 
@@ -63,7 +63,9 @@ def train_chaos(
     arch: Annotated[
         Architecture | None, typer.Option(help="unrestricted, restricted2 or restricted3.")
     ] = None,
-    data: Annotated[str | None, typer.Option(help="digits8, mnist, or an image file (IDX or .npz).")] = None,
+    data: Annotated[
+        str | None, typer.Option(help=f"{', '.join(CHAOS_DATA)}, or an image file (IDX or .npz).")
+    ] = None,
     limit: Annotated[int | None, typer.Option(help="Use only the first N images.")] = None,
     nh: Annotated[int | None, typer.Option("--nh", help="Hidden units Nh.")] = None,
     nh2: Annotated[int | None, typer.Option("--nh2", help="Second hidden layer Nh2 (restricted3).")] = None,
@@ -85,7 +87,6 @@ def train_chaos(
     """Train a chaotic RNN generative model by contrastive Hebbian learning."""
     from gkn_core.chaos.sessions import chaos_training_session
     from gkn_core.cli import ctrl_c_stops, progress_bar
-    from gkn_core.digit_score import digit_score
     from gkn_core.runs.reader import open_run
 
     overrides: dict[str, Any] = _drop_none({"seed": seed, "device": device})
@@ -127,19 +128,17 @@ def train_chaos(
                 progress.update(task, completed=snap.step, metric=shown)
     with open_run(out) as run:
         status, where = run.status, run.info.get("device")
-        shape = run.image_shape
     line = f"{status}: {out} ({job.steps_done} steps, {where}"
     if last_scores:
         line += f", E2 {last_scores['E2']:.3g}, AAI {last_scores['AAI']:.3f}"
-    if shape in ((8, 8), (28, 28)) and job.steps_done:
-        import torch
-
-        from gkn_core.chaos.models import sample_visible
-
-        gen = torch.Generator(device=job.device).manual_seed(config.seed + 5)
-        samples = sample_visible(job.model, 500, job.n_steps, gen).cpu().numpy()
-        score = digit_score(samples, shape, "symmetric")
-        line += f", digit score {score.fraction:.2f} (entropy {score.entropy:.2f} of 2.30)"
+    after, before = job.class_scores()  # the trained network and its untrained baseline, same chains
+    if not after.scored:
+        line += f"; {after.reason}"
+    elif job.steps_done:
+        line += (
+            f", {after.name} {after.fraction:.2f} (entropy {after.entropy:.2f} of 2.30; "
+            f"untrained {before.fraction:.2f}, entropy {before.entropy:.2f})"
+        )
     stdout.print(line + ")")
 
 

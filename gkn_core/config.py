@@ -41,7 +41,9 @@ MAX_GENERATED_VALUES = 50_000_000  # a generated toy set is made in memory at on
 
 Activation = Literal["relu", "tanh", "leaky_relu", "silu"]
 ValueRange = Literal["unit", "symmetric"]
-DataSource = Literal["points", "uniform", "blobs", "ring", "moons", "digits8", "mnist", "file"]
+DataSource = Literal[
+    "points", "uniform", "blobs", "ring", "moons", "digits8", "mnist", "fashion", "fashion8", "file"
+]
 NoiseLaw = Literal["gaussian", "uniform"]
 StartLaw = Literal["uniform", "clipped_normal"]
 
@@ -93,7 +95,7 @@ class DataConfig(_Settings):
 
     @property
     def is_image(self) -> bool:
-        return self.source in ("digits8", "mnist", "file")
+        return self.source in ("digits8", "mnist", "fashion", "fashion8", "file")
 
 
 class ModelConfig(_Settings):

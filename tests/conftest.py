@@ -1,4 +1,9 @@
-"""Shared fixtures. Qt tests run offscreen; the core tests never need a display."""
+"""Shared fixtures. Qt tests run offscreen; the core tests never need a display.
+
+The default run (`make test`) is the quick suite; `pytest --full` (or GKN_FULL=1) is the complete one:
+tests marked `@pytest.mark.full` run only then (each has a quick version in the default run), and the
+reliability suite takes its full counts (tests/reliability/conftest.py).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,30 @@ import torch
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Programs the tests start (the CLI, screenshot mode) too: see one_torch_thread for why.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--full",
+        action="store_true",
+        default=False,
+        help="the complete suite: the slow checks marked `full`, reliability at full counts (GKN_FULL=1)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("--full", default=False):
+        os.environ["GKN_FULL"] = "1"
+    config.addinivalue_line("markers", "full: slow; only with --full (a quick version runs by default)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("GKN_FULL", "") not in ("", "0"):
+        return
+    skip = pytest.mark.skip(reason="slow: runs with --full (a quick version runs by default)")
+    for item in items:
+        if item.get_closest_marker("full") is not None:
+            item.add_marker(skip)
 
 
 @pytest.fixture(autouse=True, scope="session")

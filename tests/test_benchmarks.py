@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
@@ -19,6 +21,24 @@ def run_benchmark(*args: str) -> str:
     return result.stdout
 
 
+def test_run_all_quick_runs_one_benchmark_and_writes_its_report(tmp_path):
+    """The quick version (default run): run_all.py with one benchmark, its output and its report rows."""
+    report = tmp_path / "performance.md"
+    out = run_benchmark(
+        str(BENCHMARKS / "run_all.py"), "--quick", "--only", "gui_overhead", "--out", str(report)
+    )
+    assert "ratio window / headless:" in out and "p99" in out
+    text = report.read_text()
+    assert "**Device:** CPU" in text and "**Date:** 20" in text and "torch " in text
+    rows = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| figure")]
+    assert rows and any(row.startswith("| 2d training in the window") for row in rows)
+    for row in rows:
+        name, value, _against, _ratio, _target, command = (cell.strip() for cell in row.strip("|").split("|"))
+        assert name and value.split()[0].replace(",", "").replace(".", "", 1).isdigit(), row
+        assert command.startswith("`python benchmarks/") and command.endswith("`"), row
+
+
+@pytest.mark.full
 def test_run_all_quick_runs_every_benchmark_and_writes_the_report(tmp_path):
     """benchmarks/run_all.py --quick: each benchmark's own output, and one table of every figure."""
     report = tmp_path / "performance.md"
@@ -47,4 +67,3 @@ def test_run_all_quick_runs_every_benchmark_and_writes_the_report(tmp_path):
         "chaos CHL step, paper-mnist",
     ):
         assert any(row.startswith(f"| {figure}") for row in rows), figure
-

@@ -15,8 +15,8 @@ from gkn_core.chaos.config import chaos_preset_config
 from gkn_core.chaos.models import largest_exponent_per_tau, sample_visible
 from gkn_core.chaos.sessions import chaos_sampling_session, chaos_training_session
 from gkn_core.chaos.train import ChaosTrainingJob, load_chaos_dataset, seeded_chaos_model
+from gkn_core.class_score import class_score
 from gkn_core.cli import main
-from gkn_core.digit_score import digit_score
 from gkn_core.runs.reader import open_run
 
 CPU = torch.device("cpu")
@@ -56,13 +56,13 @@ def test_scores_and_digit_score_improve_over_a_short_digits8_training(trained_ru
     dataset = load_chaos_dataset(config.data)
     before_model = seeded_chaos_model(config, dataset.dim, CPU)
     gen = torch.Generator().manual_seed(0)
-    before = digit_score(sample_visible(before_model, 400, 100, gen).numpy(), (8, 8), "symmetric")
+    before = class_score(sample_visible(before_model, 400, 100, gen).numpy(), "digits8", "symmetric")
     with open_run(trained_run) as run:
         from gkn_core.chaos.runfile import load_chaos_model
 
         model, step = load_chaos_model(run)
     assert step == 500
-    after = digit_score(sample_visible(model, 400, 100, gen).numpy(), (8, 8), "symmetric")
+    after = class_score(sample_visible(model, 400, 100, gen).numpy(), "digits8", "symmetric")
     # measured: 0.00 -> 0.4 of samples are confident digits
     assert before.fraction < 0.05
     assert after.fraction > 0.25
@@ -178,7 +178,8 @@ def test_cli_trains_samples_and_measures_exponents(gkn, tmp_path):
         (["--g", "-1"], "gkn: error: model.g: must be greater than or equal to 0 (got -1.0)\n"),
         (
             ["--data", "nope"],
-            "gkn: error: --data: 'nope' is neither a known data set (digits8, mnist) nor a file\n",
+            "gkn: error: --data: 'nope' is neither a known data set "
+            "(digits8, mnist, fashion, fashion8) nor a file\n",
         ),
         (["--arch", "deep"], None),
     ],

@@ -2,11 +2,11 @@
 
 import dataclasses
 import threading
-import time
 
 import numpy as np
 import pytest
 import torch
+from helpers.waiting import HANG_GUARD, wait_until, watch_waits
 
 from gkn_core.config import SampleConfig, preset_config
 from gkn_core.data.from_config import load_dataset
@@ -86,22 +86,25 @@ def test_minibatches_cover_the_data_in_shuffled_epochs():
 
 def test_pause_resume_and_stop_from_another_thread():
     job = training_job({"train": {"steps": 100_000, "manifold_every": 100_000}})
+    blocked = watch_waits(job)
     steps_seen = []
     worker = threading.Thread(target=lambda: steps_seen.extend(s.step for s in job))
     worker.start()
-    while not steps_seen:
-        time.sleep(0.01)
+    wait_until(lambda: job.steps_done > 0, "the job never started")
     job.pause()
-    time.sleep(0.1)
-    paused_at = job.steps_done
     assert job.state is JobState.PAUSED
-    time.sleep(0.3)
+    blocked.wait_for_block()  # the job's thread waits in its pause now: the step in flight is done
+    paused_at = job.steps_done
+    blocked.clear()
+    job._control.acquire()  # a spurious wake-up (another thread notifying) must not advance it either
+    job._control.notify_all()
+    job._control.release()
+    blocked.wait_for_block()
     assert job.steps_done == paused_at  # nothing advances while paused
     job.resume()
-    time.sleep(0.2)
-    assert job.steps_done > paused_at
+    wait_until(lambda: job.steps_done > paused_at + 5, "the job did not go on after resume")
     job.stop()
-    worker.join(timeout=2)
+    worker.join(timeout=HANG_GUARD)
     assert not worker.is_alive()
     assert job.state is JobState.STOPPED
     assert steps_seen == list(range(1, len(steps_seen) + 1))
@@ -110,11 +113,12 @@ def test_pause_resume_and_stop_from_another_thread():
 def test_stop_wakes_a_paused_job():
     job = training_job({"train": {"steps": 100_000}})
     job.pause()
+    blocked = watch_waits(job)
     worker = threading.Thread(target=lambda: list(job))
     worker.start()
-    time.sleep(0.1)
+    blocked.wait_for_block()
     job.stop()
-    worker.join(timeout=2)
+    worker.join(timeout=HANG_GUARD)
     assert not worker.is_alive() and job.steps_done == 0
 
 
@@ -198,18 +202,17 @@ def test_sampling_is_reproducible_and_takes_given_starts():
 def test_advance_one_lets_exactly_one_step_through_a_pause():
     job = training_job({"train": {"steps": 100_000}})
     job.pause()
+    blocked = watch_waits(job)
     seen = []
     worker = threading.Thread(target=lambda: seen.extend(s.step for s in job))
     worker.start()
-    time.sleep(0.1)
+    blocked.wait_for_block()
     assert seen == [] and job.state is JobState.PAUSED
+    blocked.clear()
     job.advance_one()
     job.advance_one()
-    deadline = time.monotonic() + 5
-    while len(seen) < 2 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    time.sleep(0.2)
-    assert seen == [1, 2]
+    wait_until(lambda: len(seen) >= 2 and blocked.blocked.is_set(), "two single steps never came")
+    assert seen == [1, 2]  # and the job waits again: no third step
     job.stop()
-    worker.join(timeout=2)
+    worker.join(timeout=HANG_GUARD)
     assert not worker.is_alive()

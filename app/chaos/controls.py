@@ -18,7 +18,7 @@ from gkn_core.chaos.config import (
     chaos_preset_names,
 )
 
-CHAOS_DATA = ("digits8", "mnist", "file")
+CHAOS_DATA = ("digits8", "mnist", "fashion", "fashion8", "file")
 
 
 class ChaosControlPanel(QWidget):
@@ -43,7 +43,7 @@ class ChaosControlPanel(QWidget):
         self.k = real(1e-6, 10.0, 5, 0.001, "Learning rate k of the Hebbian update")
         self.M = spin(1, 1_000_000, "Minibatch size M (and number of free-phase chains)")
         self.train_steps = spin(1, 100_000_000, "Hebbian updates to train")
-        self.metrics_every = spin(1, 10_000_000, "Measure the four scores and the digit score every N steps")
+        self.metrics_every = spin(1, 10_000_000, "Measure the four scores and the class score every N steps")
         self.lyapunov_every = spin(0, 10_000_000, "Largest Lyapunov exponent every N steps (0: never)")
         self.sample_every = spin(0, 10_000_000, "Keep a grid of fresh samples every N steps (0: never)")
         self.seed = spin(0, 2**31 - 1, "Seed of couplings, batches and states")

@@ -27,6 +27,7 @@ from gkn_core.chaos.runfile import load_chaos_model
 from gkn_core.chaos.sessions import chaos_training_session
 from gkn_core.chaos.train import load_chaos_dataset
 from gkn_core.chaos.trajectories import TrajectoryJob, TrajectoryRecording, model_layers, trajectory_settings
+from gkn_core.class_score import score_name
 from gkn_core.config import validate_section
 from gkn_core.errors import GKNError
 from gkn_core.runs.reader import open_run
@@ -113,7 +114,10 @@ class ChaosLab(Lab):
         self.settings_changed = False
         self.run_path = path
         self.train_state = ChaosTrainState(
-            image_shape=job.dataset.image_shape, total_steps=job.total_steps, title=path.name
+            image_shape=job.dataset.image_shape,
+            total_steps=job.total_steps,
+            title=path.name,
+            class_score_name=score_name(config.data.source),
         )
         self.host.set_run_label(path.name)
         self.host.set_device_label(str(job.device))

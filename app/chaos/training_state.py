@@ -13,9 +13,10 @@ from app.series import GrowingSeries
 from gkn_core.chaos.runfile import chaos_series
 from gkn_core.chaos.scores import DIGIT_SCORE_NAMES, SCORE_NAMES
 from gkn_core.chaos.train import ChaosCheckpoint, ChaosTrainSnapshot
+from gkn_core.class_score import score_name
 from gkn_core.runs.reader import Run
 
-SCORES_SHOWN = ("E2", "Es", "ER", "AAI", "digit")  # the four scores and the digit score
+SCORES_SHOWN = ("E2", "Es", "ER", "AAI", "digit")  # the four scores and the class score (digit/item)
 SCORE_KEYS = SCORE_NAMES + DIGIT_SCORE_NAMES
 MAX_GRIDS = 400  # sample grids kept for the view and its slider (48 x 784 floats each for MNIST)
 
@@ -26,6 +27,8 @@ class ChaosTrainState:
 
     image_shape: tuple[int, int] | None = None
     title: str = ""
+    # What the `digit` series holds for this run's data: "digit score", "item score", "no class score".
+    class_score_name: str = "digit score"
     steps: GrowingSeries = field(default_factory=lambda: GrowingSeries(np.int64))
     gap: GrowingSeries = field(default_factory=GrowingSeries)
     activity: GrowingSeries = field(default_factory=GrowingSeries)
@@ -88,7 +91,12 @@ class ChaosTrainState:
     def from_run(cls, run: Run) -> ChaosTrainState:
         """Replay: a chaos run file read back into the state the live view draws."""
         config = run.config
-        state = cls(image_shape=run.image_shape, total_steps=config.train.steps, title=run.path.name)
+        state = cls(
+            image_shape=run.image_shape,
+            total_steps=config.train.steps,
+            title=run.path.name,
+            class_score_name=score_name(config.data.source),
+        )
         metrics = chaos_series(run, "train/metrics")
         if metrics and len(metrics["step"]):
             state.steps.extend(metrics["step"].tolist())

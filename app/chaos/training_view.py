@@ -1,4 +1,5 @@
-"""Chaos training view: a grid of fresh samples, the scores and the digit score, the largest Lyapunov
+"""Chaos training view: a grid of fresh samples, the scores and the class score (digit or item score, as
+the run's data has), the largest Lyapunov
 exponent and the Hebbian gap against step; a step slider scrubs a replay (or the live run)."""
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ class ChaosTrainingView(QWidget):
         self.errors_plot.setLogMode(y=True)
         self.errors_plot.getAxis("left").setStyle(maxTextLevel=0)  # ticks set by render (log_ticks)
         self.quality_plot = _series_plot(self.graphics, 1, "AAI, E(R) and digit score", "score")
+        self._class_score_name = "digit score"
         self.lyapunov_plot = _series_plot(self.graphics, 2, "largest Lyapunov exponent", "per tau")
         self.gap_plot = _series_plot(self.graphics, 3, "clamped - free correlation gap", "RMS gap")
         self.gap_plot.setLabel("bottom", "training step")
@@ -134,6 +136,7 @@ class ChaosTrainingView(QWidget):
             return
         self._last_draw, self._counts = now, counts
         if new_run:
+            self._name_class_score(state.class_score_name)
             # A fixed step axis: an x range that grew with every step would re-tick all four linked plots.
             self.gap_plot.setXRange(0, max(1, state.total_steps), padding=0.02)
         gap = state.gap.values.astype(np.float32)
@@ -167,6 +170,14 @@ class ChaosTrainingView(QWidget):
             pad = max(0.05, 0.05 * (high - low))
             self.errors_plot.getAxis("left").setTicks([log_ticks(low - pad, high + pad), []])
 
+    def _name_class_score(self, name: str) -> None:
+        """Title and legend say which class score the `digit` series holds (digit or item score)."""
+        if name == self._class_score_name:
+            return
+        self._class_score_name = name
+        entries = [(SCORE_LABELS[n], SCORE_PENS[n]) for n in ("ER", "AAI")] + [(name, SCORE_PENS["digit"])]
+        self.quality_plot.setTitle(legend_title(f"AAI, E(R) and {name}", entries))
+
     def _grid_index(self) -> int:
         return self.slider.value()
 
@@ -191,7 +202,8 @@ class ChaosTrainingView(QWidget):
         done = int(state.steps.values[-1]) if state.steps.size else 0
         parts = [f"step {done:,} / {state.total_steps:,}"]
         if state.score_steps:
-            parts += [f"{name} {state.scores[name][-1]:.4g}" for name in SCORES_SHOWN]
+            shown = {"digit": state.class_score_name}
+            parts += [f"{shown.get(name, name)} {state.scores[name][-1]:.4g}" for name in SCORES_SHOWN]
         if state.lyapunov:
             parts.append(f"λmax {state.lyapunov[-1]:+.4f} per tau")
         return "   ".join(parts)

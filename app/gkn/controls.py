@@ -11,7 +11,9 @@ from PyQt6.QtWidgets import QFormLayout, QGroupBox, QLineEdit, QVBoxLayout, QWid
 from app.widgets import TransportButtons, combo, real, spin
 from gkn_core.config import GKNConfig, parse_points, preset_config, preset_description, preset_names
 
-DATA_CHOICES = ("preset", "points", "uniform", "blobs", "ring", "moons", "digits8", "mnist")
+DATA_CHOICES = (
+    "preset", "points", "uniform", "blobs", "ring", "moons", "digits8", "mnist", "fashion", "fashion8"
+)  # fmt: skip
 
 
 class ControlPanel(QWidget):

@@ -13,7 +13,7 @@ from pydantic import Field, model_validator
 from gkn_core.config import DeviceName, _Settings, preset_settings, preset_table, validate_settings
 
 Architecture = Literal["unrestricted", "restricted2", "restricted3"]
-ChaosDataSource = Literal["digits8", "mnist", "file"]
+ChaosDataSource = Literal["digits8", "mnist", "fashion", "fashion8", "file"]
 Size = Annotated[int, Field(ge=1, le=65536)]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 

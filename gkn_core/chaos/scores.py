@@ -22,7 +22,9 @@ import numpy as np
 import torch
 
 SCORE_NAMES = ("E2", "Es", "ER", "AAI", "AAI_data", "AAI_gen")
-# Of the training samples of digit images (8x8 or 28x28); NaN for other data (gkn_core.digit_score).
+# The class score of the training samples (gkn_core.class_score): the digit score for digits8/mnist,
+# the item score for fashion/fashion8, NaN for other data. The series keep the names they had when
+# only digits were scored, so every run file reads the same way.
 DIGIT_SCORE_NAMES = ("digit", "digit_entropy")
 
 

@@ -17,10 +17,10 @@ import torch
 from gkn_core.chaos.config import ChaosConfig, ChaosDataConfig
 from gkn_core.chaos.models import ChaoticRNN, build_chaos_model, largest_exponent_per_tau, sample_visible
 from gkn_core.chaos.scores import all_scores
+from gkn_core.class_score import ClassScore, class_score, no_score_reason
 from gkn_core.data import Dataset
 from gkn_core.data.images import load_image_file, load_named_dataset
 from gkn_core.device import resolve_device
-from gkn_core.digit_score import CLASSIFIERS, digit_score
 from gkn_core.errors import Diverged, JobFailed
 from gkn_core.jobs.base import Job, frozen_array
 
@@ -131,15 +131,28 @@ class ChaosTrainingJob(Job[ChaosTrainSnapshot]):
         )
 
     def scores(self, n: int) -> dict[str, float]:
-        """E2, Es, ER, AAI of n fresh samples against the score data; the digit score of digit images."""
+        """E2, Es, ER, AAI of n fresh samples against the score data; the class score (digit or item
+        score, series `digit`/`digit_entropy`) of the data sets that have one, NaN for others."""
         generator = torch.Generator(device=self.device).manual_seed(self.config.seed + 3)
         samples = sample_visible(self.model, n, self.n_steps, generator)
         scores = all_scores(self._score_data[:n], samples)
-        shape = self.dataset.image_shape
-        if shape is not None and tuple(shape) in CLASSIFIERS:
-            digits = digit_score(samples.cpu().numpy(), shape, "symmetric")
-            scores.update(digit=digits.fraction, digit_entropy=digits.entropy)
+        classes = class_score(samples.cpu().numpy(), self.config.data.source, "symmetric")
+        if classes.scored:
+            scores.update(digit=classes.fraction, digit_entropy=classes.entropy)
         return scores
+
+    def class_scores(self, n: int = 500, seed_offset: int = 5) -> tuple[ClassScore, ClassScore]:
+        """(trained, untrained) class scores of n free-phase samples from the same chains: this model
+        and the untrained one of the same seed, its baseline; NaN with the reason for other data."""
+        source = self.config.data.source
+
+        def scored(model: ChaoticRNN) -> ClassScore:
+            if no_score_reason(source):  # nothing to sample for
+                return class_score(np.zeros((0, self.dataset.dim)), source, "symmetric")
+            gen = torch.Generator(device=self.device).manual_seed(self.config.seed + seed_offset)
+            return class_score(sample_visible(model, n, self.n_steps, gen).cpu().numpy(), source, "symmetric")
+
+        return scored(self.model), scored(seeded_chaos_model(self.config, self.dataset.dim, self.device))
 
     def largest_exponent(self) -> float:
         cfg = self.config.train

@@ -126,9 +126,11 @@ def _from_unit(
 # The submodules build on Dataset above, so they are imported after it is defined.
 from gkn_core.data.idx import read_idx, write_idx  # noqa: E402
 from gkn_core.data.images import (  # noqa: E402
+    FASHION_SUBSET_PATH,
     MNIST_SUBSET_PATH,
     NAMED_DATASETS,
     digits8,
+    fashion_subset,
     load_image_file,
     load_named_dataset,
     mnist_subset,
@@ -145,12 +147,14 @@ from gkn_core.data.toy import (  # noqa: E402
 )
 
 __all__ = [
+    "FASHION_SUBSET_PATH",
     "MNIST_SUBSET_PATH",
     "NAMED_DATASETS",
     "TOY_GENERATORS",
     "VALUE_RANGES",
     "Dataset",
     "digits8",
+    "fashion_subset",
     "gaussian_blobs",
     "load_image_file",
     "load_named_dataset",

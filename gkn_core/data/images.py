@@ -1,4 +1,5 @@
-"""Image datasets: sklearn's 8x8 digits, the committed MNIST subset, and user image files.
+"""Image datasets: sklearn's 8x8 digits, the committed MNIST and Fashion-MNIST subsets (the latter
+also area-averaged to 8x8, `fashion8`), and user image files.
 
 Images become flat float32 rows (n, h*w) in the requested value range, with `image_shape` kept so
 they can be drawn again.
@@ -18,8 +19,9 @@ from gkn_core.data.idx import read_idx
 from gkn_core.errors import DataError
 
 MNIST_SUBSET_PATH = Path(__file__).resolve().parents[2] / "assets" / "mnist_subset.npz"
+FASHION_SUBSET_PATH = Path(__file__).resolve().parents[2] / "assets" / "fashion_subset.npz"
 MNIST_SHAPE = (28, 28)
-NAMED_DATASETS: tuple[str, ...] = ("digits8", "mnist")
+NAMED_DATASETS: tuple[str, ...] = ("digits8", "mnist", "fashion", "fashion8")
 
 # The models are dense MLPs over every pixel: a side beyond 256 (65,536 inputs) is not a dataset
 # this product can train on, and a side of 1 means the array is not an image stack at all.
@@ -231,29 +233,57 @@ def digits8(value_range: str = "unit") -> Dataset:
     return _from_unit("digits8", unit, value_range, (8, 8), labels)
 
 
-def mnist_subset(value_range: str = "symmetric", limit: int | None = None) -> Dataset:
-    """The committed MNIST subset (28x28, labelled), stored shuffled so a prefix has all digits."""
-    range_bounds(value_range)
-    limit = _check_limit(limit)
-    path = MNIST_SUBSET_PATH
+def _subset_asset(path: Path, name: str, rebuild: str) -> tuple[np.ndarray, np.ndarray, str]:
+    """The uint8 (n, 28, 28) images and labels of a committed subset archive, checked."""
     if not path.is_file():
-        raise DataError(
-            f"the MNIST subset asset is missing: {path} "
-            "(rebuild it with: python scripts/build_mnist_subset.py)"
-        )
+        raise DataError(f"the {name} subset asset is missing: {path} (rebuild it with: {rebuild})")
     images, labels = _read_npz(path)
-    where = f"MNIST asset {path}"
+    where = f"{name} asset {path}"
     if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != MNIST_SHAPE:
         raise DataError(
             f"{where} holds {images.dtype} images of shape {images.shape}; expected uint8 (n, 28, 28)"
         )
     if labels is None:
         raise DataError(f"{where} has no 'labels' array")
+    return images, labels, where
+
+
+def mnist_subset(value_range: str = "symmetric", limit: int | None = None) -> Dataset:
+    """The committed MNIST subset (28x28, labelled), stored shuffled so a prefix has all digits."""
+    range_bounds(value_range)
+    limit = _check_limit(limit)
+    images, labels, where = _subset_asset(MNIST_SUBSET_PATH, "MNIST", "python scripts/build_mnist_subset.py")
     return _build("mnist", images, labels, value_range, limit, where)
 
 
+def area_average(images: np.ndarray, side: int) -> np.ndarray:
+    """(n, H, W) images averaged over equal blocks down to (n, side, side); H and W divisible by side
+    after cropping the same number of rows/columns from each border (28 -> 8: crop 2, blocks of 3)."""
+    n, h, w = images.shape
+    block = min(h, w) // side
+    top, left = (h - block * side) // 2, (w - block * side) // 2
+    cropped = np.asarray(images, dtype=np.float64)[:, top : top + block * side, left : left + block * side]
+    return cropped.reshape(n, side, block, side, block).mean(axis=(2, 4))
+
+
+def fashion_subset(value_range: str = "symmetric", limit: int | None = None, side: int = 28) -> Dataset:
+    """The committed Fashion-MNIST subset (28x28, labelled, balanced, shuffled); with side=8 the same
+    images area-averaged to 8x8 ("fashion8", the CPU-sized analogue of sklearn's 8x8 digits)."""
+    range_bounds(value_range)
+    limit = _check_limit(limit)
+    images, labels, where = _subset_asset(
+        FASHION_SUBSET_PATH, "Fashion-MNIST", "python scripts/build_fashion_subset.py"
+    )
+    if side == 28:
+        return _build("fashion", images, labels, value_range, limit, where)
+    if limit is not None:
+        images, labels = images[:limit], labels[:limit]
+    small = area_average(images, side) / 255.0
+    return _from_unit(f"fashion{side}", small.reshape(len(small), -1), value_range, (side, side), labels)
+
+
 def load_named_dataset(name: str, value_range: str, limit: int | None = None) -> Dataset:
-    """Load a built-in image dataset by name: "digits8" or "mnist"."""
+    """Load a built-in image dataset by name: "digits8", "mnist", "fashion" or "fashion8"."""
     limit = _check_limit(limit)
     if name == "digits8":
         data = digits8(value_range)
@@ -263,5 +293,9 @@ def load_named_dataset(name: str, value_range: str, limit: int | None = None) ->
         return Dataset(data.name, data.x[:limit], data.low, data.high, data.image_shape, labels)
     if name == "mnist":
         return mnist_subset(value_range, limit)
+    if name == "fashion":
+        return fashion_subset(value_range, limit)
+    if name == "fashion8":
+        return fashion_subset(value_range, limit, side=8)
     known = ", ".join(NAMED_DATASETS)
     raise DataError(f"unknown dataset {name!r}; known datasets: {known}")

@@ -43,8 +43,9 @@ CHAOS_METRICS = {
     "AAI": "adversarial accuracy indicator at the last step (0.5 is ideal)",
     "AAI_data": "AAI of the data rows at the last step",
     "AAI_gen": "AAI of the samples at the last step",
-    "digit": "digit score: fraction of samples read as a digit with confidence > 0.9",
-    "digit_entropy": "entropy of the digit classes of those samples (ln 10 = 2.30 is perfect)",
+    "digit": "class score (digit score on digits8/mnist, item score on fashion/fashion8; NaN on other "
+    "data): fraction of samples read as a digit/item with confidence > 0.9",
+    "digit_entropy": "entropy of the classes of those samples (ln 10 = 2.30 is perfect)",
     "lyapunov_before": "largest Lyapunov exponent per tau of the untrained network",
     "lyapunov_after": "largest Lyapunov exponent per tau of the trained network",
 }

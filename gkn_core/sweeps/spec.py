@@ -38,7 +38,7 @@ KINDS: tuple[str, ...] = get_args(Kind)
 PRESET_FILES = {"gkn": "gkn.toml", "chaos": "chaos.toml", "lyapunov": "chaos.toml"}
 DEFAULT_PRESETS = {"gkn": "1d", "chaos": "digits8", "lyapunov": "digits8"}
 # Pixels of the data each chaos preset names: the visible size of an untrained network built from it.
-CHAOS_VISIBLE_UNITS = {"digits8": 64, "mnist": 784}
+CHAOS_VISIBLE_UNITS = {"digits8": 64, "mnist": 784, "fashion": 784, "fashion8": 64}
 SPEC_FORMAT = "gkn-studio-sweep"
 SPEC_VERSION = 1
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -12,6 +11,7 @@ import numpy as np
 import pyqtgraph as pg
 import pytest
 import torch
+from helpers.waiting import qt_wait_until
 
 from app.chaos.dynamics_view import DynamicsState, DynamicsView, export_animation, parse_units
 from app.chaos.projection import rotate_for_display
@@ -53,10 +53,9 @@ def state_of(snapshots: list) -> DynamicsState:
     return state
 
 
-def settle(qtbot, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        qtbot.wait(10)
+def throttled(qtbot, view, condition=lambda: True) -> None:
+    """Wait until the settings throttle has run out (and `condition` holds): an event, not seconds."""
+    qt_wait_until(qtbot, lambda: not view.throttle.isActive() and condition())
 
 
 def test_every_panel_draws_the_snapshots(view, snapshots):
@@ -145,7 +144,7 @@ def test_the_time_slider_scrubs_and_stays_put_while_frames_arrive(view, snapshot
     assert view.time_index == 7 and view.time_slider.maximum() == 60
     view.time_slider.setValue(50)
     view.play_button.click()  # plays from the shown frame to the end, then stops by itself
-    qtbot.waitUntil(lambda: not view.play_button.isChecked(), timeout=3000)
+    qt_wait_until(qtbot, lambda: not view.play_button.isChecked())
     assert view.time_index == 60 and view.follow_latest
     state.reset()
     state.add(snapshots)
@@ -175,18 +174,18 @@ def test_controls_emit_throttled_settings(view, qtbot):
     for g in (1.1, 1.4, 1.75, 2.0):  # a drag: one emission, with where the slider ended
         view.g_slider.setValue(g)
     assert seen == []
-    settle(qtbot, 0.4)
+    throttled(qtbot, view, lambda: seen)
     assert seen == [{"source": "untrained", "g": 2.0, "chains": 6, "steps": 400, "layers": "all"}]
     view.chains.setValue(9)
     view.source.setCurrentIndex(1)
-    settle(qtbot, 0.4)
+    throttled(qtbot, view, lambda: len(seen) >= 2)
     assert seen[-1] == {"source": "trained", "g": 2.0, "chains": 9, "steps": 400, "layers": "all"}
     assert len(seen) == 2
     assert not view.g_slider.isEnabled()
     view.set_settings(source="untrained", g=0.8, steps=200)
-    settle(qtbot, 0.3)
+    throttled(qtbot, view)
     assert len(seen) == 2 and view.g_slider.isEnabled() and view.settings()["g"] == 0.8
-    with qtbot.waitSignal(view.record_requested, timeout=1000):
+    with qtbot.waitSignal(view.record_requested, timeout=60_000):
         view.record_button.setEnabled(True)
         view.record_button.click()
 

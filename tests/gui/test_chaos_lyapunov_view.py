@@ -102,7 +102,7 @@ def test_compute_emits_the_settings_and_stop_while_busy(view, qtbot):
     view.g_from.setValue(1.0)
     view.g_to.setValue(2.0)
     view.g_step.setValue(0.5)
-    with qtbot.waitSignal(view.compute_requested, timeout=1000) as emitted:
+    with qtbot.waitSignal(view.compute_requested, timeout=60_000) as emitted:
         qtbot.mouseClick(view.compute_button, Qt.MouseButton.LeftButton)
     raw = emitted.args[0]
     assert raw["exponents"] == 10 and raw["steps"] == 200 and raw["g_values"] == [1.0, 1.5, 2.0]
@@ -114,7 +114,7 @@ def test_compute_emits_the_settings_and_stop_while_busy(view, qtbot):
     view.set_busy(True)
     assert view.compute_button.text() == "Stop"
     with (
-        qtbot.waitSignal(view.stop_requested, timeout=1000),
+        qtbot.waitSignal(view.stop_requested, timeout=60_000),
         qtbot.assertNotEmitted(view.compute_requested),
     ):
         qtbot.mouseClick(view.compute_button, Qt.MouseButton.LeftButton)

@@ -89,11 +89,11 @@ def test_clicking_a_point_opens_that_points_run(qtbot, view, sweep_folder):
     view.set_selection("best_loss", "model.layers", log_x=False, log_y=False)
     item = view.curve_items[1]  # lr = 0.003
     spot = item.scatter.points()[1]  # layers = 4
-    with qtbot.waitSignal(view.run_requested, timeout=2000) as signal:
+    with qtbot.waitSignal(view.run_requested, timeout=60_000) as signal:
         item.sigPointsClicked.emit(item, [spot], None)
     assert signal.args == [str((sweep_folder / "runs" / "0006_layers=4_lr=0.003_seed=0.h5").resolve())]
     view.seed_box.setCurrentIndex(1)
-    with qtbot.waitSignal(view.run_requested, timeout=2000) as signal:
+    with qtbot.waitSignal(view.run_requested, timeout=60_000) as signal:
         item.sigPointsClicked.emit(item, [spot], None)
     assert signal.args[0].endswith("0007_layers=4_lr=0.003_seed=1.h5")
     assert "opening seed 1" in view.status.text()

@@ -17,6 +17,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from helpers.waiting import HANG_GUARD, wait_until
+
 
 @dataclass
 class KillResult:
@@ -35,8 +37,9 @@ class KillResult:
         return self.killed_at - min(times) if times else 0.0
 
     def longest_step(self) -> float:
-        """The longest gap between two progress reports: a bound on one step's duration."""
-        times = [t for _, t in self.progress]
+        """The longest gap between two progress reports, or between the last one and the kill (the
+        step the kill interrupted): a bound on one step's duration, descheduled time included."""
+        times = [t for _, t in self.progress] + ([self.killed_at] if self.progress else [])
         return max((b - a for a, b in itertools.pairwise(times)), default=0.0)
 
 
@@ -63,15 +66,12 @@ def kill_at_random(
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
-    deadline = time.monotonic() + 90
-    while not first.wait(timeout=0.1):
-        assert child.poll() is None, f"the child exited with {child.returncode} before its first flush"
-        assert time.monotonic() < deadline, "the child never flushed"
-    time.sleep(rng.uniform(*delay))
+    wait_until(first.is_set, "the child never flushed", alive=lambda: child.poll() is None)
+    time.sleep(rng.uniform(*delay))  # a random moment to kill at, not a wait for anything
     result.killed_at = time.monotonic()
     os.kill(child.pid, signal.SIGKILL)
-    child.wait(timeout=10)
-    reader.join(timeout=10)
+    child.wait(timeout=HANG_GUARD)
+    reader.join(timeout=HANG_GUARD)
     assert child.returncode == -signal.SIGKILL
     return result
 

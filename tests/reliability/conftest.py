@@ -25,25 +25,11 @@ from gkn_core.sessions import sampling_session, training_session
 _TALLY: dict[str, list[float]] = defaultdict(list)
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption(
-        "--full",
-        action="store_true",
-        default=False,
-        help="reliability suite at full counts: >= 50 kills, long soaks (also GKN_FULL=1)",
-    )
-
-
 def full_mode(config: pytest.Config | None = None) -> bool:
-    """Full counts: `--full` (pytest_configure turns it into GKN_FULL=1, so modules can read it)."""
+    """Full counts: `--full` (tests/conftest.py turns it into GKN_FULL=1, so modules can read it)."""
     if config is not None and config.getoption("--full", default=False):
         return True
     return os.environ.get("GKN_FULL", "") not in ("", "0")
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    if config.getoption("--full", default=False):
-        os.environ["GKN_FULL"] = "1"
 
 
 def counts(quick: int, full: int) -> int:

@@ -1,0 +1,1 @@
+"""The GKN family: Generative Kaleidoscopic Networks."""

@@ -1,0 +1,91 @@
+"""Test-only hooks: a Python process started with GKN_TEST_EVENTS=FILE reports its run writer's events.
+
+tests/helpers/waiting.py (`event_env`, `EventLog`) turns this on for the children a test starts; this
+folder is then first on PYTHONPATH, so Python loads this file at start-up (the sitecustomize hook),
+in the CLI and in every process it starts (a sweep's pool workers). Nothing is imported early: the
+hooks wrap gkn_core.runs.writer.RunWriter when that module is first imported. One line per event,
+appended to FILE (O_APPEND: lines of several processes do not mix):
+
+    step PID N RSS_MB      every GKN_TEST_EVENTS_EVERY steps (and the first), as the step is written
+    flushed PID N          after each flush that succeeded, N the last step it saved
+    checkpoint PID N       after a checkpoint group was written and flushed, N its step
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import importlib.util
+import os
+import sys
+
+LOG = os.environ.get("GKN_TEST_EVENTS", "")
+EVERY = max(1, int(os.environ.get("GKN_TEST_EVENTS_EVERY", "50") or 50))
+TARGET = "gkn_core.runs.writer"
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _report(*words: object) -> None:
+    fd = os.open(LOG, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, (" ".join(str(w) for w in (words[0], os.getpid(), *words[1:])) + "\n").encode())
+    finally:
+        os.close(fd)
+
+
+def _instrument(module) -> None:
+    writer = module.RunWriter
+    queue_row, flush, write_group = writer._queue_row, writer.flush, writer.write_group_and_flush
+
+    def _queue_row(self, group, name, value):
+        queue_row(self, group, name, value)
+        if name == "step" and group.endswith("metrics"):
+            self._test_step = int(value)
+            if self._test_step == 1 or self._test_step % EVERY == 0:
+                _report("step", self._test_step, f"{_rss_mb():.2f}")
+
+    def _flush(self):
+        flush(self)
+        _report("flushed", getattr(self, "_test_step", 0))
+
+    def _write_group_and_flush(self, name, arrays, **attrs):
+        write_group(self, name, arrays, **attrs)
+        if name.startswith("checkpoints/"):
+            _report("checkpoint", int(attrs.get("step", -1)))
+
+    writer._queue_row, writer.flush, writer.write_group_and_flush = (
+        _queue_row,
+        _flush,
+        _write_group_and_flush,
+    )
+
+
+class _Finder(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name != TARGET:
+            return None
+        sys.meta_path.remove(self)
+        try:
+            spec = importlib.util.find_spec(name)
+        finally:
+            sys.meta_path.insert(0, self)
+        if spec is None or spec.loader is None:
+            return spec
+        real_exec = spec.loader.exec_module
+
+        def exec_module(module):
+            real_exec(module)
+            _instrument(module)
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+
+if LOG:
+    sys.meta_path.insert(0, _Finder())
