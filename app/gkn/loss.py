@@ -43,13 +43,13 @@ class LossView(QWidget):
         layout.addWidget(self.plot_widget)
 
     def render(self, state: LiveState, frame: int | None = None, generation: int | None = None) -> None:
+        self.marker.setVisible(frame is not None)  # the step a replay shows (none at the newest)
+        if frame is not None and frame < len(state.manifold_steps):
+            self.marker.setValue(state.manifold_steps[frame])
         now = time.monotonic()
         if now - self._last_draw < MIN_INTERVAL_S and frame is None:
             return  # a loss curve needs no 30 fps; each redraw re-ticks both axes
         self._last_draw = now
-        self.marker.setVisible(frame is not None)
-        if frame is not None and frame < len(state.manifold_steps):
-            self.marker.setValue(state.manifold_steps[frame])
         steps = state.steps.values.astype(np.float32)
         # Log axes cannot show 0: a loss of exactly 0 (common on toy data) is drawn at 1e-16.
         floor = np.float32(1e-16)
