@@ -34,9 +34,10 @@ LABS = (
     LabEntry("gkn", "app.gkn.lab:GknLab", gkn.VIEWS),
     LabEntry("chaos", "app.chaos.lab:ChaosLab", chaos.VIEWS),
 )
-# The window's own views, which know no family: sweep folders and the list of runs.
+# The window's own views, which know no family: sweep folders, reproduction reports, the list of runs.
 SHELL_VIEWS = (
     ViewSpec("sweep", "Sweeps", "app.views.sweep:SweepView"),
+    ViewSpec("claims", "Claims", "app.views.claims:ClaimsView"),
     ViewSpec("runs", "Runs", "app.views.runs:RunsView"),
     ViewSpec("compare", "Compare", "app.views.compare:CompareView"),
 )

@@ -99,7 +99,7 @@ def run_app(
         # network of the settings unless --train-steps asks for a trained one.
         train = run_file is None and (view == "chaos" or train_steps is not None)
         return take_chaos_screenshot(app, window, view, train, Path(screenshot))
-    train = run_file is None and view != "sweep"  # a sweep view shows the folder given, or nothing
+    train = run_file is None and view not in ("sweep", "claims")  # they show the folder given, or nothing
     return take_screenshot(app, window, view or "1d", train, Path(screenshot))
 
 

@@ -34,6 +34,7 @@ from app.lab import Lab
 from app.labs import LABS, SHELL_VIEWS, VIEW_SPECS, VIEWS
 from app.worker import stop_all
 from gkn_core.errors import GKNError
+from gkn_core.reproduce.report import CLAIMS_FILE
 from gkn_core.runs.reader import open_run
 
 __all__ = ["VIEWS", "MainWindow", "default_runs_dir"]
@@ -102,6 +103,7 @@ class MainWindow(QMainWindow):
         self.views["runs"].open_requested.connect(self.open_run_file)
         self.views["runs"].compare_requested.connect(self.compare_run_file)
         self.views["sweep"].run_requested.connect(self.open_run_file)
+        self.views["claims"].run_requested.connect(self.open_run_file)
         run_actions.install(self)  # compare, train again, scalars, preset files, the Help menu
         self._show_front(VIEWS[self.tabs.currentIndex()])
         self.timer = QTimer(self)
@@ -122,6 +124,7 @@ class MainWindow(QMainWindow):
         for text, key, slot in (
             ("&Open run...", QKeySequence.StandardKey.Open, self.open_run_dialog),
             ("Open s&weep folder...", QKeySequence("Ctrl+Shift+O"), self.open_sweep_dialog),
+            ("Open re&port folder...", QKeySequence("Ctrl+Shift+R"), self.open_report_dialog),
             ("&Save run as...", QKeySequence.StandardKey.Save, self.save_run_dialog),
             ("&Export...", QKeySequence("Ctrl+E"), self.export_dialog),
         ):
@@ -244,6 +247,21 @@ class MainWindow(QMainWindow):
         self.show_view("sweep")
         return True
 
+    def open_report_dialog(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open a gkn reproduce report", str(self.runs_dir))
+        if path:
+            self.open_report_folder(path)
+
+    def open_report_folder(self, path: str | Path) -> bool:
+        """Show a `gkn reproduce` report: each claim's verdict, numbers, figure and runs."""
+        try:
+            self.views["claims"].open_folder(path)
+        except GKNError as exc:
+            self.show_error(str(exc))
+            return False
+        self.show_view("claims")
+        return True
+
     def _lab_for(self, kind: str, path: Path) -> Lab:
         if kind not in self.labs:
             raise GKNError(f"{path} is a {kind} run; this window shows {' and '.join(self.labs)} runs")
@@ -251,9 +269,12 @@ class MainWindow(QMainWindow):
 
     def open_run_file(self, path: str | Path) -> bool:
         """Replay a run in the lab of its kind: its views show it, and their sliders scrub it.
-        A folder is taken for a sweep folder."""
+        A folder is a reproduction report when it holds claims.json, a sweep folder when it holds
+        sweep.json (or no runs), else a folder of runs to compare."""
         path = Path(path)
         if path.is_dir():
+            if (path / CLAIMS_FILE).is_file():
+                return self.open_report_folder(path)
             if (path / "sweep.json").exists() or not any(path.glob("*.h5")):
                 return self.open_sweep_folder(path)
             return run_actions.compare_runs(self, [path])  # a folder of runs: compare them

@@ -62,7 +62,7 @@ def install(window: Any) -> None:
     runs.compare_selected.connect(lambda paths: compare_runs(window, paths))
     runs.train_again_requested.connect(lambda path: train_again(window, path))
     file_menu = window.menuBar().actions()[0].menu()
-    first = file_menu.actions()[4]  # after Export...: the recent runs
+    first = next(a for a in file_menu.actions() if a.menu() is not None)  # before "Recent runs"
     for text, key, slot in (
         ("Export &scalars of runs...", QKeySequence("Ctrl+Shift+E"), lambda: export_scalars_dialog(window)),
         ("Save settings &as preset file...", None, lambda: save_settings_dialog(window)),

@@ -50,6 +50,11 @@ class ClassScore:
     def scored(self) -> bool:
         return not self.reason
 
+    @property
+    def classes_seen(self) -> int:
+        """Classes with at least one confident sample."""
+        return int((self.histogram > 0).sum())
+
 
 def score_name(dataset_name: str | None) -> str:
     """ "digit score", "item score", or "no class score" for the data set a run trained on."""

@@ -153,11 +153,11 @@ def digits_part(depths: list[int], seeds: list[int], steps: int | None, chains: 
     noise = curves[("trained", depths[0])][0].noise
     blank = " | ".join("" for _ in gens[1:])
     out.append(
-        f"| start noise (uniform) | - | - | {noise.confident:.3f} ({noise.entropy:.2f}) | {blank} | - |"
+        f"| start noise (uniform) | - | - | {noise.fraction:.3f} ({noise.entropy:.2f}) | {blank} | - |"
     )
     if real_score is not None:
         out.append(
-            f"| held-out real digits ({real_score.n}) | - | - | {real_score.confident:.3f} "
+            f"| held-out real digits ({real_score.n}) | - | - | {real_score.fraction:.3f} "
             f"({real_score.entropy:.2f}) | {blank} | {real_score.classes_seen} |"
         )
     print("\n".join(out[-(2 * len(depths) + 5) :]), flush=True)

@@ -44,14 +44,14 @@ def test_batched_scores_equal_the_whole_set_scores(data):
     model = small_model()
     n = 600
     rows = data[:n]
-    result = score_times(model, rows, times=(12.0,), n=n, seed=3, batch=128, image_shape=(8, 8))
+    result = score_times(model, rows, times=(12.0,), n=n, seed=3, batch=128, dataset_name="digits8")
     samples = torch.cat([r for _, _, r in chains_at_times(model, n, [12], seed=3, batch=128)])
     whole = all_scores(rows, samples)
     for name in ("E2", "Es", "ER", "AAI", "AAI_data", "AAI_gen"):
         assert result.scores[name][0] == pytest.approx(whole[name], rel=1e-4, abs=1e-7), name
-    from gkn_core.digit_score import digit_score
+    from gkn_core.class_score import class_score
 
-    digits = digit_score(samples.numpy(), (8, 8), "symmetric")
+    digits = class_score(samples.numpy(), "digits8", "symmetric")
     assert result.scores["class_score"][0] == pytest.approx(digits.fraction)
     assert result.scores["class_entropy"][0] == pytest.approx(digits.entropy)
     assert result.times.tolist() == [12.0] and result.n == n
@@ -59,7 +59,9 @@ def test_batched_scores_equal_the_whole_set_scores(data):
 
 def _peak_traced(model, data, n):
     tracemalloc.start()
-    score_times(model, data, times=(1.0, 2.0, 3.0), n=n, seed=0, batch=500, aai_rows=500, image_shape=(8, 8))
+    score_times(
+        model, data, times=(1.0, 2.0, 3.0), n=n, seed=0, batch=500, aai_rows=500, dataset_name="digits8"
+    )
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return peak

@@ -143,15 +143,15 @@ def score_times(
     seed: int = 0,
     batch: int = 1000,
     aai_rows: int = 2000,
-    image_shape: tuple[int, int] | None = None,
+    dataset_name: str | None = None,
     training_T: float | None = None,
 ) -> ScoreTimes:
     """Every score of n chains of `model` at each time of `times`, from the same chains.
 
-    data: the score data in [-1, 1] (rows, Nv). image_shape: (8, 8) or (28, 28) adds the digit score;
-    anything else leaves the class score NaN (no classifier for those images).
+    data: the score data in [-1, 1] (rows, Nv). dataset_name: the data set trained on (its data
+    source); digits8/mnist add the digit score, fashion/fashion8 the item score, anything else NaN.
     """
-    from gkn_core.digit_score import CLASSIFIERS, NOT_A_DIGIT, class_probabilities
+    from gkn_core.class_score import CLASS_SCORES, CONFIDENCE, REJECT, class_probabilities
 
     if not 1 <= n <= MAX_CHAINS or batch < 1 or aai_rows < 2:
         raise ConfigError(f"score times: n must be 1..{MAX_CHAINS}, batch >= 1, aai_rows >= 2")
@@ -164,7 +164,8 @@ def score_times(
     compressed = [0] * k
     rows_aai = min(aai_rows, n, len(data_np))
     aai_samples = [np.empty((rows_aai, d), np.float32) for _ in range(k)]
-    classify = image_shape is not None and tuple(image_shape) in CLASSIFIERS
+    classifier = CLASS_SCORES.get(dataset_name or "", (None, ""))[0]
+    classify = classifier is not None
     histograms = np.zeros((k, 10), np.int64)
     confident = np.zeros(k, np.int64)
     for start, i, rates in chains_at_times(model, n, steps, seed, batch):
@@ -175,9 +176,9 @@ def score_times(
             take = min(len(x), rows_aai - start)
             aai_samples[i][start : start + take] = x[:take]
         if classify:
-            p = class_probabilities(x, image_shape, "symmetric")
+            p = class_probabilities(x, classifier, "symmetric")
             winner = p.argmax(axis=1)
-            sure = (winner != NOT_A_DIGIT) & (p.max(axis=1) > 0.9)
+            sure = (winner != REJECT) & (p.max(axis=1) > CONFIDENCE)
             histograms[i] += np.bincount(winner[sure], minlength=11)[:10]
             confident[i] += int(sure.sum())
     data_t = torch.from_numpy(np.array(data_np[: max(2, min(len(data_np), 10_000))]))
@@ -234,12 +235,11 @@ def run_score_times(run_path: Any, untrained: bool = False, **kwargs: Any) -> Sc
             raise ConfigError(f"{run_path} is a {run.kind} run; score times need a chaos run")
         config = run.config
         model, _ = load_chaos_model(run, device=resolve_device(config.device))
-        shape = run.image_shape
     if untrained:
         model = build_chaos_model(config.model, model.n_visible, model.device, seed=config.seed)
     data = load_chaos_dataset(config.data).x
     kwargs.setdefault("seed", config.seed + 5000)
-    return score_times(model, data, image_shape=shape, training_T=config.model.T, **kwargs)
+    return score_times(model, data, dataset_name=config.data.source, training_T=config.model.T, **kwargs)
 
 
 def best_time_verdict(trained: ScoreTimes, untrained: ScoreTimes | None = None, factor: float = 2.0) -> dict:

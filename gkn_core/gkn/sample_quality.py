@@ -7,52 +7,22 @@ histogram of those confident classes (nats; ln 10 = 2.30 is perfect coverage of 
 reference points come with every curve: the noise the chains started from (generation 0) and real
 held-out images of the data set. Data sets without a classifier get NaN, never another set's score.
 
-The classifier is called through `class_score` only, so that one function is what changes when the
-digit score grows into a class score chosen by data set.
+The classifier is chosen by data set in `gkn_core.class_score` (digit score for digits8/mnist, item
+score for fashion/fashion8), the one place every class score in the product comes from.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
-# Data sets with a shipped classifier with a reject class, and the image shape it reads.
-SCORED_DATASETS = {"digits8": (8, 8), "mnist": (28, 28)}
+from gkn_core.class_score import ClassScore, class_score
+
 N_CLASSES = 10
 # The rows the digit classifier held out (scripts/train_digit_classifier.py: the first `held_out`
 # of numpy's default_rng(0).permutation(n)); real images it never saw, as the reference.
 CLASSIFIER_HELD_OUT = {"digits8": 360, "mnist": 2000}
-
-
-@dataclass(frozen=True)
-class ClassScore:
-    confident: float  # share of images a class wins with probability > 0.9 (not the reject class)
-    entropy: float  # of the confident images' class histogram, nats (ln 10 = 2.30 at best)
-    classes_seen: int  # classes with at least one confident image
-    rejected: float  # share whose winning class is the reject class ("not a digit")
-    n: int
-
-
-NAN_SCORE = ClassScore(math.nan, math.nan, 0, math.nan, 0)
-
-
-def class_score(images: np.ndarray, dataset_name: str, value_range: str) -> ClassScore:
-    """The class score of flattened images (n, D) of a data set; NaN where no classifier fits.
-    THE one place the classifier is called (today gkn_core.digit_score)."""
-    if dataset_name not in SCORED_DATASETS:
-        return NAN_SCORE
-    from gkn_core.digit_score import digit_score
-
-    score = digit_score(np.asarray(images), SCORED_DATASETS[dataset_name], value_range)
-    return ClassScore(
-        confident=score.fraction,
-        entropy=score.entropy,
-        classes_seen=int((score.histogram > 0).sum()),
-        rejected=score.not_a_digit,
-        n=score.n,
-    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -95,16 +65,16 @@ def quality_curve(
     if chains.shape[2] != image_shape[0] * image_shape[1]:
         raise ValueError(f"chains have {chains.shape[2]} values per state, not the {image_shape} image size")
     scores = [class_score(chains[:, g], dataset_name, value_range) for g in range(chains.shape[1])]
-    real = NAN_SCORE
+    real = class_score(np.empty((0, chains.shape[2])), None)  # NaN: no reference given
     if real_images is not None and len(real_images):
         real = class_score(np.asarray(real_images).reshape(len(real_images), -1), dataset_name, value_range)
     return QualityCurve(
         dataset=dataset_name,
         generation=_frozen(np.arange(chains.shape[1]), np.int64),
-        confident=_frozen([s.confident for s in scores]),
+        confident=_frozen([s.fraction for s in scores]),
         entropy=_frozen([s.entropy for s in scores]),
         classes_seen=_frozen([s.classes_seen for s in scores], np.int64),
-        rejected=_frozen([s.rejected for s in scores]),
+        rejected=_frozen([s.reject for s in scores]),
         noise=scores[0],
         real=real,
     )

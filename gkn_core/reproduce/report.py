@@ -35,7 +35,7 @@ def format_summary(value: Any) -> str:
     return _number(value)
 
 
-def _headline(result: ClaimResult) -> str:
+def headline(result: ClaimResult) -> str:
     bits = []
     for part in result.parts:
         if "difference" in part:
@@ -61,7 +61,7 @@ def report_markdown(results: Sequence[ClaimResult], budget: str) -> str:
     for r in results:
         words = r.claim if len(r.claim) < 90 else r.claim[:87] + "..."
         lines.append(
-            f"| ({r.id}) {words} | arXiv {r.paper.get('arxiv', '')} | **{r.verdict}** | {_headline(r)} |"
+            f"| ({r.id}) {words} | arXiv {r.paper.get('arxiv', '')} | **{r.verdict}** | {headline(r)} |"
         )
     for r in results:
         lines += [

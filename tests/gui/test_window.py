@@ -306,7 +306,7 @@ def test_screenshot_mode_writes_a_png_and_exits_0(tmp_path):
     )
     assert bad.returncode == 2 and bad.stderr.strip().splitlines() == [
         "gkn: error: --view: '3d' is not one of "
-        "1d, 2d, kaleidoscope, loss, chaos, dynamics, lyapunov, sweep, runs, compare"
+        "1d, 2d, kaleidoscope, loss, chaos, dynamics, lyapunov, sweep, claims, runs, compare"
     ]
 
 
