@@ -219,11 +219,11 @@ class open_run_settings_file:
         (("export", "{tmp}/text.h5", "--what", "scalars", "--out", "{tmp}/s.csv"), "not an HDF5 file"),
         (
             ("export", "{runs}/g2.h5", "--what", "weights", "--format", "csv", "--out", "{tmp}/w"),
-            "--what weights is written as safetensors",
+            "is not a format of --what weights (safetensors)",
         ),
         (
             ("export", "{runs}/g2.h5", "--what", "scalars", "--format", "npz", "--out", "{tmp}/w"),
-            "--what scalars is written as csv or parquet",
+            "is not a format of --what scalars (csv, parquet)",
         ),
         (("export", "{runs}/g2.h5", "--what", "everything", "--out", "{tmp}/w"), "--what: 'everything'"),
         (

@@ -220,7 +220,7 @@ def check_export_choice(what: str, fmt: str, runs: int) -> None:
         raise GKNError(f"--what: {what!r} is not one of {', '.join(EXPORT_FORMATS)}")
     if fmt not in EXPORT_FORMATS[what]:
         raise GKNError(
-            f"--format: --what {what} is written as {' or '.join(EXPORT_FORMATS[what])}, not {fmt!r}"
+            f"--format: {fmt!r} is not a format of --what {what} ({', '.join(EXPORT_FORMATS[what])})"
         )
     if runs != 1 and what != "scalars":
         raise GKNError(f"--what {what} exports one run; only --what scalars takes several runs or a folder")
