@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 from PyQt6.QtCore import QObject
 from PyQt6.QtWidgets import QWidget
 
+from app.animation import AnimationExport, AnimationOptions
 from app.host import ExportSpec, LabHost, ViewSpec
 from app.widgets import TransportButtons
 from app.worker import LIVE_DELIVERY_S, JobThread, Workers
@@ -43,7 +44,9 @@ class Lab(QObject):
         self.views: dict[str, Any] = {spec.name: spec.create() for spec in self.VIEWS}
         self.front: str | None = None  # its view in front, if one is
         self.run_path: Path | None = None
+        self.run_label = "no run"  # what the status bar names while one of its views is in front
         self.settings_changed = False
+        self.animation: AnimationExport | None = None  # the last animation export
         for slot in self.SLOTS:
             setattr(self, slot, None)
 
@@ -83,6 +86,17 @@ class Lab(QObject):
 
     def _on_settings_changed(self) -> None:
         self.settings_changed = True
+
+    def label_run(self, text: str) -> None:
+        """Name the lab's run; the status bar shows it while the lab is in front (the window asks
+        again on a tab change), so it always names the run of the view shown."""
+        self.run_label = text
+        if self.front is not None:
+            self.host.set_run_label(text)
+
+    def job_started(self, what: str, path: Path) -> None:
+        """A new training or sampling: the last job's "job completed" is gone."""
+        self.host.show_status(f"{what}: {path.name}", 3000)
 
     def may_start_over(self, question: str) -> bool:
         """True when nothing is lost by a new run, or the user agrees to lose it."""
@@ -181,6 +195,24 @@ class Lab(QObject):
         """Show a run beside the current one; returns the view to bring to front."""
         raise GKNError(f"{path}: runs of kind {self.KIND} have no comparison view")
 
-    def export(self, what: str, path: Path) -> None:
-        """Write one of the lab's EXPORTS (raises GKNError or OSError; the window shows it)."""
+    def available_exports(self) -> tuple[ExportSpec, ...]:
+        """The EXPORTS that fit what the lab shows now (File > Export offers only those)."""
+        return self.EXPORTS if self.run_path is not None else ()
+
+    def export(self, what: str, path: Path, options: AnimationOptions | None = None) -> None:
+        """Write one of the lab's EXPORTS (raises GKNError or OSError; the window shows it); an
+        animation is drawn and written in the background (`animate`)."""
         raise NotImplementedError
+
+    def animate(
+        self, count: int, frame: Callable[[int], Any], path: Path, options: AnimationOptions | None,
+        restore: Callable[[], None] = lambda: None,
+    ) -> AnimationExport:  # fmt: skip
+        """An animation of `count` frames (figures, not screen grabs), with a progress dialog, written
+        in a worker; "saved to ..." when done."""
+        self.animation = AnimationExport(
+            self.controls, count, frame, path, options or AnimationOptions(), self.workers,
+            done=lambda p: self.host.show_status(f"saved to {p}", 10_000),
+            failed=self.host.show_error, restore=restore,
+        )  # fmt: skip
+        return self.animation

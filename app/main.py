@@ -28,8 +28,10 @@ def make_application(offscreen: bool, pictures: bool = False):
     # (and be starved by it), which slows small models many times over on a 2-core machine.
     torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("GKN Studio")
-    app.setOrganizationName("GKN Studio")
+    # "gkn-studio" once, no spaces: the data folder is ~/.local/share/gkn-studio (app/main_window.py)
+    app.setOrganizationName("")
+    app.setApplicationName("gkn-studio")
+    app.setApplicationDisplayName("GKN Studio")
     return app
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from PyQt6.QtCore import QSettings, QStandardPaths, Qt, QTimer
+from PyQt6.QtCore import QSettings, Qt, QTimer
 from PyQt6.QtGui import QAction, QKeySequence, QShortcut
 from PyQt6.QtWidgets import (
     QDockWidget,
@@ -28,10 +28,12 @@ from PyQt6.QtWidgets import (
 )
 
 from app import export as exports
-from app import run_actions
+from app import layout, run_actions
+from app.animation import AnimationOptions, OptionsDialog
 from app.host import ExportSpec
 from app.lab import Lab
 from app.labs import LABS, SHELL_VIEWS, VIEW_SPECS, VIEWS
+from app.layout import DEFAULT_SIZE, app_settings, default_runs_dir, legacy_runs_dir
 from app.worker import stop_all
 from gkn_core.errors import GKNError
 from gkn_core.reproduce.report import CLAIMS_FILE
@@ -39,14 +41,10 @@ from gkn_core.runs.reader import open_run
 
 __all__ = ["VIEWS", "MainWindow", "default_runs_dir"]
 
+ANIMATIONS = "Animations (*.gif *.mp4)"
 PLOT_EXPORT = ExportSpec("current plot (PNG or SVG)", "plot", "Figures (*.png *.svg)")
 REDRAW_MS = 33  # about 30 fps: no screen needs more for these plots
 MAX_RECENT = 12
-
-
-def default_runs_dir() -> Path:
-    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
-    return Path(base or Path.home() / ".gkn-studio") / "runs"
 
 
 class MainWindow(QMainWindow):
@@ -56,8 +54,11 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setWindowTitle("GKN Studio")
         self.setAcceptDrops(True)
-        self.settings = settings if settings is not None else QSettings("GKN Studio", "GKN Studio")
+        self.settings = settings if settings is not None else app_settings()
         self.runs_dir = Path(runs_dir) if runs_dir is not None else default_runs_dir()
+        self.runs_dirs = [self.runs_dir]  # every folder whose runs are listed (the old one too)
+        if runs_dir is None and legacy_runs_dir().is_dir():
+            self.runs_dirs.append(legacy_runs_dir())
         self.last_error = ""
 
         self.labs: dict[str, Lab] = {entry.kind: entry.load()(self, self) for entry in LABS}
@@ -75,7 +76,12 @@ class MainWindow(QMainWindow):
             scroll.setWidget(lab.controls)
             scroll.setWidgetResizable(True)
             self.settings_pages.addWidget(scroll)
-        dock = QDockWidget("Settings", self)
+        # The dock never gets narrower than its widest page: its controls are never cut.
+        scroll_bar = self.style().pixelMetric(self.style().PixelMetric.PM_ScrollBarExtent)
+        self.dock_min_width = max(lab.controls.minimumSizeHint().width() for lab in self.labs.values())
+        self.dock_min_width += scroll_bar + 8
+        self.settings_pages.setMinimumWidth(self.dock_min_width)
+        self.dock = dock = QDockWidget("Settings", self)
         dock.setObjectName("settings-dock")
         dock.setWidget(self.settings_pages)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
@@ -110,12 +116,9 @@ class MainWindow(QMainWindow):
         self.timer.setInterval(REDRAW_MS)
         self.timer.timeout.connect(self.redraw)
         self.timer.start()
-        geometry = self.settings.value("geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-            self.restoreState(self.settings.value("window_state"))
-        else:
-            self.resize(1400, 860)
+        self.default_state = self.saveState()
+        self.resize(*DEFAULT_SIZE)
+        self.layout_restored = self.restore_layout()
         self.views["runs"].show_runs(self.recent_runs())
 
     # -- set-up -----------------------------------------------------------------------------------
@@ -145,8 +148,20 @@ class MainWindow(QMainWindow):
             action.setShortcut(QKeySequence(f"Ctrl+{index + 1}"))
             action.triggered.connect(lambda _=False, i=index: self.tabs.setCurrentIndex(i))
             view_menu.addAction(action)
+        view_menu.addSeparator()
+        reset = QAction("&Reset layout", self)
+        reset.triggered.connect(self.reset_layout)
+        view_menu.addAction(reset)
         space = QShortcut(QKeySequence(Qt.Key.Key_Space), self)
         space.activated.connect(self.toggle_play)
+
+    # -- layout (app/layout.py) -------------------------------------------------------------------
+    def restore_layout(self) -> bool:
+        return layout.restore_layout(self)
+
+    def reset_layout(self) -> None:
+        """View > Reset layout."""
+        layout.reset_layout(self)
 
     # -- the host of the labs (app/host.py) -------------------------------------------------------
     def show_error(self, message: str) -> None:
@@ -200,6 +215,7 @@ class MainWindow(QMainWindow):
         lab = self.owner.get(name)
         if lab is not None:
             self.settings_pages.setCurrentIndex(list(self.labs.values()).index(lab))
+        self.file_label.setText((lab or self.front_lab()).run_label)  # the run of the lab in front
         for other in self.labs.values():
             if other.footer is not None:
                 other.footer.setVisible(other is lab)
@@ -211,8 +227,13 @@ class MainWindow(QMainWindow):
 
     # -- runs -------------------------------------------------------------------------------------
     def recent_runs(self) -> list[str]:
+        """The recent runs, then those of the old runs folder not among them (they stay listed)."""
         value = self.settings.value("recent_runs", [])
-        return [value] if isinstance(value, str) else list(value or [])
+        runs = [value] if isinstance(value, str) else list(value or [])
+        for folder in self.runs_dirs[1:]:
+            old = sorted(folder.glob("*.h5"), key=lambda p: p.stat().st_mtime, reverse=True)
+            runs += [str(p) for p in old if str(p) not in runs]
+        return runs
 
     def remember_run(self, path: Path) -> None:
         runs = [str(path)] + [p for p in self.recent_runs() if p != str(path)]
@@ -286,7 +307,6 @@ class MainWindow(QMainWindow):
         except GKNError as exc:
             self.show_error(str(exc))
             return False
-        self.file_label.setText(f"replay: {path.name}")
         self.remember_run(path)
         self.show_view(view)
         self.redraw(force=True)
@@ -315,17 +335,31 @@ class MainWindow(QMainWindow):
             except OSError as exc:
                 self.show_error(f"cannot save {target}: {exc.strerror or exc}")
 
+    def offered_exports(self) -> list[ExportSpec]:
+        """The front plot, and the exports of the front view's lab that fit its run."""
+        lab = self.owner.get(self.front_view())
+        return [PLOT_EXPORT, *(lab.available_exports() if lab is not None else ())]
+
     def export_dialog(self) -> None:
-        labels = [spec.label for spec in self.exports]
+        offered = self.offered_exports()
+        labels = [spec.label for spec in offered]
         label, ok = QInputDialog.getItem(self, "Export", "What to export", labels, 0, False)
         if not ok:
             return
-        spec = self.exports[labels.index(label)]
-        path, _ = QFileDialog.getSaveFileName(self, "Export to", "", spec.file_filter)
+        spec = offered[labels.index(label)]
+        options = None
+        if spec.file_filter == ANIMATIONS:
+            dialog = OptionsDialog(self, AnimationOptions())
+            if not dialog.exec():
+                return
+            options = dialog.options()
+        suggested = layout.export_folder(self) / layout.export_name(self.front_lab().run_path, spec)
+        path, _ = QFileDialog.getSaveFileName(self, "Export to", str(suggested), spec.file_filter)
         if path:
-            self.export(spec.what, Path(path))
+            self.settings.setValue("export_dir", str(Path(path).parent))  # remembered
+            self.export(spec.what, Path(path), options)
 
-    def export(self, what: str, path: Path) -> bool:
+    def export(self, what: str, path: Path, options: AnimationOptions | None = None) -> bool:
         """Write an export (the front plot, or one of a lab's); a bad target gets a dialog, never an
         exception."""
         try:
@@ -338,7 +372,7 @@ class MainWindow(QMainWindow):
                 lab = next((lab for lab in self.labs.values() for s in lab.EXPORTS if s.what == what), None)
                 if lab is None:
                     raise GKNError(f"no export {what!r}")
-                lab.export(what, path)
+                lab.export(what, path, options)
         except (GKNError, OSError) as exc:
             self.show_error(str(exc))
             return False
@@ -359,4 +393,5 @@ class MainWindow(QMainWindow):
         stop_all([lab.workers for lab in self.labs.values()])  # every lab's threads, one deadline
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("window_state", self.saveState())
+        self.settings.setValue("dock_width", self.dock.width())
         super().closeEvent(event)

@@ -58,7 +58,7 @@ def bibtex() -> str:
 
 def install(window: Any) -> None:
     runs = window.views["runs"]
-    runs.set_folder(window.runs_dir)
+    runs.set_folders(getattr(window, "runs_dirs", [window.runs_dir]))
     runs.compare_selected.connect(lambda paths: compare_runs(window, paths))
     runs.train_again_requested.connect(lambda path: train_again(window, path))
     file_menu = window.menuBar().actions()[0].menu()

@@ -143,3 +143,27 @@ class StepBar(QWidget):
 
     def _on_box(self, step: int) -> None:
         self.show_step(step)
+
+
+INVALID_STYLE = "border: 2px solid #d62728;"
+
+
+def mark_invalid(widget: QWidget, reason: str | None) -> None:
+    """A field refused on the spot, the way Qt validators do it: a red frame and the reason as its
+    tooltip; None puts the field back (and its own tooltip)."""
+    if widget.property("plain_tip") is None:
+        widget.setProperty("plain_tip", widget.toolTip())
+    widget.setProperty("invalid", reason is not None)
+    widget.setStyleSheet("" if reason is None else f"{type(widget).__name__} {{ {INVALID_STYLE} }}")
+    widget.setToolTip(widget.property("plain_tip") if reason is None else f"refused: {reason}")
+
+
+def field_message(message: str, labels: dict[str, str]) -> tuple[str | None, str]:
+    """A config error ('train.lr: must be greater than 0 (got 0.0)', '--points: ...') with the field
+    named as the panel shows it ('learning rate: ...'): (the key of the field, the message)."""
+    where, _, reason = message.partition(": ")
+    key = where.removeprefix("--").replace("-", "_")
+    for candidate in (key, key.rsplit(".", 1)[-1], key.split(".", 1)[0]):
+        if candidate in labels:
+            return candidate, f"{labels[candidate]}: {reason}"
+    return None, message

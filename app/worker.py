@@ -36,6 +36,7 @@ CLOSE_TIMEOUT_S = 30.0  # the one limit on closing: every job and function of a 
 # (a Lyapunov spectrum is one job step and can take seconds; it is never cut off, only waited for)
 
 _THREADS: weakref.WeakSet[QThread] = weakref.WeakSet()
+_JOB_THREADS: weakref.WeakSet[JobThread] = weakref.WeakSet()
 _POOLS: weakref.WeakSet[QThreadPool] = weakref.WeakSet()
 
 
@@ -43,6 +44,18 @@ def running_threads() -> list[QObject]:
     """Compute threads (and pools with a function running) still busy: none once a window has closed."""
     threads: list[QObject] = [thread for thread in _THREADS if thread.isRunning()]
     return threads + [pool for pool in _POOLS if not sip.isdeleted(pool) and pool.activeThreadCount() > 0]
+
+
+def stop_running(timeout_s: float = CLOSE_TIMEOUT_S) -> None:
+    """Stop every job at its next step boundary and wait for every thread and pool (a last resort:
+    a running QThread must never be destroyed, Qt aborts the process then)."""
+    for job_thread in list(_JOB_THREADS):
+        job_thread.job.stop()
+    for thread in list(_THREADS):
+        thread.wait(int(timeout_s * 1000))
+    for pool in list(_POOLS):
+        if not sip.isdeleted(pool):
+            pool.waitForDone(int(timeout_s * 1000))
 
 
 def error_line(exc: BaseException) -> str:
@@ -100,6 +113,7 @@ class JobThread(QObject):
         self.job = job
         self.thread = QThread()
         _THREADS.add(self.thread)
+        _JOB_THREADS.add(self)
         self.worker = JobWorker(job, snapshots)
         self.worker.moveToThread(self.thread)
         self.thread.started.connect(self.worker.run)

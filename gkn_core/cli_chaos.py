@@ -14,6 +14,8 @@ from rich.console import Console
 from rich.table import Table
 
 from gkn_core.chaos.config import (
+    LARGEST_EXPONENT_CHAINS,
+    LARGEST_EXPONENT_STEPS,
     Architecture,
     chaos_preset_description,
     chaos_preset_names,
@@ -90,18 +92,10 @@ def train_chaos(
     from gkn_core.runs.reader import open_run
 
     overrides: dict[str, Any] = _drop_none({"seed": seed, "device": device})
+    every = {"sample_every": sample_every, "metrics_every": metrics_every}
     sections = {
         "model": _drop_none({"arch": arch, "Nh": nh, "Nh2": nh2, "g": g, "tau": tau, "dt": dt, "T": T}),
-        "train": _drop_none(
-            {
-                "steps": steps,
-                "k": k,
-                "M": M,
-                "lyapunov_every": lyapunov_every,
-                "sample_every": sample_every,
-                "metrics_every": metrics_every,
-            }
-        ),
+        "train": _drop_none(dict(steps=steps, k=k, M=M, lyapunov_every=lyapunov_every, **every)),
         "data": chaos_data_overrides(data, limit),
     }
     overrides.update({key: v for key, v in sections.items() if v})
@@ -147,11 +141,11 @@ def lyapunov(
         Path | None, typer.Argument(metavar="[RUN.h5]", help="A chaos run; leave out with --untrained.")
     ] = None,
     exponents: Annotated[int, typer.Option(help="How many of the largest exponents.")] = 10,
-    steps: Annotated[int, typer.Option(help="Euler steps averaged over.")] = 500,
+    steps: Annotated[int, typer.Option(help="Euler steps averaged over.")] = LARGEST_EXPONENT_STEPS,
     transient: Annotated[
         int | None, typer.Option(help="Steps discarded first (default: one phase T/dt).")
     ] = None,
-    chains: Annotated[int, typer.Option(help="Trajectories (initial conditions) in the batch.")] = 4,
+    chains: Annotated[int, typer.Option(help="Trajectories (initial states).")] = LARGEST_EXPONENT_CHAINS,
     renorm_every: Annotated[int, typer.Option(help="QR every N steps.")] = 1,
     local_window: Annotated[
         int | None, typer.Option(help="Also the finite-time largest exponent over windows of N steps.")
@@ -169,13 +163,13 @@ def lyapunov(
     ] = "1.5",
     tau: Annotated[float, typer.Option(help="Time constant (--untrained).")] = 10.0,
     dt: Annotated[float, typer.Option(help="Euler step (--untrained).")] = 1.0,
-    seed: Annotated[int, typer.Option(help="Seed of couplings and states.")] = 0,
+    seed: Annotated[int | None, typer.Option(help="Seed of states (couplings); default: run's.")] = None,
     device: Annotated[str | None, typer.Option(help="auto, cpu, cuda, cuda:N.")] = None,
 ) -> None:
     """Lyapunov spectrum (per tau) of a trained chaos run or of an untrained network."""
     import torch
 
-    from gkn_core.chaos.analysis import network_local_largest, network_spectrum
+    from gkn_core.chaos.analysis import largest_exponent, network_local_largest, network_spectrum
     from gkn_core.chaos.config import ChaosModelConfig
     from gkn_core.chaos.models import build_chaos_model
     from gkn_core.chaos.runfile import load_chaos_model
@@ -195,6 +189,7 @@ def lyapunov(
         except ValueError:
             raise GKNError(f"--g: cannot read {g!r} as numbers (e.g. 0.8,1.5,2)") from None
         torch_device = resolve_device(device or "auto")
+        seed = 0 if seed is None else seed
         for gain in gains:
             settings = validate_section(
                 ChaosModelConfig,
@@ -212,14 +207,16 @@ def lyapunov(
         with open_run(run_path) as run:
             torch_device = resolve_device(device or run.config.device)
             model, step = load_chaos_model(run, checkpoint, torch_device)
+            seed = run.config.seed if seed is None else seed
             models.append((f"{run_path} at step {step} (g={run.config.model.g:g})", model))
     table = Table("network", "largest", f"top {exponents} (per tau)", "PR", "KY dim")
-    locals_: list[tuple[str, torch.Tensor]] = []
+    locals_: list[tuple[str, Any]] = []
     for name, model in models:
         if exponents > model.dim:
             raise GKNError(f"--exponents: the network has only {model.dim} units")
         skip = transient if transient is not None else model.settings.n_steps
         spectrum = network_spectrum(model, exponents, steps, skip, chains, renorm_every, seed)
+        locals_.append((name, largest_exponent(model, steps, skip, chains, seed)))
         mean = spectrum.mean(0)
         shown = ", ".join(f"{v:.3f}" for v in mean[:8].tolist()) + (" ..." if exponents > 8 else "")
         table.add_row(
@@ -236,6 +233,9 @@ def lyapunov(
             locals_.append((name, local))
     stdout.print(table)
     for name, local in locals_:
+        if not isinstance(local, torch.Tensor):  # the estimate of the training curve and the app
+            stdout.print(f"largest exponent of {name}: {local.value:+.10f}; {local.describe()}")
+            continue
         over_time = local.mean(0)
         stdout.print(
             f"local largest exponent of {name}, per tau, over {local.shape[1]} windows: mean "

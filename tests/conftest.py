@@ -8,6 +8,7 @@ reliability suite takes its full counts (tests/reliability/conftest.py).
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -49,6 +50,24 @@ def _one_torch_thread_everywhere() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(autouse=True)
+def _no_compute_thread_outlives_its_test() -> Iterator[None]:
+    """A test that leaves a window's compute thread running fails, and the thread is stopped here.
+
+    Left alone it would be garbage-collected later, in whatever test runs next in this process, and
+    Qt aborts the whole process when a running QThread is destroyed (that crashed a pytest worker).
+    """
+    yield
+    worker = sys.modules.get("app.worker")
+    if worker is None:  # no Qt test has run in this process
+        return
+    left = worker.running_threads()
+    if not left:
+        return
+    worker.stop_running()
+    pytest.fail(f"{len(left)} compute thread(s) outlived the test (close its window or stop its jobs)")
 
 
 @pytest.fixture

@@ -36,6 +36,7 @@ MODEL = ChaosModelConfig(arch="restricted2", Nh=24, g=2.5, tau=2.0, dt=1.0, T=20
 SETTINGS = {
     "steps": 200,
     "transient": 100,
+    "chains": 2,
     "local_window": 10,
     "g_values": [0.5, 1.5, 3.0],
     "g_steps": 100,

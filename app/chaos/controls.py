@@ -8,17 +8,32 @@ from __future__ import annotations
 from typing import Any
 
 from PyQt6.QtCore import pyqtSignal
-from PyQt6.QtWidgets import QFormLayout, QGroupBox, QLineEdit, QVBoxLayout, QWidget
+from PyQt6.QtWidgets import QFormLayout, QGroupBox, QLabel, QLineEdit, QVBoxLayout, QWidget
 
-from app.widgets import TransportButtons, combo, real, spin
+from app.widgets import TransportButtons, combo, field_message, mark_invalid, real, spin
 from gkn_core.chaos.config import (
     ChaosConfig,
     chaos_preset_config,
     chaos_preset_description,
     chaos_preset_names,
 )
+from gkn_core.errors import ConfigError
 
 CHAOS_DATA = ("digits8", "mnist", "fashion", "fashion8", "file")
+DEFAULT_PRESET = "digits8"  # a CPU trains it in a minute or two (paper-mnist is a GPU job)
+MIN_CURVE_POINTS = 5
+LABELS = {
+    "source": "data", "path": "file", "limit": "first N images", "arch": "architecture",
+    "Nh": "hidden Nh", "Nh2": "hidden Nh2", "g": "gain g", "tau": "tau", "dt": "dt", "T": "phase T",
+    "k": "rate k", "M": "minibatch M", "train.steps": "steps", "metrics_every": "scores every",
+    "lyapunov_every": "exponent every", "sample_every": "samples every", "seed": "seed",
+    "device": "device", "model": "network", "data": "data",
+}  # fmt: skip
+
+
+def curve_points(steps: int, every: int) -> int:
+    """How many points a curve measured at step 1, every `every` steps and at the last gets."""
+    return len({1, steps} | set(range(every, steps + 1, every)))
 
 
 class ChaosControlPanel(QWidget):
@@ -40,7 +55,7 @@ class ChaosControlPanel(QWidget):
         self.tau = real(1e-3, 1e6, 3, 1.0, "Time constant tau")
         self.dt = real(1e-3, 1e6, 3, 0.5, "Euler step dt (at most tau)")
         self.T = real(1e-3, 1e7, 2, 10.0, "Time of a phase; a phase is T/dt Euler steps")
-        self.k = real(1e-6, 10.0, 5, 0.001, "Learning rate k of the Hebbian update")
+        self.k = real(0.0, 10.0, 5, 0.001, "Learning rate k of the Hebbian update (> 0)")
         self.M = spin(1, 1_000_000, "Minibatch size M (and number of free-phase chains)")
         self.train_steps = spin(1, 100_000_000, "Hebbian updates to train")
         self.metrics_every = spin(1, 10_000_000, "Measure the four scores and the class score every N steps")
@@ -49,6 +64,9 @@ class ChaosControlPanel(QWidget):
         self.seed = spin(0, 2**31 - 1, "Seed of couplings, batches and states")
         self.device = combo(("auto", "cpu", "cuda"), "auto: CUDA when present, else CPU")
         self.train_buttons = TransportButtons("Train")
+        self.every_hint = QLabel()
+        self.every_hint.setWordWrap(True)
+        self.every_hint.setStyleSheet("color: #b35900;")
 
         network = QGroupBox("Network")
         form = QFormLayout(network)
@@ -79,12 +97,14 @@ class ChaosControlPanel(QWidget):
             ("samples every", self.sample_every),
         ):
             form.addRow(label, widget)
+        form.addRow(self.every_hint)
         form.addRow(self.train_buttons)
         layout = QVBoxLayout(self)
         layout.addWidget(network)
         layout.addWidget(training)
         layout.addStretch()
 
+        self.preset.setCurrentText(DEFAULT_PRESET)
         self.load_preset(self.preset.currentText())
         self.preset.currentTextChanged.connect(self.load_preset)
         for box in (self.Nh, self.Nh2, self.M, self.train_steps, self.seed, self.limit):
@@ -94,13 +114,79 @@ class ChaosControlPanel(QWidget):
         for choice in (self.arch, self.data, self.device):
             choice.currentTextChanged.connect(self.model_settings_changed)
         self.data_path.textChanged.connect(self.model_settings_changed)
+        self.data.currentTextChanged.connect(self._sync_enabled)
+        self.arch.currentTextChanged.connect(self._sync_enabled)
+        for box in (self.train_steps, self.metrics_every, self.lyapunov_every, self.sample_every):
+            box.valueChanged.connect(self._hint_curves)
+        self.fields = {
+            "source": self.data, "path": self.data_path, "limit": self.limit, "arch": self.arch,
+            "Nh": self.Nh, "Nh2": self.Nh2, "g": self.g, "tau": self.tau, "dt": self.dt, "T": self.T,
+            "k": self.k, "M": self.M, "train.steps": self.train_steps,
+            "metrics_every": self.metrics_every, "lyapunov_every": self.lyapunov_every,
+            "sample_every": self.sample_every, "seed": self.seed, "device": self.device,
+            "model": self.dt, "data": self.data_path,
+        }  # fmt: skip
+        self.problem: str | None = None
+        self.model_settings_changed.connect(self.check)
+        for box in (self.metrics_every, self.lyapunov_every, self.sample_every):
+            box.valueChanged.connect(self.check)
+        self._sync_enabled()
+        self._hint_curves()
+        self.check()
+
+    def _sync_enabled(self, *_: Any) -> None:
+        """Fields that do not drive the run are greyed out: the file without data 'file', Nh2
+        outside restricted3."""
+        self.data_path.setEnabled(self.data.currentText() == "file")
+        self.Nh2.setEnabled(self.arch.currentText() == "restricted3")
+
+    def _hint_curves(self, *_: Any) -> None:
+        """Say when an "every N steps" setting leaves its curve with fewer than 5 points."""
+        steps, short = self.train_steps.value(), []
+        for name, box in (("scores", self.metrics_every), ("exponent", self.lyapunov_every),
+                          ("samples", self.sample_every)):  # fmt: skip
+            if box.value() and curve_points(steps, box.value()) < MIN_CURVE_POINTS:
+                short.append(f"{name} every {box.value()}: {curve_points(steps, box.value())} points")
+        self.every_hint.setVisible(bool(short))
+        if short:
+            self.every_hint.setText(
+                f"With {steps} steps, "
+                + "; ".join(short)
+                + f". Choose at most {max(1, steps // 10)} for a curve of about 10 points."
+            )
+
+    def check(self, *_: Any) -> str | None:
+        """Validate every field as typed: the first bad one turns red with the reason (also
+        returned, with the field named as the panel shows it); None when all are good."""
+        for widget in self.fields.values():
+            if widget.property("invalid"):
+                mark_invalid(widget, None)
+        try:
+            self.training_config()
+            self.problem = None
+        except ConfigError as exc:
+            key, self.problem = field_message(str(exc), LABELS)
+            if key is not None:
+                mark_invalid(self.fields[key], self.problem.partition(": ")[2])
+        return self.problem
+
+    def checked_config(self, **model_overrides: Any) -> ChaosConfig:
+        """The settings as a config, or ConfigError naming the field as the panel does."""
+        problem = self.check()
+        if problem is not None:
+            raise ConfigError(problem)
+        return self.training_config(**model_overrides)
 
     def load_preset(self, name: str) -> None:
         self.preset.setToolTip(chaos_preset_description(name))
-        self.show_config(chaos_preset_config(name))
+        self.show_config(chaos_preset_config(name), preset=False)
 
-    def show_config(self, config: ChaosConfig) -> None:
-        """Put a config's values into the fields (a preset's, or a run's to train again)."""
+    def show_config(self, config: ChaosConfig, preset: bool = True) -> None:
+        """Show a config's settings (a preset, or a replayed run's)."""
+        if preset:
+            self.preset.blockSignals(True)
+            self.preset.setCurrentText(str(config.preset))
+            self.preset.blockSignals(False)
         self.blockSignals(True)
         if config.preset and self.preset.findText(config.preset) >= 0:
             self.preset.blockSignals(True)
@@ -126,6 +212,9 @@ class ChaosControlPanel(QWidget):
         self.seed.setValue(config.seed)
         self.blockSignals(False)
         self.model_settings_changed.emit()
+        if hasattr(self, "fields"):
+            self._sync_enabled()
+            self._hint_curves()
 
     def overrides(self) -> dict[str, Any]:
         """Every field of the panel as nested preset overrides."""

@@ -8,6 +8,7 @@ only draws its snapshots. The g slider, chains and steps ask the controller for 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +29,12 @@ from PyQt6.QtWidgets import (
 )
 from superqt import QLabeledDoubleSlider
 
+from app.animation import AnimationOptions, render_item
 from app.chaos.dynamics_state import DynamicsState, parse_units
 from app.chaos.image_panel import ImagePanel
 from app.chaos.projection import ProjectionPanel
 from app.chaos.time_panels import TimePanels, plot_widget
-from app.export import grab_frames, write_animation
+from app.export import write_animation
 from gkn_core.errors import GKNError
 
 SOURCES = {"untrained": "untrained network (settings)", "trained": "trained network (run)"}
@@ -300,23 +302,43 @@ class DynamicsView(QWidget):
         return self.time_slider.value()
 
 
-def export_animation(
-    view: DynamicsView, state: DynamicsState, kind: str, path: Path, max_frames: int = 150, fps: float = 15.0
-) -> int:
-    """Write the evolving images or projection as a GIF or MP4 (by suffix); returns the frame count.
-
-    At most `max_frames` frames, evenly spaced over the trajectories; the shown time is restored.
-    """
-    widget = view.animation_widget(kind)
+def animation_frames(
+    view: DynamicsView,
+    state: DynamicsState,
+    kind: str,
+    options: AnimationOptions | None,
+    max_frames: int = 150,
+) -> tuple[int, Callable[[int], np.ndarray], Callable[[], None]]:
+    """The evolving images or projection as figures (the plot alone, at the chosen width): the frame
+    count (at most `max_frames`, evenly spaced over the trajectories), the frame maker, and what
+    puts the shown time back."""
+    item = view.animation_widget(kind).getPlotItem()
     if state.n_frames == 0:
         raise GKNError("no trajectories yet: open the Dynamics view and let them run")
+    width = (options or AnimationOptions()).width
     view.render(state)
     shown, follow = view.time_index, view.follow_latest
     indices = np.unique(np.linspace(0, state.n_frames - 1, min(state.n_frames, max_frames)).round())
-    try:
-        frames = grab_frames(widget, view.show_time, [int(i) for i in indices])  # type: ignore[arg-type]
-    finally:
+
+    def frame(i: int) -> np.ndarray:
+        view.show_time(int(indices[i]))
+        return render_item(item, width)
+
+    def restore() -> None:
         view.show_time(shown)
         view.follow_latest = follow
+
+    return len(indices), frame, restore
+
+
+def export_animation(
+    view: DynamicsView, state: DynamicsState, kind: str, path: Path, max_frames: int = 150, fps: float = 15.0
+) -> int:
+    """The same frames written at once, in the calling thread (scripts, tests); returns the count."""
+    count, frame, restore = animation_frames(view, state, kind, None, max_frames)
+    try:
+        frames = [frame(i) for i in range(count)]
+    finally:
+        restore()
     write_animation(frames, Path(path), fps)
-    return len(frames)
+    return count

@@ -12,8 +12,9 @@ from PyQt6.QtCore import QObject
 
 from app import chaos
 from app import export as exports
+from app.animation import AnimationOptions
 from app.chaos.controls import ChaosControlPanel
-from app.chaos.dynamics_view import DynamicsState, export_animation
+from app.chaos.dynamics_view import DynamicsState, animation_frames
 from app.chaos.lyapunov_view import LyapunovState
 from app.chaos.training_state import ChaosTrainState
 from app.host import ExportSpec, LabHost
@@ -43,6 +44,12 @@ def recorded_layers(model: ChaoticRNN, choice: str) -> tuple[str, ...]:
     return ("visible",) if choice == "visible" else tuple(n for n in names if n != "visible")
 
 
+def describe_network(config: ChaosConfig, what: str) -> str:
+    """The network a derived number is of: 'trained, step 200 of RUN: restricted2 Nh=100, g = 1.5, seed 0'."""
+    m = config.model
+    return f"{what}: {m.arch} Nh={m.Nh}, g = {m.g:g}, seed {config.seed}"
+
+
 class ChaosLab(Lab):
     KIND = "chaos"
     VIEWS = chaos.VIEWS
@@ -66,16 +73,19 @@ class ChaosLab(Lab):
         self.dynamics_state = DynamicsState()
         self.lyapunov_state = LyapunovState()
         self.dynamics_settings: dict[str, Any] = {"source": "untrained"}
+        self.dynamics_stale = False  # a new run: the next look at the dynamics shows its network
+        self.network_text = ""  # what the Dynamics view studies, as the Lyapunov view names it
         self.last_recording: TrajectoryRecording | None = None
         self._data_shapes: dict[str, tuple[int, tuple[int, int] | None]] = {}
 
         c = self.controls
         self.connect_transport(c.train_buttons, self.train_play, self.train_step, self.train_reset)
         c.model_settings_changed.connect(self._on_settings_changed)
-        self.dynamics_view.settings_changed.connect(self.restart_dynamics)
+        self.dynamics_view.settings_changed.connect(self._on_dynamics_settings)
         self.dynamics_view.record_requested.connect(self.record)
         self.lyapunov_view.compute_requested.connect(self.start_lyapunov)
         self.lyapunov_view.stop_requested.connect(self.stop_lyapunov)
+        c.g.valueChanged.connect(self._on_settings_g)
 
     # -- training ---------------------------------------------------------------------------------
     def train_play(self) -> None:
@@ -95,17 +105,21 @@ class ChaosLab(Lab):
         self.stop_jobs()
         self.train_state = ChaosTrainState()
         self.run_path = None
-        self.host.set_run_label("no run")
+        self.label_run("no run")
+        self.dynamics_stale = True
 
     def start_training(self, paused: bool, config: ChaosConfig | None = None) -> bool:
         """A new run with the panel's settings (or with `config`: train again with a run's settings)."""
-        if config is None and not self.may_start_over(
-            "The settings changed: discard the chaos model and train a new one?"
-        ):
-            return False
+        if config is None:
+            try:  # the settings are checked before any question
+                config = self.controls.checked_config()
+            except GKNError as exc:
+                self.host.show_error(str(exc))
+                return False
+            if not self.may_start_over("The settings changed: discard the chaos model and train a new one?"):
+                return False
         self.stop_slot("train_thread")
         try:
-            config = config or self.controls.training_config()
             path = self.chaos_run_path(config)
             job, snapshots = chaos_training_session(config, path)
         except (GKNError, OSError) as exc:
@@ -119,8 +133,10 @@ class ChaosLab(Lab):
             title=path.name,
             class_score_name=score_name(config.data.source),
         )
-        self.host.set_run_label(path.name)
+        self.label_run(path.name)
         self.host.set_device_label(str(job.device))
+        self.job_started("chaos training", path)
+        self.dynamics_stale = True  # the Dynamics and Lyapunov views now study this run's network
         if paused:
             job.pause()
         # The training view draws at most 4 times a second: 10 deliveries a second are plenty, and
@@ -138,6 +154,8 @@ class ChaosLab(Lab):
         if current and slot == "train_thread":
             self.controls.train_buttons.show_running(False)
             self.host.refresh_runs()
+            self.host.show_status(f"chaos training {status}" + (f": {reason}" if reason else ""), 5000)
+            self.dynamics_stale = True
         if current and slot == "lyapunov_thread":
             self.lyapunov_view.set_busy(False)
 
@@ -166,14 +184,19 @@ class ChaosLab(Lab):
                 job = self.train_thread.job
                 model = build_chaos_model(job.config.model, job.dataset.dim, "cpu", seed=job.config.seed)
                 model.load_weights(checkpoint.weights)
+                self.network_text = describe_network(job.config, f"trained, step {checkpoint.step}")
                 return model, job.config, f"checkpoint {checkpoint.step}", job.dataset.image_shape
             with open_run(self.run_path) as run:
                 model, step = load_chaos_model(run)
+                self.network_text = describe_network(
+                    run.config, f"trained, step {step} of {self.run_path.name}"
+                )
                 return model, run.config, f"checkpoint {step}", run.image_shape
         overrides = {} if g is None else {"g": g}
-        config = self.controls.training_config(**overrides)
+        config = self.controls.checked_config(**overrides)
         n_visible, shape = self.data_shape(config.data)
         model = build_chaos_model(config.model, n_visible, "cpu", seed=config.seed)
+        self.network_text = describe_network(config, "untrained (settings)")
         return model, config, "untrained", shape
 
     # -- dynamics ---------------------------------------------------------------------------------
@@ -194,16 +217,49 @@ class ChaosLab(Lab):
             self.host.show_error(str(exc))
             return False
         self.dynamics_config = config
+        self.dynamics_stale = False
+        # the view shows the g the network runs at (a trained network's own, greyed out)
+        self.dynamics_view.set_settings(g=config.model.g)
         self.dynamics_state.reset()
         self.dynamics_view.set_image_shape(shape)
         self.launch("dynamics_thread", job, iter(job), self.dynamics_state.add)
         return True
 
     def ensure_dynamics(self) -> None:
-        """The first look at the dynamics: the untrained network at the settings' g."""
-        if self.dynamics_thread is None:
-            self.dynamics_view.set_settings(g=self.controls.g.value())
-            self.restart_dynamics(self.dynamics_view.settings())
+        """The first look at the dynamics, and the first after a new run: the run's trained network
+        (once it has a checkpoint), else the untrained network at the settings' g."""
+        if self.dynamics_thread is None or self.dynamics_stale:
+            trained = self.run_path is not None and (
+                not self.alive(self.train_thread) or self.train_state.checkpoint is not None
+            )
+            self.dynamics_view.set_settings(
+                source="trained" if trained else "untrained", g=self.controls.g.value()
+            )
+            self.restart_dynamics(self.dynamics_view.settings() | {"g": self.controls.g.value()})
+
+    def _on_dynamics_settings(self, settings: dict[str, Any]) -> None:
+        """The Dynamics view's controls moved: for the untrained network its g slider sets the
+        settings' gain g (they are one value), then the trajectories restart."""
+        g = settings.get("g")
+        if (
+            settings.get("source") == "untrained"
+            and g is not None
+            and abs(self.controls.g.value() - g) > 1e-9
+        ):
+            self.controls.g.blockSignals(True)
+            self.controls.g.setValue(g)
+            self.controls.g.blockSignals(False)
+            self.controls.model_settings_changed.emit()
+        self.restart_dynamics(settings)
+
+    def _on_settings_g(self, g: float) -> None:
+        """The settings' gain g and the Dynamics view's g slider are one value for the untrained
+        network: the slider follows the field (and the untrained dynamics restart)."""
+        if self.dynamics_settings.get("source", "untrained") != "untrained":
+            return
+        self.dynamics_view.set_settings(g=g)
+        if self.dynamics_thread is not None:
+            self.restart_dynamics(self.dynamics_view.settings() | {"g": g})
 
     def record(self) -> bool:
         """Write the finished trajectory set into the run file (a new one for an untrained network)."""
@@ -256,6 +312,7 @@ class ChaosLab(Lab):
         except (GKNError, OSError) as exc:
             self.host.show_error(str(exc))
             return False
+        self.lyapunov_view.set_network(self.network_text)
         self.lyapunov_state.reset()
         self.lyapunov_view.set_busy(True)
         self.launch("lyapunov_thread", job, iter(job), self.lyapunov_state.add)
@@ -266,14 +323,17 @@ class ChaosLab(Lab):
         self.lyapunov_view.set_busy(False)
 
     # -- replay, drawing, stopping ----------------------------------------------------------------
-    def read_replay(self, run: Any) -> ChaosTrainState:
-        return ChaosTrainState.from_run(run)
+    def read_replay(self, run: Any) -> tuple[ChaosTrainState, ChaosConfig]:  # type: ignore[override]
+        return ChaosTrainState.from_run(run), run.config
 
-    def replay(self, path: Path, data: ChaosTrainState) -> str:
+    def replay(self, path: Path, data: tuple[ChaosTrainState, ChaosConfig]) -> str:
         self.stop_jobs()
-        self.train_state = data
+        self.train_state, config = data
+        self.controls.show_config(config)  # the panel describes the run replayed
         self.run_path = Path(path)
         self.settings_changed = False
+        self.dynamics_stale = True
+        self.label_run(f"replay: {Path(path).name}")
         return "chaos"
 
     def view_shown(self, view: str) -> None:
@@ -293,7 +353,17 @@ class ChaosLab(Lab):
     def steps_per_second(self) -> float:
         return self.train_state.steps_per_second
 
-    def export(self, what: str, path: Path) -> None:
+    def available_exports(self) -> tuple[ExportSpec, ...]:
+        thread = self.dynamics_thread
+        fits = {
+            "chaos-grid": self.training_view.grid_mosaic() is not None,
+            "recording": (thread is not None and thread.finished) or self.last_recording is not None,
+            "dynamics-images": self.dynamics_state.n_frames > 0,
+            "dynamics-projection": self.dynamics_state.n_frames > 0,
+        }
+        return tuple(spec for spec in self.EXPORTS if fits[spec.what])
+
+    def export(self, what: str, path: Path, options: AnimationOptions | None = None) -> None:
         if what == "chaos-grid":
             grid = self.training_view.grid_mosaic()
             if grid is None:
@@ -302,7 +372,9 @@ class ChaosLab(Lab):
         elif what == "recording":
             self.export_recording(path)
         else:
-            export_animation(self.dynamics_view, self.dynamics_state, what.removeprefix("dynamics-"), path)
+            view, state = self.dynamics_view, self.dynamics_state
+            count, frame, restore = animation_frames(view, state, what.removeprefix("dynamics-"), options)
+            self.animate(count, frame, path, options, restore)
 
     def stop_jobs(self) -> None:
         super().stop_jobs()

@@ -109,6 +109,16 @@ class LyapunovView(QWidget):
         self.ky_label = QLabel()
         self.crossing_label = QLabel()
         self.stage_label = QLabel()
+        self.network_label = QLabel("network: the Dynamics view's (press Compute)")
+        self.network_label.setToolTip("The network analysed: the one of the Dynamics view's 'network' box")
+        self.estimate_label = QLabel()
+        self.estimate_label.setToolTip(
+            "The largest exponent as the training curve and `gkn lyapunov` estimate it (one tangent "
+            "vector), ± its standard error over the chains, with the settings it was estimated with"
+        )
+        for label in (self.network_label, self.estimate_label):
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            label.setContentsMargins(8, 0, 8, 0)
         self.largest_label.setToolTip("Largest exponent per tau of the analysed network (mean over chains)")
         self.pr_label.setToolTip(
             "Participation ratio of the positive exponents: effective unstable directions"
@@ -131,6 +141,10 @@ class LyapunovView(QWidget):
         self.exponents.setSpecialValueText(f"all (≤{MAX_DEFAULT_EXPONENTS})")
         self.steps = spin(1, 1_000_000, "Euler steps averaged over (after a transient of one phase T/dt)")
         self.steps.setValue(defaults.steps)
+        self.chains = spin(
+            1, 10_000, "Trajectories (initial states) averaged; the standard error is over them"
+        )
+        self.chains.setValue(defaults.chains)
         self.g_from = real(0.0, 100.0, 2, 0.25, "First gain of the sweep of untrained networks")
         self.g_to = real(0.0, 100.0, 2, 0.25, "Last gain of the sweep")
         self.g_step = real(0.01, 100.0, 2, 0.05, "Gain step of the sweep")
@@ -144,6 +158,7 @@ class LyapunovView(QWidget):
         for text, widget in (
             ("exponents", self.exponents),
             ("steps", self.steps),
+            ("chains", self.chains),
             ("g from", self.g_from),
             ("to", self.g_to),
             ("step", self.g_step),
@@ -155,8 +170,10 @@ class LyapunovView(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.network_label)
         layout.addWidget(self.graphics, stretch=1)
         layout.addLayout(numbers)
+        layout.addWidget(self.estimate_label)
         layout.addLayout(controls)
         self._busy = False
         self._drawn: tuple[int, int] = (-1, -1)
@@ -170,6 +187,7 @@ class LyapunovView(QWidget):
         raw.update(
             exponents=self.exponents.value() or None,
             steps=self.steps.value(),
+            chains=self.chains.value(),
             g_values=g_grid(self.g_from.value(), self.g_to.value(), self.g_step.value()),
         )
         return raw
@@ -179,6 +197,10 @@ class LyapunovView(QWidget):
             self.stop_requested.emit()
         else:
             self.compute_requested.emit(self.settings())
+
+    def set_network(self, text: str) -> None:
+        """Name the network the numbers are of (untrained / trained at step N, g, seed)."""
+        self.network_label.setText(f"network: {text}")
 
     def set_busy(self, busy: bool) -> None:
         """While a job runs the button stops it."""
@@ -229,13 +251,17 @@ class LyapunovView(QWidget):
         def shown(value: float | None, text: str) -> str:
             return text.format(value) if value is not None else text.split(" ")[0] + " –"
 
+        if snap is None or snap.largest is None:
+            self.estimate_label.setText("")
+        else:
+            self.estimate_label.setText(f"largest exponent λmax {snap.largest.describe()}")
         if snap is None:
             for label in (self.largest_label, self.pr_label, self.ky_label, self.crossing_label):
                 label.setText("")
             self.stage_label.setText("press Compute: spectrum, finite-time exponent, g sweep")
             return
         largest = None if snap.spectrum is None else float(snap.spectrum[0])
-        self.largest_label.setText(shown(largest, "λmax {:+.4f} per tau"))
+        self.largest_label.setText(shown(largest, "spectrum λ1 {:+.4f} per tau"))
         self.pr_label.setText(shown(snap.participation_ratio, "PR {:.2f}"))
         self.ky_label.setText(shown(snap.kaplan_yorke, "KY {:.2f}"))
         if snap.g_crossing is not None:

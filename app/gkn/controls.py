@@ -8,12 +8,20 @@ from typing import Any
 from PyQt6.QtCore import pyqtSignal
 from PyQt6.QtWidgets import QFormLayout, QGroupBox, QLineEdit, QVBoxLayout, QWidget
 
-from app.widgets import TransportButtons, combo, real, spin
+from app.widgets import TransportButtons, combo, field_message, mark_invalid, real, spin
 from gkn_core.config import GKNConfig, parse_points, preset_config, preset_description, preset_names
+from gkn_core.errors import ConfigError
 
 DATA_CHOICES = (
     "preset", "points", "uniform", "blobs", "ring", "moons", "digits8", "mnist", "fashion", "fashion8"
 )  # fmt: skip
+# config keys (as in the one-line errors) -> the field's label in the panel
+LABELS = {
+    "points": "points", "data": "data", "layers": "layers L", "hidden": "width H",
+    "activation": "activation", "lr": "learning rate", "train.steps": "steps", "seed": "seed",
+    "device": "device", "chains": "chains", "sample.steps": "sampling steps", "noise": "noise σ",
+    "noise_law": "noise law", "start": "start", "burn_in": "burn-in",
+}  # fmt: skip
 
 
 class ControlPanel(QWidget):
@@ -30,7 +38,7 @@ class ControlPanel(QWidget):
         self.layers = spin(1, 128, "Number of Linear layers L (depth)")
         self.hidden = spin(1, 65536, "Hidden width H")
         self.activation = combo(("relu", "tanh", "leaky_relu", "silu"), "Hidden activation")
-        self.lr = real(1e-6, 1.0, 6, 1e-4, "Adam learning rate")
+        self.lr = real(0.0, 1.0, 6, 1e-4, "Adam learning rate (> 0)")
         self.train_steps = spin(1, 10_000_000, "Optimizer steps to train")
         self.steps_per_frame = spin(0, 100_000, "Training steps per screen frame (0: as fast as possible)")
         self.noise = real(0.0, 1.0, 4, 0.005, "Noise scale sigma added after every sampling step")
@@ -85,23 +93,69 @@ class ControlPanel(QWidget):
         for widget in (self.data, self.activation, self.device):
             widget.currentTextChanged.connect(self.model_settings_changed)
         self.points.textChanged.connect(self.model_settings_changed)
+        self.points.textEdited.connect(self._on_points_edited)
+        self.data.currentTextChanged.connect(self._sync_enabled)
         self.steps_per_frame.valueChanged.connect(self.steps_per_frame_changed)
+        self.model_settings_changed.connect(self.check)
+        for box in (self.chains, self.sample_steps, self.noise, self.burn_in):
+            box.valueChanged.connect(self.check)
+        self.fields = {
+            "points": self.points, "data": self.data, "layers": self.layers, "hidden": self.hidden,
+            "activation": self.activation, "lr": self.lr, "train.steps": self.train_steps,
+            "seed": self.seed, "device": self.device, "chains": self.chains,
+            "sample.steps": self.sample_steps, "noise": self.noise, "noise_law": self.noise_law,
+            "start": self.start, "burn_in": self.burn_in,
+        }  # fmt: skip
+        self.problem: str | None = None
+        self._sync_enabled()
+        self.check()
 
-    def load_preset(self, name: str) -> None:
-        self.preset.setToolTip(preset_description(name))
-        self.show_config(preset_config(name))
+    # -- one source of truth ----------------------------------------------------------------------
+    def _preset_has_points(self) -> bool:
+        return preset_config(self.preset.currentText()).data.source == "points"
+
+    def _on_points_edited(self, _: str) -> None:
+        """Typing points makes them the training data (they would be ignored otherwise)."""
+        if self.data.currentText() != "points":
+            self.data.setCurrentText("points")
+
+    def _sync_enabled(self, *_: Any) -> None:
+        """The points box drives the run only for points data: greyed out for generators and images."""
+        choice = self.data.currentText()
+        self.points.setEnabled(choice == "points" or (choice == "preset" and self._preset_has_points()))
+
+    def check(self, *_: Any) -> str | None:
+        """Validate every field as typed: the first bad one turns red with the reason (also
+        returned, with the field named as the panel shows it); None when all are good."""
+        for widget in self.fields.values():
+            if widget.property("invalid"):
+                mark_invalid(widget, None)
+        try:
+            self.training_config()
+            self.problem = None
+        except ConfigError as exc:
+            key, self.problem = field_message(str(exc), LABELS)
+            if key is not None:
+                mark_invalid(self.fields[key], self.problem.partition(": ")[2])
+        return self.problem
 
     def show_config(self, config: GKNConfig) -> None:
-        """Put a config's values into the fields (a preset's, or a run's to train again)."""
+        """Show a run's settings (a replay): the panel then describes the run on screen."""
+        self.preset.blockSignals(True)
+        self.preset.setCurrentText(str(config.preset))
+        self.preset.blockSignals(False)
         self.blockSignals(True)
-        if config.preset and self.preset.findText(config.preset) >= 0:
-            self.preset.blockSignals(True)
-            self.preset.setCurrentText(config.preset)
-            self.preset.blockSignals(False)
-        self.data.setCurrentText("preset")
-        self.points.setText(", ".join(" ".join(f"{v:g}" for v in p) for p in config.data.points or []))
-        if config.data.points and len(config.data.points[0]) > 1:
-            self.points.setText("; ".join(" ".join(f"{v:g}" for v in p) for p in config.data.points))
+        if config.data.source == "points":
+            self.data.setCurrentText("points")
+            self.points.setText(format_points(config.data.points or []))
+        else:
+            self.data.setCurrentText(config.data.source if config.data.source in DATA_CHOICES else "preset")
+        self._show_values(config)
+        self.blockSignals(False)
+        self._sync_enabled()
+        self.check()
+
+    def _show_values(self, config: GKNConfig) -> None:
         self.layers.setValue(config.model.layers)
         self.hidden.setValue(config.model.hidden)
         self.activation.setCurrentText(config.model.activation)
@@ -115,8 +169,25 @@ class ControlPanel(QWidget):
         self.noise_law.setCurrentText(s.noise_law)
         self.start.setCurrentText(s.start)
         self.burn_in.setValue(s.burn_in)
+
+    def load_preset(self, name: str) -> None:
+        config = preset_config(name)
+        self.preset.setToolTip(preset_description(name))
+        self.blockSignals(True)
+        self.data.setCurrentText("preset")
+        self.points.setText(format_points(config.data.points or []))
+        self._show_values(config)
         self.blockSignals(False)
+        if hasattr(self, "fields"):
+            self._sync_enabled()
         self.model_settings_changed.emit()
+
+    def checked_config(self) -> GKNConfig:
+        """The settings as a config, or ConfigError naming the field as the panel does."""
+        problem = self.check()
+        if problem is not None:
+            raise ConfigError(problem)
+        return self.training_config()
 
     def training_config(self) -> GKNConfig:
         """The settings as a validated config; raises ConfigError with one line when one is bad."""
@@ -152,3 +223,10 @@ class ControlPanel(QWidget):
             "start": self.start.currentText(),
             "burn_in": self.burn_in.value(),
         }
+
+
+def format_points(points: list[list[float]]) -> str:
+    """'0.2, 0.8' for 1D points, '0.2 0.2; 0.8 0.8' for points with more coordinates."""
+    if points and len(points[0]) > 1:
+        return "; ".join(" ".join(f"{v:g}" for v in p) for p in points)
+    return ", ".join(" ".join(f"{v:g}" for v in p) for p in points)

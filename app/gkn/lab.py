@@ -15,6 +15,7 @@ from superqt import QLabeledSlider
 
 from app import export as exports
 from app import gkn
+from app.animation import AnimationOptions, render_item, scale_image
 from app.gkn.controls import ControlPanel
 from app.gkn.live import LiveState
 from app.host import ExportSpec, LabHost
@@ -78,6 +79,7 @@ class GknLab(Lab):
         v["2d"].chain_requested.connect(lambda x, y: self.start_chains_at(np.array([[x, y]], np.float32)))
         v["2d"].basins_wanted.connect(self.compute_basins)
         v["1d"].twin_requested.connect(self.start_twin)
+        v["1d"].comparison_closed.connect(self.close_comparison)
         v["kaleidoscope"].generation_requested.connect(self.generation_slider.setValue)
         c.preset.currentTextChanged.connect(lambda _: self.show_preview())
         self.show_preview()
@@ -141,21 +143,26 @@ class GknLab(Lab):
         self.twin_state = None
         self.views["1d"].set_comparison(None)
         self.run_path = None
-        self.host.set_run_label("no run")
+        self.label_run("no run")
         self._drawn_version = -1
         self.show_preview()
         self.render(self.front, force=True)
 
     def start_training(self, paused: bool, config: GKNConfig | None = None) -> bool:
         """A new run with the panel's settings (or with `config`: train again with a run's settings)."""
-        if config is None and not self.may_start_over(
-            "The settings changed: discard the current model and train a new one?"
-        ):
-            return False
+        if config is None:
+            try:  # the settings are checked before any question
+                config = self.controls.checked_config()
+            except GKNError as exc:
+                self.host.show_error(str(exc))
+                return False
+            if not self.may_start_over(
+                "The settings changed: discard the current model and train a new one?"
+            ):
+                return False
         self.stop_slot("train_thread")  # a twin started first trains on beside the new run
         self.stop_slot("sample_thread")
         try:
-            config = config or self.controls.training_config()
             path = self.new_run_path(f"{config.preset}-L{config.model.layers}")
             job, snapshots = training_session(config, path)
         except (GKNError, OSError) as exc:
@@ -164,8 +171,9 @@ class GknLab(Lab):
         self.settings_changed = False
         self.run_path = path
         self.state = self._state_for(job.dataset)
-        self.host.set_run_label(path.name)
+        self.label_run(path.name)
         self.host.set_device_label(str(job.device))
+        self.job_started("training", path)
         if paused:
             job.pause()
         self.launch("train_thread", job, snapshots, self._on_delivered, TRAIN_DELIVERY_S)
@@ -184,7 +192,7 @@ class GknLab(Lab):
     def start_twin(self, layers: int) -> bool:
         """A second model with the same settings but another depth, trained beside the first."""
         try:
-            config = self.controls.training_config()
+            config = self.controls.checked_config()
             config = config.model_copy(update={"model": config.model.model_copy(update={"layers": layers})})
             if config.data.source not in TWIN_SOURCES:
                 raise GKNError("the twin comparison is for 1D toy data")
@@ -235,6 +243,7 @@ class GknLab(Lab):
             self.host.show_error(str(exc))
             return False
         self.state.start_chains(job.starts, job.settings.burn_in)
+        self.job_started("sampling", self.run_path)
         if paused:
             job.pause()
         self.launch("sample_thread", job, snapshots, self._on_delivered)
@@ -297,17 +306,28 @@ class GknLab(Lab):
         return self.state.steps_per_second
 
     # -- runs -------------------------------------------------------------------------------------
-    def read_replay(self, run: Any) -> LiveState:
-        return LiveState.from_run(run)
+    def read_replay(self, run: Any) -> tuple[LiveState, Any]:
+        return LiveState.from_run(run), run.config
 
-    def replay(self, path: Path, data: LiveState) -> str:
+    def replay(self, path: Path, data: tuple[LiveState, Any]) -> str:
         self.stop_jobs()
-        self.state = data
+        self.state, config = data
+        self.twin_state = None
+        self.views["1d"].set_comparison(None)
+        self.controls.show_config(config)  # the panel describes the run replayed
         self.run_path = Path(path)
         self.settings_changed = False
-        if data.image_shape:
+        self.label_run(f"replay: {Path(path).name}")
+        state = self.state
+        if state.image_shape:
             return "kaleidoscope"
-        return "1d" if data.dim == 1 else "2d" if data.dim == 2 else "loss"
+        return "1d" if state.dim == 1 else "2d" if state.dim == 2 else "loss"
+
+    def close_comparison(self) -> None:
+        """The comparison panel's close button: the twin (trained on, if alive) is dropped."""
+        self.stop_slot("twin_thread")
+        self.twin_state = None
+        self.views["1d"].set_comparison(None)
 
     def compare_run(self, run: Any, path: Path) -> str:
         state = LiveState.from_run(run)
@@ -317,7 +337,16 @@ class GknLab(Lab):
         self.views["1d"].set_comparison(state, title)
         return "1d"
 
-    def export(self, what: str, path: Path) -> None:
+    def available_exports(self) -> tuple[ExportSpec, ...]:
+        state = self.state
+        fits = {
+            "grid": state.image_shape is not None and bool(state.chains),
+            "chains": self.run_path is not None and bool(state.chains),
+            "animation": bool(state.chains),
+        }
+        return tuple(spec for spec in self.EXPORTS if fits[spec.what])
+
+    def export(self, what: str, path: Path, options: AnimationOptions | None = None) -> None:
         state = self.state
         if what == "grid":
             if state.image_shape is None or not state.chains:
@@ -334,9 +363,10 @@ class GknLab(Lab):
             with open_run(self.run_path) as run:
                 export_run(run, "chains", fmt, path, overwrite=True)
         else:
-            self.export_animation(path)
+            self.export_animation(path, options or AnimationOptions())
 
-    def export_animation(self, path: Path) -> None:
+    def export_animation(self, path: Path, options: AnimationOptions) -> None:
+        """Sampling, generation by generation: the image grid (arrays) or the manifold plot alone."""
         state = self.state
         if not state.chains:
             raise GKNError("nothing to animate yet: sample first")
@@ -344,6 +374,16 @@ class GknLab(Lab):
         if name not in ANIMATED_VIEWS:
             name = "kaleidoscope" if state.image_shape else ("1d" if state.dim == 1 else "2d")
         view = self.views[name]
-        frames = exports.grab_frames(view, lambda g: view.render(state, None, g), range(len(state.chains)))
-        exports.write_animation(frames, path)
-        self.render(self.front, force=True)
+        view.render(state, None, None)
+        if name == "kaleidoscope":
+
+            def frame(g: int) -> np.ndarray:
+                return scale_image(view.grid_mosaic(g), state.low, state.high, options.width)
+        else:
+            item = view.export_items()[0]
+
+            def frame(g: int) -> np.ndarray:
+                view.render(state, None, g)
+                return render_item(item, options.width)
+
+        self.animate(len(state.chains), frame, path, options, lambda: self.render(self.front, force=True))

@@ -66,6 +66,8 @@ class ManifoldPanel1D(pg.GraphicsLayoutWidget):
             if state is not None and state.data is not None:
                 self.show_preview(state)
             return
+        if self._range is not None and self._drawn is not None and self._drawn[0] != id(state):
+            self.clear_readout()  # another model: the last one's values under the mouse are gone
         self.manifold = state.manifolds[-1 if frame is None else frame]
         m = self.manifold
         content = (id(state), id(m), len(state.chains), generation, self.title)
@@ -110,9 +112,14 @@ class ManifoldPanel1D(pg.GraphicsLayoutWidget):
         self._range = None
         self.output.setTitle(f"{self.title}: the {len(points)} training points; press Train (Space)")
 
+    def clear_readout(self) -> None:
+        self.readout.setText("")
+        self.cursor.setVisible(False)
+
     def clear_items(self) -> None:
         self.manifold = None
         self._drawn = None
+        self.clear_readout()
         for item in (self.fx_curve, self.loss_curve, self.identity):
             item.setData([], [])
         self.output_points.setData(x=[], y=[])
@@ -133,6 +140,7 @@ class ManifoldPanel1D(pg.GraphicsLayoutWidget):
         m = self.manifold
         x = float(np.clip(x, m.x[0], m.x[-1]))
         self.cursor.setPos(x)
+        self.cursor.setVisible(True)
         fx, loss = np.interp(x, m.x, m.fx), np.interp(x, m.x, m.loss)
         self.readout.setText(f"x={x:.3f}  f(x)={fx:.3f}  loss={loss:.2e}")
         self.readout.setPos(m.x[0], float(np.max(m.fx)))
@@ -146,6 +154,7 @@ class ManifoldPanel1D(pg.GraphicsLayoutWidget):
 class OneDView(QWidget):
     chain_requested = pyqtSignal(float)
     twin_requested = pyqtSignal(int)
+    comparison_closed = pyqtSignal()
 
     def __init__(self) -> None:
         super().__init__()
@@ -166,9 +175,15 @@ class OneDView(QWidget):
         bar.addWidget(self.twin_layers)
         bar.addWidget(self.twin_button)
         bar.addStretch()
+        self.close_compare_button = QPushButton("Close comparison")
+        self.close_compare_button.setToolTip("Hide the comparison panel (a twin still training stops)")
+        self.close_compare_button.clicked.connect(self.comparison_closed)
+        self.close_compare_button.setVisible(False)
+        bar.addWidget(self.close_compare_button)
         panels = QHBoxLayout()
-        panels.addWidget(self.live_panel)
-        panels.addWidget(self.compare_panel)
+        for panel in (self.live_panel, self.compare_panel):
+            panel.setMinimumWidth(240)  # two panels fit beside the settings at the default width
+            panels.addWidget(panel, stretch=1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(bar)
@@ -180,6 +195,7 @@ class OneDView(QWidget):
         self.compare_state = state
         self.compare_panel.title = title
         self.compare_panel.setVisible(state is not None)
+        self.close_compare_button.setVisible(state is not None)
         self.compare_panel.show_state(state)
 
     def render(self, state: LiveState, frame: int | None = None, generation: int | None = None) -> None:

@@ -30,7 +30,8 @@ from PyQt6.QtWidgets import (
 from gkn_core.reproduce.claims import ClaimResult
 from gkn_core.reproduce.report import format_summary, headline, load_report
 
-COLUMNS = ("claim", "paper", "verdict", "numbers (difference ± s.e.)")
+COLUMNS = ("verdict", "claim", "paper", "numbers (difference ± s.e.)")
+VERDICT_COLUMN, CLAIM_COLUMN = 0, 1
 VERDICT_COLOURS = {"reproduced": "#2e7d32", "not reproduced": "#c62828", "inconclusive": "#b26a00"}
 MAX_RUNS_LISTED = 500
 
@@ -91,8 +92,12 @@ class ClaimsView(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(CLAIM_COLUMN, QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.table.verticalHeader().setVisible(False)
         self.details = QTextBrowser()
         self.figure = QLabel()
@@ -127,18 +132,18 @@ class ClaimsView(QWidget):
         self.table.setRowCount(len(results))
         for row, result in enumerate(results):
             cells = (
+                result.verdict,
                 f"({result.id}) {result.claim}",
                 f"arXiv {result.paper.get('arxiv', '')}",
-                result.verdict,
                 headline(result),
             )
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setToolTip(text)
-                if column == 2:
+                if column == VERDICT_COLUMN:
                     item.setForeground(QBrush(QColor(VERDICT_COLOURS.get(result.verdict, "#000"))))
                 self.table.setItem(row, column, item)
-        self.table.setColumnWidth(0, 280)
+        self.table.setColumnWidth(CLAIM_COLUMN, 300)
         if results:
             self.table.selectRow(0)
 

@@ -231,7 +231,7 @@ class RunsView(QWidget):
         layout.addWidget(self.filter_box)
         layout.addWidget(self.table)
         layout.addLayout(buttons)
-        self.folder: Path | None = None
+        self.folders: list[Path] = []
         self.recent: list[Path] = []
         self.stamps: dict[str, tuple[float, int]] = {}
         self.timer = QTimer(self)
@@ -240,7 +240,11 @@ class RunsView(QWidget):
 
     # -- which runs ------------------------------------------------------------------------------
     def set_folder(self, folder: Path | None) -> None:
-        self.folder = Path(folder) if folder is not None else None
+        self.set_folders([] if folder is None else [folder])
+
+    def set_folders(self, folders: list[Path]) -> None:
+        """The folders whose runs are listed (the runs folder, and the old one where it exists)."""
+        self.folders = [Path(f) for f in folders]
         self.refresh()
 
     def show_runs(self, paths: list[str]) -> None:
@@ -250,9 +254,10 @@ class RunsView(QWidget):
 
     def listed_paths(self) -> list[Path]:
         paths = [p for p in self.recent if p.is_file()]
-        if self.folder is not None and self.folder.is_dir():
-            inside = sorted(self.folder.glob("*.h5"), key=lambda p: p.stat().st_mtime, reverse=True)
-            paths += inside[:MAX_FOLDER_RUNS]
+        for folder in self.folders:
+            if folder.is_dir():
+                inside = sorted(folder.glob("*.h5"), key=lambda p: p.stat().st_mtime, reverse=True)
+                paths += inside[:MAX_FOLDER_RUNS]
         unique: dict[str, Path] = {}
         for path in paths:
             unique.setdefault(str(path.resolve()), path)

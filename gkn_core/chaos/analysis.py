@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from pydantic import Field, field_validator, model_validator
 
-from gkn_core.chaos.config import ChaosModelConfig
+from gkn_core.chaos.config import LARGEST_EXPONENT_CHAINS, LARGEST_EXPONENT_STEPS, ChaosModelConfig
 from gkn_core.chaos.models import ChaoticRNN, build_chaos_model
 from gkn_core.config import _Settings, validate_section
 from gkn_core.errors import ConfigError
@@ -61,15 +61,16 @@ def g_grid(start: float, stop: float, step: float) -> list[float]:
 
 class LyapunovSettings(_Settings):
     exponents: Annotated[int, Field(ge=1, le=65536)] | None = None  # None: every unit, at most 128
-    steps: Annotated[int, Field(ge=1, le=1_000_000)] = 300  # Euler steps averaged over
+    steps: Annotated[int, Field(ge=1, le=1_000_000)] = LARGEST_EXPONENT_STEPS  # Euler steps averaged
     transient: Annotated[int, Field(ge=0, le=1_000_000)] | None = None  # None: one phase T/dt
-    chains: Annotated[int, Field(ge=1, le=10_000)] = 2  # trajectories (initial states)
+    chains: Annotated[int, Field(ge=1, le=10_000)] = LARGEST_EXPONENT_CHAINS  # trajectories
     renorm_every: Annotated[int, Field(ge=1, le=1_000_000)] = 1  # QR every that many steps
     local_window: Annotated[int, Field(ge=1, le=1_000_000)] = 10  # steps per finite-time window
     g_values: tuple[Gain, ...] = tuple(g_grid(0.5, 3.0, 0.25))
     g_steps: Annotated[int, Field(ge=1, le=1_000_000)] = 150  # steps per gain of the sweep
     g_chains: Annotated[int, Field(ge=1, le=10_000)] = 2
-    seed: Annotated[int, Field(ge=0, lt=2**63)] = 0  # initial states and tangent frames
+    # initial states and tangent frames; None: the model seed (as the training curve's exponent)
+    seed: Annotated[int, Field(ge=0, lt=2**63)] | None = None
     # Euler steps per job step (None: as many as WORK_PER_JOB_STEP floating-point operations allow)
     steps_per_job_step: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
 
@@ -132,6 +133,56 @@ def network_local_largest(
     return local * per_tau(model)
 
 
+@dataclass(frozen=True)
+class LargestExponent:
+    """The largest exponent per tau of a network: the mean over chains and its standard error, with
+    the settings it was estimated with (the one estimate of the training curve, the Lyapunov view's
+    headline and `gkn lyapunov`)."""
+
+    value: float
+    stderr: float  # std over chains (ddof 1) / sqrt(chains); nan with one chain
+    steps: int
+    transient: int
+    chains: int
+    seed: int
+
+    def describe(self) -> str:
+        se = "" if math.isnan(self.stderr) else f" ± {self.stderr:.4f}"
+        return (
+            f"{self.value:+.4f}{se} per tau ({self.steps} steps after a transient of {self.transient}, "
+            f"{self.chains} chains, seed {self.seed})"
+        )
+
+
+def largest_exponent_run(model: ChaoticRNN, steps: int, transient: int, chains: int, seed: int) -> Benettin:
+    """The run behind every largest-exponent estimate: one tangent vector, a QR every step, `chains`
+    N(0, 1) initial states from seed + 7, the frame from seed. Advance it (in pieces or at once)."""
+    x0 = initial_states(model, chains, seed)
+    return Benettin(model.euler_map(), x0, 1, steps, transient, 1, seed=seed)
+
+
+def largest_exponent_of(run: Benettin, model: ChaoticRNN, seed: int) -> LargestExponent:
+    """The estimate of a (finished) largest_exponent_run."""
+    values = run.exponents()[:, 0].double() * per_tau(model)
+    chains = values.shape[0]
+    stderr = float(values.std(correction=1) / math.sqrt(chains)) if chains > 1 else math.nan
+    return LargestExponent(float(values.mean()), stderr, run.steps, run.transient, chains, seed)
+
+
+def largest_exponent(
+    model: ChaoticRNN,
+    steps: int = LARGEST_EXPONENT_STEPS,
+    transient: int | None = None,
+    chains: int = LARGEST_EXPONENT_CHAINS,
+    seed: int = 0,
+) -> LargestExponent:
+    """The largest exponent per tau of the free dynamics (transient None: one phase T/dt)."""
+    skip = model.settings.n_steps if transient is None else transient
+    run = largest_exponent_run(model, steps, skip, chains, seed)
+    run.advance()
+    return largest_exponent_of(run, model, seed)
+
+
 def euler_steps_per_job_step(model: ChaoticRNN, k: int, chains: int, renorm_every: int = 1) -> int:
     """How many Euler steps of a k-exponent, `chains`-trajectory run fit in WORK_PER_JOB_STEP
     floating-point operations (the products of the state and k vectors, and the QR), at least 1."""
@@ -174,6 +225,7 @@ class LyapunovSnapshot:
     elapsed: float
     frame_condition: float | None = None  # the spectrum's frame condition readout (Benettin)
     euler_steps: int = 0  # Euler steps done by the job so far, all stages
+    largest: LargestExponent | None = None  # the finite-time stage's run, once finished
 
 
 @dataclass
@@ -203,6 +255,7 @@ class LyapunovAnalysisJob(Job[LyapunovSnapshot]):
         self.n_visible = n_visible
         self.model_seed = model_seed
         self.k = settings.exponents_for(model.dim)
+        self.seed = settings.seed if settings.seed is not None else model_seed
         self.transient = settings.transient if settings.transient is not None else model.settings.n_steps
         s, t = settings, self.transient
 
@@ -211,10 +264,10 @@ class LyapunovAnalysisJob(Job[LyapunovSnapshot]):
                 return s.steps_per_job_step
             return euler_steps_per_job_step(model, k, chains, renorm)
 
-        windows = s.steps // s.local_window
         self.stages = [
             _Stage("spectrum", t + s.steps, chunk(self.k, s.chains, s.renorm_every)),
-            _Stage("finite-time exponent", t + windows * s.local_window, chunk(1, s.chains, 1)),
+            # every step (not only whole windows): its run is also the largest exponent's estimate
+            _Stage("finite-time exponent", t + s.steps, chunk(1, s.chains, 1)),
         ]
         n = len(s.g_values)
         self.stages += [
@@ -229,6 +282,7 @@ class LyapunovAnalysisJob(Job[LyapunovSnapshot]):
         self._g_done: list[float] = []
         self._g_largest: list[float] = []
         self._stage = ""
+        self._largest: LargestExponent | None = None
 
     def _advance(self) -> LyapunovSnapshot:
         stage = self.stages[self._current]
@@ -245,6 +299,8 @@ class LyapunovAnalysisJob(Job[LyapunovSnapshot]):
             self._condition = run.frame_condition()
         self._stage = stage.name if run.finished else f"{stage.name} ({run.done}/{run.total_steps} steps)"
         if run.finished:
+            if self._current == 1:
+                self._largest = largest_exponent_of(run, self.model, self.seed)
             if self._current >= 2:
                 largest = run.exponents().mean(0)[0] * per_tau(self.model)
                 self._g_done.append(self.settings.g_values[self._current - 2])
@@ -254,23 +310,21 @@ class LyapunovAnalysisJob(Job[LyapunovSnapshot]):
         return self._snapshot()
 
     def _begin(self, index: int, stage: _Stage) -> None:
-        s = self.settings
+        s, seed = self.settings, self.seed
         if index == 0:
-            x0 = initial_states(self.model, s.chains, s.seed)
+            x0 = initial_states(self.model, s.chains, seed)
             stage.run = Benettin(
-                self.model.euler_map(), x0, self.k, s.steps, self.transient, s.renorm_every, seed=s.seed
+                self.model.euler_map(), x0, self.k, s.steps, self.transient, s.renorm_every, seed=seed
             )
         elif index == 1:
-            x0 = initial_states(self.model, s.chains, s.seed)
-            steps = stage.euler_steps - self.transient
-            stage.run = Benettin(self.model.euler_map(), x0, 1, steps, self.transient, 1, seed=s.seed)
+            stage.run = largest_exponent_run(self.model, s.steps, self.transient, s.chains, seed)
         else:
             # the largest exponent of the untrained network at this gain, as largest_exponent_per_tau
             g = s.g_values[index - 2]
             untrained = build_chaos_model(
                 self._at_gain(g), self.n_visible, self.model.device, self.model_seed
             )
-            seed = s.seed + STATE_SEED_OFFSET
+            seed = seed + STATE_SEED_OFFSET
             gen = torch.Generator(device=untrained.device).manual_seed(seed)
             x0 = torch.cat(untrained.random_state(s.g_chains, gen), dim=1)
             stage.run = Benettin(untrained.euler_map(), x0, 1, s.g_steps, self.transient, seed=seed)
@@ -327,4 +381,5 @@ class LyapunovAnalysisJob(Job[LyapunovSnapshot]):
             elapsed=self.elapsed,
             frame_condition=self._condition,
             euler_steps=self.euler_steps,
+            largest=self._largest,
         )

@@ -55,6 +55,12 @@ class ChaosModelConfig(_Settings):
         return max(1, round(self.T / self.dt))
 
 
+# The largest exponent's estimate, the same everywhere (training curve, Lyapunov tab, `gkn lyapunov`):
+# Euler steps averaged over and trajectories (chains); the transient is one phase T/dt.
+LARGEST_EXPONENT_STEPS = 200
+LARGEST_EXPONENT_CHAINS = 4
+
+
 class ChaosTrainConfig(_Settings):
     steps: Annotated[int, Field(ge=1, le=100_000_000)] = 3000
     k: Annotated[float, Field(gt=0, le=10, allow_inf_nan=False)] = 0.01  # learning rate
@@ -62,8 +68,8 @@ class ChaosTrainConfig(_Settings):
     metrics_every: Annotated[int, Field(ge=1)] = 100  # E^(2), E^(s) ... on a fresh sample set
     metrics_samples: Annotated[int, Field(ge=2, le=1_000_000)] = 500
     lyapunov_every: Annotated[int, Field(ge=1)] | None = 500  # None: never during training
-    lyapunov_steps: Annotated[int, Field(ge=1)] = 200
-    lyapunov_chains: Annotated[int, Field(ge=1)] = 4
+    lyapunov_steps: Annotated[int, Field(ge=1)] = LARGEST_EXPONENT_STEPS
+    lyapunov_chains: Annotated[int, Field(ge=1)] = LARGEST_EXPONENT_CHAINS
     sample_every: Annotated[int, Field(ge=1)] | None = 500  # grid of samples kept in the run
     n_samples: Annotated[int, Field(ge=1, le=10_000)] = 48
     checkpoint_every: Annotated[int, Field(ge=1)] = 1000

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from gkn_core.chaos.config import ChaosConfig, ChaosDataConfig
-from gkn_core.chaos.models import ChaoticRNN, build_chaos_model, largest_exponent_per_tau, sample_visible
+from gkn_core.chaos.models import ChaoticRNN, build_chaos_model, sample_visible
 from gkn_core.chaos.scores import all_scores
 from gkn_core.class_score import ClassScore, class_score, no_score_reason
 from gkn_core.data import Dataset
@@ -142,24 +142,36 @@ class ChaosTrainingJob(Job[ChaosTrainSnapshot]):
         return scores
 
     def class_scores(self, n: int = 500, seed_offset: int = 5) -> tuple[ClassScore, ClassScore]:
-        """(trained, untrained) class scores of n free-phase samples from the same chains: this model
-        and the untrained one of the same seed, its baseline; NaN with the reason for other data."""
-        source = self.config.data.source
-
-        def scored(model: ChaoticRNN) -> ClassScore:
-            if no_score_reason(source):  # nothing to sample for
-                return class_score(np.zeros((0, self.dataset.dim)), source, "symmetric")
-            gen = torch.Generator(device=self.device).manual_seed(self.config.seed + seed_offset)
-            return class_score(sample_visible(model, n, self.n_steps, gen).cpu().numpy(), source, "symmetric")
-
-        return scored(self.model), scored(seeded_chaos_model(self.config, self.dataset.dim, self.device))
+        """(trained, untrained) class scores of n free-phase samples (see `trained_and_untrained_scores`)."""
+        return trained_and_untrained_scores(self.model, self.config, n, seed_offset)
 
     def largest_exponent(self) -> float:
+        """The shared estimate (gkn_core.chaos.analysis.largest_exponent) with the model seed: the
+        Lyapunov view and `gkn lyapunov` give the same number for this checkpoint."""
+        from gkn_core.chaos.analysis import largest_exponent
+
         cfg = self.config.train
-        value = largest_exponent_per_tau(
-            self.model, cfg.lyapunov_chains, cfg.lyapunov_steps, self.n_steps, seed=self.config.seed + 4
+        estimate = largest_exponent(
+            self.model, cfg.lyapunov_steps, self.n_steps, cfg.lyapunov_chains, seed=self.config.seed
         )
-        return float(value[0])
+        return estimate.value
 
     def checkpoint(self, step: int) -> ChaosCheckpoint:
         return ChaosCheckpoint(step, {k: frozen_array(v) for k, v in self.model.weights().items()})
+
+
+def trained_and_untrained_scores(
+    model: ChaoticRNN, config: ChaosConfig, n: int = 500, seed_offset: int = 5
+) -> tuple[ClassScore, ClassScore]:
+    """(trained, untrained) class scores of n free-phase samples from the same initial states: `model`
+    and the untrained network of the same seed, its baseline; NaN with the reason for other data."""
+    source = config.data.source
+    n_steps = config.model.n_steps
+
+    def scored(net: ChaoticRNN) -> ClassScore:
+        if no_score_reason(source):  # nothing to sample for
+            return class_score(np.zeros((0, net.n_visible)), source, "symmetric")
+        gen = torch.Generator(device=net.device).manual_seed(config.seed + seed_offset)
+        return class_score(sample_visible(net, n, n_steps, gen).cpu().numpy(), source, "symmetric")
+
+    return scored(model), scored(seeded_chaos_model(config, model.n_visible, model.device))

@@ -1,21 +1,19 @@
-"""One adapter per claim whose sound measure another branch is writing (the lead switches them when
-those land; everything else in gkn_core.reproduce stays as it is). Each takes run files and returns
-plain numbers per run, the trained network's beside the untrained network's of the same seed.
+"""The measure behind each GKN claim and the Fashion claim, per run: the trained network's number beside
+the untrained network's of the same seed (the baseline of SPEC-NOTES section 5).
 
-- overgeneralisation (claim a): INTERIM measure = reach fraction: the share of a grid of starts in
-  [low, high]^D whose noise-free chain x <- f(x) comes within tol (max norm) of a training point
-  within max_steps (gkn_core.manifolds.steps_to_reach), untrained baseline beside it. It is 0 for an
-  untrained network unless its constant output happens to sit on a training point. (Not the old
-  flat_fraction, which scores untrained networks 1.0.)
-- image_quality (claim c): digit score (confident digits, class entropy) of the final generation of
-  kaleidoscopic chains from uniform noise, with noise sigma each step, untrained baseline beside it.
-- item_score (claim h): the Fashion-MNIST item score; not measurable on this branch (no shipped
-  Fashion data and no item classifier yet): returns available=False with the reason.
+- overgeneralisation (claim a): the capture measures of gkn_core.gkn.capture on a grid of unseen
+  starts: one-step capture (f(x) within tol of a training point), flatness near the data (f(x) near
+  a training point and f flat there), basin balance and the censored median steps to capture. Each
+  is 0 for an untrained network (its nearly constant output is no training point), so it can fail.
+- image_quality (claim c): the class score (gkn_core.class_score, chosen by the data set) of every
+  generation of kaleidoscopic chains from uniform noise (gkn_core.gkn.sample_quality); the claim
+  reads the last generation.
+- item_score (claim h): the item score (Fashion-MNIST classifier with a not-an-item class) of the
+  free-phase samples of chaos runs trained on Fashion-MNIST, trained beside untrained.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -39,53 +37,57 @@ def _training_points(run: Any) -> torch.Tensor:
     return torch.from_numpy(np.asarray(data, dtype=np.float32))
 
 
-# switch to gkn_core.gkn.capture when it lands (capture fractions, basin balance, censored steps)
-def overgeneralisation(
-    run_paths: Sequence[str | Path], tol: float = 0.01, max_steps: int = 100
-) -> dict[str, Any]:
-    """Per run: the reach fraction of the trained network and of the untrained one (same seed)."""
-    from gkn_core.manifolds import steps_to_reach
-    from gkn_core.runs.reader import open_run
-    from gkn_core.sweeps.metrics import measurement_starts
+OVERGEN_MEASURES = ("one_step_capture", "flat_near_data", "balance", "median_steps")
 
-    trained, untrained = [], []
+
+def overgeneralisation(
+    run_paths: Sequence[str | Path], tol: float = 0.05, max_steps: int = 100
+) -> dict[str, Any]:
+    """Per run and measure: the capture measures of the trained network and of the untrained one."""
+    from gkn_core.gkn.capture import MEASURES, capture_with_baseline
+    from gkn_core.runs.reader import open_run
+
+    values = {name: {"trained": [], "untrained": []} for name in OVERGEN_MEASURES}
     for path in run_paths:
         with open_run(path) as run:
             model = run.load_model()
             low, high = run.data_range
-            starts = measurement_starts(run.dim, low, high, None, 1024, run.config.seed)
-            targets = _training_points(run)
-            for net, out in ((model, trained), (_untrained(run), untrained)):
-                steps = steps_to_reach(net, starts, targets, tol, max_steps)
-                out.append(float((steps <= max_steps).float().mean()))
+            points = _training_points(run).numpy()
+            config = run.config
+        both = capture_with_baseline(
+            config, model, points, config.seed, low, high, tol=tol, n_steps=max_steps
+        )
+        for name in OVERGEN_MEASURES:
+            values[name]["trained"].append(float(getattr(both.trained, name)))
+            values[name]["untrained"].append(float(getattr(both.untrained, name)))
     return {
-        "measure": "reach_fraction",
-        "description": f"share of grid starts whose chain x <- f(x) comes within {tol} of a training "
-        f"point within {max_steps} steps (interim adapter)",
-        "trained": trained,
-        "untrained": untrained,
+        "measures": values,
+        "descriptions": {name: MEASURES[name] for name in OVERGEN_MEASURES},
+        "description": f"capture measures on a grid of unseen starts, tol {tol} (max norm), N = {max_steps} "
+        "noise-free steps (gkn_core.gkn.capture)",
     }
 
 
-# switch to gkn_core.gkn.sample_quality when it lands (class score at every generation)
 @torch.no_grad()
 def image_quality(
     run_paths: Sequence[str | Path], chains: int = 500, generations: int = 60, noise: float = 0.01
 ) -> dict[str, Any]:
-    """Per run: the digit score of the final generation, trained and untrained (same seed, same starts)."""
+    """Per run: the class score of the last generation, trained and untrained (same seed, same starts)."""
     from gkn_core.config import SampleConfig
-    from gkn_core.digit_score import digit_score
+    from gkn_core.gkn.sample_quality import quality_curve
     from gkn_core.jobs.gkn_sample import KaleidoscopeSamplingJob
     from gkn_core.runs.reader import open_run
 
     out: dict[str, list[float]] = {
         k: [] for k in ("trained", "trained_entropy", "untrained", "untrained_entropy")
     }
+    name = "class score"
     for path in run_paths:
         with open_run(path) as run:
             model = run.load_model()
             low, high = run.data_range
             shape = run.image_shape
+            source = run.config.data.source
             value_range = run.config.data.value_range
             seed = run.config.seed + 2000
             nets = ((model, "trained"), (_untrained(run), "untrained"))
@@ -94,35 +96,31 @@ def image_quality(
             job = KaleidoscopeSamplingJob(net, settings, low, high, seed)
             for _ in job:
                 pass
-            final = job.chains[:, -1]
-            score = digit_score(final, shape, value_range) if shape is not None else None
-            out[key].append(score.fraction if score else math.nan)
-            out[f"{key}_entropy"].append(score.entropy if score else math.nan)
+            curve = quality_curve(job.chains, shape, value_range, source)
+            name = curve.noise.name
+            out[key].append(float(curve.confident[-1]))
+            out[f"{key}_entropy"].append(float(curve.entropy[-1]))
     return {
-        "measure": "digit_score",
-        "description": f"fraction of {chains} chains whose generation {generations} is a confident digit "
-        f"(digit classifier with a not-a-digit class, p > 0.9), noise sigma {noise} (interim adapter)",
+        "measure": name,
+        "description": f"fraction of {chains} chains whose generation {generations} is a confident "
+        f"{name.split()[0]} (classifier with a reject class, p > 0.9; gkn_core.class_score), noise "
+        f"sigma {noise} per step",
         **out,
     }
 
 
-# switch to gkn_core.class_score (the item score of the Fashion classifier) when `fashion` lands
 def item_score(run_paths: Sequence[str | Path]) -> dict[str, Any]:
-    """The item score of chaos runs trained on Fashion-MNIST; unavailable until that branch lands."""
-    return {
-        "measure": "item_score",
-        "available": False,
-        "reason": "no Fashion-MNIST data source and no item classifier on this branch yet "
-        "(issue #14.4, helper `fashion`)",
-        "trained": [math.nan for _ in run_paths],
-        "untrained": [math.nan for _ in run_paths],
-    }
+    """Per chaos run: the class score of fresh free-phase samples, trained beside untrained."""
+    from gkn_core.chaos.runfile import load_chaos_model
+    from gkn_core.chaos.train import trained_and_untrained_scores
+    from gkn_core.runs.reader import open_run
 
-
-def fashion_available() -> bool:
-    """True once a `fashion` chaos data source exists (then claim h trains and scores)."""
-    from typing import get_args
-
-    from gkn_core.chaos.config import ChaosDataSource
-
-    return "fashion" in get_args(ChaosDataSource)
+    trained, untrained = [], []
+    for path in run_paths:
+        with open_run(path) as run:
+            model, _ = load_chaos_model(run)
+            config = run.config
+        after, before = trained_and_untrained_scores(model, config)
+        trained.append(after.fraction)
+        untrained.append(before.fraction)
+    return {"measure": "item score", "trained": trained, "untrained": untrained}

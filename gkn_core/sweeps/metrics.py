@@ -161,7 +161,8 @@ def gkn_metrics(run: Any, names: tuple[str, ...], measure: dict[str, Any], devic
 # -- chaos -----------------------------------------------------------------------------------------
 def chaos_metrics(run: Any, names: tuple[str, ...], device: torch.device) -> dict:
     """The chaos end metrics `names` of an open, finished chaos run."""
-    from gkn_core.chaos.models import build_chaos_model, largest_exponent_per_tau
+    from gkn_core.chaos.analysis import largest_exponent
+    from gkn_core.chaos.models import build_chaos_model
     from gkn_core.chaos.runfile import chaos_series, load_chaos_model
 
     out: dict[str, float] = {}
@@ -176,10 +177,10 @@ def chaos_metrics(run: Any, names: tuple[str, ...], device: torch.device) -> dic
 
     def largest(model: Any) -> float:
         # The settings and seed the training job measures with, so `after` equals its last row.
-        value = largest_exponent_per_tau(
-            model, train.lyapunov_chains, train.lyapunov_steps, model.settings.n_steps, seed=config.seed + 4
+        estimate = largest_exponent(
+            model, train.lyapunov_steps, model.settings.n_steps, train.lyapunov_chains, seed=config.seed
         )
-        return float(value[0])
+        return estimate.value
 
     if "lyapunov_before" in names:
         out["lyapunov_before"] = largest(build_chaos_model(config.model, run.dim, device, seed=config.seed))

@@ -70,7 +70,7 @@ def test_renders_the_snapshots(view, snapshots):
     np.testing.assert_array_equal(largest, last.g_largest.astype(np.float32))
     assert view.local_mean_line.value() == pytest.approx(last.local_mean)
     assert view.network_g_line.value() == 2.5
-    assert view.largest_label.text() == f"λmax {last.spectrum[0]:+.4f} per tau"
+    assert view.largest_label.text() == f"spectrum λ1 {last.spectrum[0]:+.4f} per tau"
     assert view.pr_label.text() == f"PR {last.participation_ratio:.2f}"
     assert view.ky_label.text() == f"KY {last.kaplan_yorke:.2f}"
     assert last.g_largest[0] < 0 < last.g_largest[1]  # so the sweep has crossed 0
@@ -107,7 +107,7 @@ def test_compute_emits_the_settings_and_stop_while_busy(view, qtbot):
     raw = emitted.args[0]
     assert raw["exponents"] == 10 and raw["steps"] == 200 and raw["g_values"] == [1.0, 1.5, 2.0]
     settings = lyapunov_settings(raw)  # what the controller does with it
-    assert settings.g_values == (1.0, 1.5, 2.0) and settings.chains == 2 and settings.transient is None
+    assert settings.g_values == (1.0, 1.5, 2.0) and settings.chains == 4 and settings.transient is None
     view.exponents.setValue(0)
     assert view.settings()["exponents"] is None  # 0 in the spin: every unit up to 128
 

@@ -129,7 +129,8 @@ def test_record_and_export_a_trajectory_set(window, qtbot, tmp_path):
         np.testing.assert_array_equal(archive["states"], expected.states)
     gif = tmp_path / "images.gif"
     assert window.export("dynamics-images", gif), window.last_error
-    assert len(iio.imread(gif, index=None)) >= 2
+    wait_for(qtbot, lambda: lab.animation.finished)  # drawn, then written in a worker
+    assert len(iio.imread(gif, index=None)) >= 2 and "saved to" in window.statusBar().currentMessage()
     assert not window.export("recording", tmp_path / "rec.txt")
     assert "recordings export to" in window.last_error
 

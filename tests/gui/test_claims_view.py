@@ -64,7 +64,7 @@ def test_a_report_folder_opens_in_the_claims_tab(window, report, qtbot):
     view = window.views["claims"]
     assert window.tabs.currentWidget() is view
     assert view.table.rowCount() == 2
-    assert view.table.item(0, 2).text() == "reproduced" and view.table.item(1, 2).text() == "inconclusive"
+    assert view.table.item(0, 0).text() == "reproduced" and view.table.item(1, 0).text() == "inconclusive"
     assert "2 claims (1 reproduced, 1 inconclusive)" in view.title.text()
     text = view.details.toPlainText()  # the first claim is selected: words, numbers beside the baseline
     assert "the words of claim a" in text and "setting of a" in text
@@ -96,7 +96,7 @@ def test_the_verdict_colours_say_which_is_which(window, report):
     folder, _ = report
     window.open_report_folder(folder)
     view = window.views["claims"]
-    green = view.table.item(0, 2).foreground().color().name()
-    amber = view.table.item(1, 2).foreground().color().name()
+    green = view.table.item(0, 0).foreground().color().name()
+    amber = view.table.item(1, 0).foreground().color().name()
     assert green == "#2e7d32" and amber == "#b26a00"
-    assert view.table.item(0, 0).data(Qt.ItemDataRole.ToolTipRole).startswith("(a) the words of claim a")
+    assert view.table.item(0, 1).data(Qt.ItemDataRole.ToolTipRole).startswith("(a) the words of claim a")

@@ -236,8 +236,9 @@ def test_exports_are_written_and_readable(window, qtbot, tmp_path):
     assert window.export("grid", tmp_path / "grid.png")
     for suffix in ("csv", "npz", "h5"):
         assert window.export("chains", tmp_path / f"chains.{suffix}")
-    assert window.export("animation", tmp_path / "sampling.gif")
-    assert window.export("animation", tmp_path / "sampling.mp4")
+    for suffix in ("gif", "mp4"):  # drawn, then written in a worker: wait for "saved to"
+        assert window.export("animation", tmp_path / f"sampling.{suffix}")
+        qtbot.waitUntil(lambda: window.gkn.animation.finished, timeout=60_000)
     assert iio.imread(tmp_path / "grid-plot.png").shape[1] == 1600
     svg = (tmp_path / "loss.svg").read_text()
     assert svg.lstrip().startswith("<?xml") and "<path" in svg
