@@ -295,6 +295,8 @@ class GknLab(Lab):
             return
         self._drawn_version = version
         frame = self.step_bar.follow(state.manifold_steps)
+        if self.step_bar.isVisibleTo(self.footer) != bool(state.manifold_steps):
+            self.step_bar.setVisible(bool(state.manifold_steps))  # image runs record no manifold frames
         generation = follow(self.generation_slider, len(state.chains))
         widget = self.views[view]
         widget.render(state, frame, generation)
