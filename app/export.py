@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import imageio.v3 as iio
@@ -74,7 +74,7 @@ def qimage_to_array(image: QImage) -> np.ndarray:
 
 
 def grab_frames(
-    widget: QWidget, draw_generation: Callable[[int], None], generations: range
+    widget: QWidget, draw_generation: Callable[[int], None], generations: Iterable[int]
 ) -> list[np.ndarray]:
     """Render the widget at every generation and keep each picture."""
     frames = []

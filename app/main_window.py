@@ -34,6 +34,7 @@ from app.host import ExportSpec
 from app.lab import Lab
 from app.labs import LABS, SHELL_VIEWS, VIEW_SPECS, VIEWS
 from app.layout import DEFAULT_SIZE, app_settings, default_runs_dir, legacy_runs_dir
+from app.teardown import close_scenes, stop_timers
 from app.worker import stop_all
 from gkn_core.errors import GKNError
 from gkn_core.reproduce.report import CLAIMS_FILE
@@ -389,9 +390,10 @@ class MainWindow(QMainWindow):
             break
 
     def closeEvent(self, event) -> None:
-        self.timer.stop()
+        stop_timers(self)  # the redraw timer and every view's: none fires on a closed window
         stop_all([lab.workers for lab in self.labs.values()])  # every lab's threads, one deadline
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("window_state", self.saveState())
         self.settings.setValue("dock_width", self.dock.width())
+        close_scenes(self)  # torn down now, in order, not item by item when Qt deletes the window
         super().closeEvent(event)

@@ -26,7 +26,7 @@ from gkn_core.config import preset_config
 from gkn_core.data.from_config import load_dataset
 from gkn_core.gkn.capture import aggregate, capture_report, capture_with_baseline, spread
 from gkn_core.gkn.sample_quality import QualityCurve, held_out_images, quality_curve
-from gkn_core.jobs.gkn_sample import KaleidoscopeSamplingJob
+from gkn_core.jobs.gkn_sample import KaleidoscopeSamplingJob, collect_chains
 from gkn_core.jobs.gkn_train import GKNTrainingJob, seeded_model
 
 CPU = torch.device("cpu")
@@ -102,9 +102,7 @@ def sample_curve(
 ) -> QualityCurve:
     settings = config.sample.model_copy(update={"chains": chains})
     job = KaleidoscopeSamplingJob(model, settings, dataset.low, dataset.high, config.seed + 1000)
-    for _ in job:
-        pass
-    return quality_curve(job.chains, dataset.image_shape, config.data.value_range, "digits8", real)
+    return quality_curve(collect_chains(job), dataset.image_shape, config.data.value_range, "digits8", real)
 
 
 def digits_part(depths: list[int], seeds: list[int], steps: int | None, chains: int, out: list[str]) -> None:

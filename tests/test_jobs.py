@@ -13,7 +13,7 @@ from gkn_core.data.from_config import load_dataset
 from gkn_core.device import resolve_device
 from gkn_core.errors import ConfigError
 from gkn_core.jobs.base import JobState
-from gkn_core.jobs.gkn_sample import KaleidoscopeSamplingJob
+from gkn_core.jobs.gkn_sample import KaleidoscopeSamplingJob, collect_chains
 from gkn_core.jobs.gkn_train import GKNTrainingJob, TrainingDiverged
 from gkn_core.manifolds import Manifold1D
 
@@ -159,9 +159,9 @@ def test_sampling_records_full_chains_with_zero_mean_noise():
     settings = SampleConfig(chains=200, steps=40, noise=0.05, noise_law="uniform", burn_in=10)
     sampler = KaleidoscopeSamplingJob(job.model, settings, 0.0, 1.0, seed=3, reference_data=job.dataset.x)
     snaps = list(sampler)
-    chains = sampler.chains
+    chains = np.concatenate([sampler.starts[:, None], np.stack([s.states for s in snaps], axis=1)], axis=1)
     assert chains.shape == (200, 41, 1)
-    assert sampler.samples.shape == (200, 30, 1)
+    np.testing.assert_array_equal(sampler.last_states, chains[:, -1])
     assert [s.burned_in for s in snaps[9:11]] == [False, True]
     np.testing.assert_array_equal(chains[:, 5], snaps[4].states)
     assert chains.min() >= 0.0 and chains.max() <= 1.0
@@ -179,8 +179,7 @@ def test_noise_is_zero_mean_with_the_law_asked_for(law, std_per_sigma):
         chains=500, steps=20, noise=sigma, noise_law=law, start="clipped_normal", start_std=0.01
     )
     sampler = KaleidoscopeSamplingJob(identity, settings, 0.0, 1.0, seed=0)
-    list(sampler)
-    kicks = np.diff(sampler.chains, axis=1).ravel()  # f is the identity: every move is the noise
+    kicks = np.diff(collect_chains(sampler), axis=1).ravel()  # f is the identity: every move is the noise
     assert abs(kicks.mean()) < 4 * sigma / np.sqrt(kicks.size)
     assert kicks.std() == pytest.approx(sigma * std_per_sigma, rel=0.05)
 
@@ -189,14 +188,12 @@ def test_sampling_is_reproducible_and_takes_given_starts():
     job = training_job({"train": {"steps": 100}})
     list(job)
     settings = SampleConfig(chains=4, steps=5, noise=0.01, start="clipped_normal")
-    a, b = (KaleidoscopeSamplingJob(job.model, settings, 0.0, 1.0, seed=7) for _ in range(2))
-    list(a), list(b)
-    np.testing.assert_array_equal(a.chains, b.chains)
+    a, b = (collect_chains(KaleidoscopeSamplingJob(job.model, settings, 0.0, 1.0, seed=7)) for _ in range(2))
+    np.testing.assert_array_equal(a, b)
     starts = np.array([[0.1], [0.5], [0.9]], dtype=np.float32)
-    c = KaleidoscopeSamplingJob(job.model, settings, 0.0, 1.0, seed=7, starts=starts)
-    list(c)
-    assert c.chains.shape == (3, 6, 1)
-    np.testing.assert_array_equal(c.chains[:, 0], starts)
+    c = collect_chains(KaleidoscopeSamplingJob(job.model, settings, 0.0, 1.0, seed=7, starts=starts))
+    assert c.shape == (3, 6, 1)
+    np.testing.assert_array_equal(c[:, 0], starts)
 
 
 def test_advance_one_lets_exactly_one_step_through_a_pause():

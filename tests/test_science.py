@@ -188,14 +188,14 @@ def test_2d_chains_end_near_the_corners(corner_runs: dict[int, Trained]) -> None
             run.model, CORNER_CHAINS, run.dataset.low, run.dataset.high, seed, reference_data=CORNERS
         )
         snapshots = list(job)
-        near = nearest_target_distance(job.chains[:, -1], CORNERS) <= 0.05
+        near = nearest_target_distance(job.last_states, CORNERS) <= 0.05
         start_near = nearest_target_distance(job.starts, CORNERS) <= 0.05
         fractions.append(float(near.mean()))
 
         untrained = seeded_model(preset_config("2d", {"seed": seed}), 2, CPU).eval()
         control = KaleidoscopeSamplingJob(untrained, CORNER_CHAINS, 0.0, 1.0, seed)
         list(control)
-        control_near = nearest_target_distance(control.chains[:, -1], CORNERS) <= 0.05
+        control_near = nearest_target_distance(control.last_states, CORNERS) <= 0.05
         lines.append(
             f"seed {seed}: loss {run.best_loss:.1e}, within 0.05 of a corner: start {start_near.mean():.3f}, "
             f"end {near.mean():.3f} (untrained net: {control_near.mean():.3f}); data distance "
@@ -258,7 +258,7 @@ def test_digits8_samples_are_closer_to_the_data_than_the_noise() -> None:
             sample_distance = float(np.mean([s.data_distance for s in snapshots if s.burned_in]))
             ratios[name] = sample_distance / start_distance
             # Chains must not all collapse onto one image: spread of the final states across chains.
-            spread[name] = float(job.chains[:, -1].std(axis=0).mean())
+            spread[name] = float(job.last_states.std(axis=0).mean())
             lines.append(
                 f"seed {seed} {name}: loss {run.best_loss:.4f}, distance starts {start_distance:.3f}, "
                 f"samples {sample_distance:.3f}, ratio {ratios[name]:.3f}, spread across chains "

@@ -16,6 +16,7 @@ from superqt import QLabeledSlider
 from app import export as exports
 from app import gkn
 from app.animation import AnimationOptions, render_item, scale_image
+from app.gkn.chain_history import ChainHistory
 from app.gkn.controls import ControlPanel
 from app.gkn.live import LiveState
 from app.host import ExportSpec, LabHost
@@ -217,7 +218,7 @@ class GknLab(Lab):
 
     def sample_reset(self) -> None:
         self.stop_slot("sample_thread", clear=False)
-        self.state.chains = []
+        self.state.chains = ChainHistory()
         self.state.version += 1
         self.controls.sample_buttons.show_running(False)
 

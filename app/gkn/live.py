@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from app.gkn.chain_history import ChainHistory
 from app.series import GrowingSeries
 from gkn_core.jobs.gkn_sample import SampleSnapshot
 from gkn_core.jobs.gkn_train import TrainSnapshot
@@ -34,7 +35,8 @@ class LiveState:
     best_losses: GrowingSeries = field(default_factory=GrowingSeries)
     manifold_steps: list[int] = field(default_factory=list)
     manifolds: list[Manifold1D | Manifold2D] = field(default_factory=list)
-    chains: list[np.ndarray] = field(default_factory=list)  # states per generation, (n_chains, d) each
+    # states per generation, (n_chains, d) each: the newest exactly, older ones thinned (bounded)
+    chains: ChainHistory = field(default_factory=ChainHistory)
     burn_in: int = 0
     steps_per_second: float = 0.0
     version: int = 0
@@ -72,7 +74,8 @@ class LiveState:
                 self._frame_tail = True
 
     def start_chains(self, starts: np.ndarray, burn_in: int) -> None:
-        self.chains = [np.asarray(starts, dtype=np.float32)]
+        self.chains = ChainHistory()
+        self.chains.append(np.asarray(starts, dtype=np.float32))
         self.burn_in = burn_in
         self.version += 1
 
@@ -81,11 +84,6 @@ class LiveState:
         last = snapshots[-1]
         self.steps_per_second = last.step / last.elapsed if last.elapsed > 0 else 0.0
         self.version += 1
-
-    @property
-    def chain_array(self) -> np.ndarray | None:
-        """(n_chains, generations, d), or None before any sampling."""
-        return np.stack(self.chains, axis=1) if self.chains else None
 
     @property
     def latest_manifold(self) -> Manifold1D | Manifold2D | None:
@@ -112,8 +110,8 @@ class LiveState:
                         Manifold2D(frames["xs"], frames["ys"], frames["loss"][i], frames["displacement"][i])
                     )
         if run.sampling_names():
-            record = run.sampling(sampling)
-            state.chains = list(np.moveaxis(record.chains, 1, 0))
+            record = run.sampling(sampling, read_chains=False)  # the chains: only the generations kept
+            state.chains = ChainHistory.from_dataset(run.sampling_chains(record.name), record.generations)
             state.burn_in = record.settings.burn_in
         state.version += 1
         return state

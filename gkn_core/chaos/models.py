@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +29,8 @@ import torch
 
 from gkn_core.chaos.config import ChaosModelConfig
 from gkn_core.tangent import RateNetworkMap, tanh_into
+
+CHECK_EVERY = 1  # Euler steps between two looks at a job's stop flag: at paper size (M=500) one is ~0.8 GFLOP
 
 
 @dataclass
@@ -208,15 +211,19 @@ class ChaoticRNN:
         n_steps: int,
         clamp: torch.Tensor | None = None,
         record: tuple[int, torch.Tensor] | None = None,
+        check: Callable[[], None] | None = None,
     ) -> list[torch.Tensor]:
         """Run n_steps in place (the given tensors are overwritten) and return the final states.
+
+        check: called every CHECK_EVERY Euler steps (a job's `check_stop`, which raises to give up a
+        step once Stop was asked): a long phase answers Stop within a few Euler steps.
 
         record: (chains, unit indices into the concatenated state); then returns also fill
         self.last_recording with (chains, n_steps + 1, units) states, the start included.
         """
         a = self.a
         if clamp is None and record is None and self.arch in ("unrestricted", "restricted2"):
-            return self._run_free_fused(states, n_steps)
+            return self._run_free_fused(states, n_steps, check)
         if clamp is not None and record is None and self.arch == "restricted2":
             # The hidden layer sees the constant input phi(v) = data: n Euler steps have the exact
             # closed form h_n = h_in + (h_0 - h_in) (1 - a)^n, with one product instead of n.
@@ -229,7 +236,9 @@ class ChaoticRNN:
             frames.append(torch.cat(states, dim=1)[:chains, units].clone())
         sources = self._sources(clamp is not None)
         scaled_bias = [a * b for b in self.biases]
-        for _ in range(n_steps):
+        for i in range(n_steps):
+            if check is not None and i % CHECK_EVERY == 0:
+                check()
             phis = self.phis(states, clamp)
             # x <- (1 - a) x + a (sum of rates @ couplings) + a bias, fused into in-place products
             for layer, inputs in enumerate(sources):
@@ -245,7 +254,9 @@ class ChaoticRNN:
             self.last_recording = torch.stack(frames, dim=1)
         return states
 
-    def _run_free_fused(self, states: list[torch.Tensor], n_steps: int) -> list[torch.Tensor]:
+    def _run_free_fused(
+        self, states: list[torch.Tensor], n_steps: int, check: Callable[[], None] | None = None
+    ) -> list[torch.Tensor]:
         """The free phase with all elementwise work in one tanh and the bias inside the products.
 
         One state buffer x = [v | +inf | h] (restricted2) or [x | +inf] (unrestricted) and one rates
@@ -262,7 +273,9 @@ class ChaoticRNN:
         x[:, :n0].copy_(states[0])
         if self.arch == "unrestricted":
             target, mats = x[:, :n0], self._fused_mats
-            for _ in range(n_steps):
+            for i in range(n_steps):
+                if check is not None and i % CHECK_EVERY == 0:
+                    check()
                 tanh_into(x, p)
                 target.addmm_(p, mats[0], beta=1 - a, alpha=a)
         else:
@@ -270,7 +283,9 @@ class ChaoticRNN:
             v, h = x[:, :n0], x[:, n0 + 1 :]
             from_h, from_v = p[:, n0:], p[:, : n0 + 1]
             down, up = self._fused_mats
-            for _ in range(n_steps):
+            for i in range(n_steps):
+                if check is not None and i % CHECK_EVERY == 0:
+                    check()
                 tanh_into(x, p)
                 v.addmm_(from_h, down, beta=1 - a, alpha=a)
                 h.addmm_(from_v, up, beta=1 - a, alpha=a)
@@ -342,23 +357,39 @@ def build_chaos_model(
 
 @torch.no_grad()
 def sample_visible(
-    model: ChaoticRNN, n: int, n_steps: int, generator: torch.Generator | None = None, chunk: int = 4096
+    model: ChaoticRNN,
+    n: int,
+    n_steps: int,
+    generator: torch.Generator | None = None,
+    chunk: int = 4096,
+    check: Callable[[], None] | None = None,
 ) -> torch.Tensor:
-    """n samples phi(v(T)) from random initial states, in chunks of `chunk` chains."""
+    """n samples phi(v(T)) from random initial states, in chunks of `chunk` chains (check: see run)."""
     out = []
     for start in range(0, n, chunk):
-        states = model.run(model.random_state(min(chunk, n - start), generator), n_steps)
+        states = model.run(model.random_state(min(chunk, n - start), generator), n_steps, check=check)
         out.append(model.visible_rates(states))
     return torch.cat(out)
 
 
 def largest_exponent_per_tau(
-    model: ChaoticRNN, chains: int, steps: int, transient: int, seed: int = 0, k: int = 1
+    model: ChaoticRNN,
+    chains: int,
+    steps: int,
+    transient: int,
+    seed: int = 0,
+    k: int = 1,
+    check: Callable[[], None] | None = None,
 ) -> torch.Tensor:
-    """The k largest exponents per tau of the free dynamics (mean over `chains` trajectories)."""
-    from gkn_core.lyapunov import lyapunov_spectrum
+    """The k largest exponents per tau of the free dynamics (mean over `chains` trajectories); check:
+    called every CHECK_EVERY steps (see run)."""
+    from gkn_core.lyapunov import Benettin
 
     gen = torch.Generator(device=model.device).manual_seed(seed)
     x0 = torch.cat(model.random_state(chains, gen), dim=1)
-    per_step = lyapunov_spectrum(model.euler_map(), x0, k, steps, transient=transient, seed=seed)
-    return per_step.mean(0) * (model.settings.tau / model.settings.dt)
+    run = Benettin(model.euler_map(), x0, k, steps, transient, seed=seed)
+    while not run.finished:
+        if check is not None:
+            check()
+        run.advance(CHECK_EVERY)
+    return run.exponents().mean(0) * (model.settings.tau / model.settings.dt)

@@ -8,7 +8,9 @@ and every bias += k (<phi>_clamped - <phi>_free). Everything is batched over the
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,7 +24,7 @@ from gkn_core.data import Dataset
 from gkn_core.data.images import load_image_file, load_named_dataset
 from gkn_core.device import resolve_device
 from gkn_core.errors import Diverged, JobFailed
-from gkn_core.jobs.base import Job, frozen_array
+from gkn_core.jobs.base import Job, StepInterrupted, frozen_array
 
 SCORE_DATA_ROWS = 2000  # data rows the scores compare samples with
 
@@ -99,8 +101,10 @@ class ChaosTrainingJob(Job[ChaosTrainSnapshot]):
         cfg = self.config.train
         batch = self._next_batch()
         clamped, free = self._fresh_states(batch.shape[0])
-        self.model.run(clamped, self.n_steps, clamp=batch)
-        self.model.run(free, self.n_steps)
+        # Stop is answered inside the phases (every few Euler steps): before the update, a stopped step
+        # is given up and the model keeps the weights of the last whole step.
+        self.model.run(clamped, self.n_steps, clamp=batch, check=self.check_stop)
+        self.model.run(free, self.n_steps, check=self.check_stop)
         free_rates = self.model.visible_rates(free)
         activity = float(free_rates.abs().mean())
         if not math.isfinite(activity):
@@ -117,12 +121,15 @@ class ChaosTrainingJob(Job[ChaosTrainSnapshot]):
                 self.checkpoint(self.steps_done),
             )
         last = step == self.total_steps
+        # After the update the step counts; its measurements (the longest part at paper size) are
+        # left out once Stop is asked, so the step still ends within a few Euler steps.
         scores: dict[str, float] = {}
-        if step == 1 or last or step % cfg.metrics_every == 0:
-            scores = self.scores(cfg.metrics_samples)
         lyapunov = None
-        if cfg.lyapunov_every is not None and (step == 1 or last or step % cfg.lyapunov_every == 0):
-            lyapunov = self.largest_exponent()
+        with contextlib.suppress(StepInterrupted):
+            if step == 1 or last or step % cfg.metrics_every == 0:
+                scores = self.scores(cfg.metrics_samples, check=self.check_stop)
+            if cfg.lyapunov_every is not None and (step == 1 or last or step % cfg.lyapunov_every == 0):
+                lyapunov = self.largest_exponent(check=self.check_stop)
         checkpoint = None
         if last or step % cfg.checkpoint_every == 0:
             checkpoint = self.checkpoint(step)
@@ -130,11 +137,11 @@ class ChaosTrainingJob(Job[ChaosTrainSnapshot]):
             step, self.total_steps, gap, activity, self.elapsed, scores, lyapunov, samples, checkpoint
         )
 
-    def scores(self, n: int) -> dict[str, float]:
+    def scores(self, n: int, check: Callable[[], None] | None = None) -> dict[str, float]:
         """E2, Es, ER, AAI of n fresh samples against the score data; the class score (digit or item
         score, series `digit`/`digit_entropy`) of the data sets that have one, NaN for others."""
         generator = torch.Generator(device=self.device).manual_seed(self.config.seed + 3)
-        samples = sample_visible(self.model, n, self.n_steps, generator)
+        samples = sample_visible(self.model, n, self.n_steps, generator, check=check)
         scores = all_scores(self._score_data[:n], samples)
         classes = class_score(samples.cpu().numpy(), self.config.data.source, "symmetric")
         if classes.scored:
@@ -145,16 +152,21 @@ class ChaosTrainingJob(Job[ChaosTrainSnapshot]):
         """(trained, untrained) class scores of n free-phase samples (see `trained_and_untrained_scores`)."""
         return trained_and_untrained_scores(self.model, self.config, n, seed_offset)
 
-    def largest_exponent(self) -> float:
+    def largest_exponent(self, check: Callable[[], None] | None = None) -> float:
         """The shared estimate (gkn_core.chaos.analysis.largest_exponent) with the model seed: the
-        Lyapunov view and `gkn lyapunov` give the same number for this checkpoint."""
-        from gkn_core.chaos.analysis import largest_exponent
+        Lyapunov view and `gkn lyapunov` give the same number for this checkpoint. Advanced a few
+        Euler steps at a time, `check` (the job's check_stop) between them."""
+        from gkn_core.chaos.analysis import largest_exponent_of, largest_exponent_run
+        from gkn_core.chaos.models import CHECK_EVERY
 
         cfg = self.config.train
-        estimate = largest_exponent(
-            self.model, cfg.lyapunov_steps, self.n_steps, cfg.lyapunov_chains, seed=self.config.seed
-        )
-        return estimate.value
+        seed = self.config.seed
+        run = largest_exponent_run(self.model, cfg.lyapunov_steps, self.n_steps, cfg.lyapunov_chains, seed)
+        while not run.finished:
+            if check is not None:
+                check()
+            run.advance(CHECK_EVERY)
+        return largest_exponent_of(run, self.model, seed).value
 
     def checkpoint(self, step: int) -> ChaosCheckpoint:
         return ChaosCheckpoint(step, {k: frozen_array(v) for k, v in self.model.weights().items()})

@@ -25,7 +25,7 @@ import torch
 from pydantic import Field, field_validator
 
 from gkn_core.chaos.config import ChaosModelConfig
-from gkn_core.chaos.models import ChaoticRNN
+from gkn_core.chaos.models import CHECK_EVERY, ChaoticRNN
 from gkn_core.config import _Settings, validate_section
 from gkn_core.errors import ConfigError, GKNError, JobFailed
 from gkn_core.jobs.base import Job, frozen_array
@@ -203,12 +203,14 @@ class TrajectoryJob(Job[TrajectorySnapshot]):
         frames = []
         if self.steps_done == 0:
             if s.transient:
-                self.model.run(self.states, s.transient)
+                self.model.run(self.states, s.transient, check=self.check_stop)
             frames.append(self._frame())
             n, first_index = self._first, 0
         else:
             n, first_index = min(s.chunk, s.steps - self.frames_done), self.frames_done + 1
-        for _ in range(n):
+        for i in range(n):
+            if i % CHECK_EVERY == 0:
+                self.check_stop()  # the first step (transient and PCA fit) is long: Stop answers inside
             self.model.run(self.states, 1)
             frames.append(self._frame())
         flat = torch.stack(frames, dim=1)  # (chains, frames, dim)

@@ -32,6 +32,11 @@ class JobState(enum.Enum):
     FAILED = "failed"
 
 
+class StepInterrupted(Exception):
+    """Raised inside a long step (`Job.check_stop`) once a stop was asked: the step is given up, not
+    counted, and the job ends at the boundary before it (the model as the last whole step left it)."""
+
+
 MEMORY_HEADROOM = 0.9  # a job may plan to use at most this share of the memory available
 
 
@@ -106,6 +111,12 @@ class Job(ABC, Generic[SnapshotT]):
             self._single_steps += 1
             self._control.notify_all()
 
+    def check_stop(self) -> None:
+        """Called by a long step between its phases (inner loops): raises StepInterrupted once a stop
+        was asked, so that one step's work before Stop is answered stays bounded."""
+        if self._stop_requested:
+            raise StepInterrupted
+
     @property
     def is_paused(self) -> bool:
         return self._paused
@@ -134,6 +145,9 @@ class Job(ABC, Generic[SnapshotT]):
         self._state = JobState.RUNNING
         try:
             snapshot = self._advance()
+        except StepInterrupted:
+            self._state = JobState.STOPPED
+            raise
         except BaseException as exc:
             self._state = JobState.FAILED
             memory = out_of_memory(exc)
@@ -160,7 +174,11 @@ class Job(ABC, Generic[SnapshotT]):
                     return
                 if self._paused:
                     self._single_steps -= 1
-            yield self.step()
+            try:
+                snapshot = self.step()
+            except StepInterrupted:  # a stop asked mid-step: end at the boundary before it
+                return
+            yield snapshot
 
     @abstractmethod
     def _advance(self) -> SnapshotT:

@@ -1,8 +1,10 @@
 """Kaleidoscopic sampling: iterate the frozen network on noise, with a little noise each step.
 
 Each step: x <- f(x); record x; x <- clamp(x + sigma * noise, low, high). The noise is zero-mean
-(the reference code's 'uniform' noise was always positive, a defect we do not copy). The full chains
-(n_chains x (steps + 1) x d, start included) are kept for trajectory recordings.
+(the reference code's 'uniform' noise was always positive, a defect we do not copy). The job keeps
+only what the next step needs (the states now, the starts): every state recorded is in its snapshot,
+and the run writer stores them in the run file block by block, so memory is bounded whatever the number
+of steps (issue #17.5). `collect_chains` keeps them all in memory, for the callers that want that.
 """
 
 from __future__ import annotations
@@ -68,9 +70,8 @@ class KaleidoscopeSamplingJob(Job[SampleSnapshot]):
             x0 = x0.reshape(-1, self.dim).clamp(low, high)
         self.x = x0
         self.n_chains = x0.shape[0]
-        ensure_memory(4 * self.n_chains * (self.total_steps + 1) * self.dim, "cpu", "recording these chains")
-        self._chains = np.empty((self.n_chains, self.total_steps + 1, self.dim), dtype=np.float32)
-        self._chains[:, 0] = x0.cpu().numpy()
+        self._starts = frozen_array(x0)
+        self._last = self._starts  # the states recorded at the newest step (the starts before any)
         self.reference = None
         if reference_data is not None and len(reference_data):
             rows = np.array(reference_data[:REFERENCE_ROWS], dtype=np.float32)  # writable copy for torch
@@ -78,19 +79,12 @@ class KaleidoscopeSamplingJob(Job[SampleSnapshot]):
 
     @property
     def starts(self) -> np.ndarray:
-        return frozen_array(self._chains[:, 0])
+        return self._starts
 
     @property
-    def chains(self) -> np.ndarray:
-        """(n_chains, steps_done + 1, d): the start and every recorded state so far (a read-only view)."""
-        view = self._chains[:, : self.steps_done + 1]
-        view.flags.writeable = False
-        return view
-
-    @property
-    def samples(self) -> np.ndarray:
-        """States recorded after burn-in, (n_chains, n, d)."""
-        return self.chains[:, self.settings.burn_in + 1 :]
+    def last_states(self) -> np.ndarray:
+        """(n_chains, d): the states recorded at the newest step (the starts before the first)."""
+        return self._last
 
     def data_distance(self, states: torch.Tensor) -> float:
         if self.reference is None:
@@ -104,7 +98,7 @@ class KaleidoscopeSamplingJob(Job[SampleSnapshot]):
         fx = self.model(self.x)
         movement = float(((fx - self.x) ** 2).mean().sqrt())
         states = frozen_array(fx)
-        self._chains[:, step] = states
+        self._last = states
         distance = self.data_distance(fx)
         if self.settings.noise > 0:
             fx = fx + self.settings.noise * self._zero_mean_noise(fx.shape)
@@ -117,3 +111,14 @@ class KaleidoscopeSamplingJob(Job[SampleSnapshot]):
         if self.settings.noise_law == "gaussian":
             return torch.randn(shape, generator=self.generator, device=self.device)
         return 2 * torch.rand(shape, generator=self.generator, device=self.device) - 1
+
+
+def collect_chains(job: KaleidoscopeSamplingJob) -> np.ndarray:
+    """Run the job to its end, keeping every state: (n_chains, steps + 1, d), start included. Memory
+    grows with the steps (checked up front): for scripts and tests; recorded runs keep the file."""
+    ensure_memory(4 * job.n_chains * (job.total_steps + 1) * job.dim, "cpu", "keeping these chains")
+    chains = np.empty((job.n_chains, job.total_steps + 1, job.dim), dtype=np.float32)
+    chains[:, 0] = job.starts
+    for snapshot in job:
+        chains[:, snapshot.step] = snapshot.states
+    return frozen_array(chains[:, : job.steps_done + 1])

@@ -73,8 +73,8 @@ def image_quality(
     run_paths: Sequence[str | Path], chains: int = 500, generations: int = 60, noise: float = 0.01
 ) -> dict[str, Any]:
     """Per run: the class score of the last generation, trained and untrained (same seed, same starts)."""
+    from gkn_core.class_score import class_score
     from gkn_core.config import SampleConfig
-    from gkn_core.gkn.sample_quality import quality_curve
     from gkn_core.jobs.gkn_sample import KaleidoscopeSamplingJob
     from gkn_core.runs.reader import open_run
 
@@ -86,7 +86,6 @@ def image_quality(
         with open_run(path) as run:
             model = run.load_model()
             low, high = run.data_range
-            shape = run.image_shape
             source = run.config.data.source
             value_range = run.config.data.value_range
             seed = run.config.seed + 2000
@@ -96,10 +95,10 @@ def image_quality(
             job = KaleidoscopeSamplingJob(net, settings, low, high, seed)
             for _ in job:
                 pass
-            curve = quality_curve(job.chains, shape, value_range, source)
-            name = curve.noise.name
-            out[key].append(float(curve.confident[-1]))
-            out[f"{key}_entropy"].append(float(curve.entropy[-1]))
+            score = class_score(job.last_states, source, value_range)  # the last generation
+            name = score.name
+            out[key].append(score.fraction)
+            out[f"{key}_entropy"].append(score.entropy)
     return {
         "measure": name,
         "description": f"fraction of {chains} chains whose generation {generations} is a confident "

@@ -97,9 +97,10 @@ class SamplingRecord:
     checkpoint_step: int
     status: str
     failure_reason: str
-    chains: np.ndarray  # (n_chains, steps + 1, d), start included
+    chains: np.ndarray  # (n_chains, steps + 1, d), start included; no generations if not read
     samples: np.ndarray | None  # (n_chains, d) last states, once the sampling ended
     metrics: dict[str, np.ndarray]
+    generations: int = 0  # generations recorded, the start included (chains.shape[1] once read)
 
 
 class Run:
@@ -306,8 +307,19 @@ class Run:
         return sorted(self.file["sampling"]) if "sampling" in self.file else []
 
     @reads_file
-    def sampling(self, name: str | int | None = None) -> SamplingRecord:
-        """One sampling session; the newest when `name` is None; an int is an index."""
+    def sampling_chains(self, name: str) -> h5py.Dataset:
+        """The chains dataset of one sampling, (n_chains, generations, d), unread: a caller that keeps
+        a few generations of a long sampling reads only those (h5py slices)."""
+        where = f"sampling/{name}/chains"
+        dataset = self.dataset(where)
+        if dataset.dtype.kind not in "biuf" or dataset.ndim != 3:
+            raise RunFileError(f"{self.path}: {where} has shape {dataset.shape}; expected 3 numeric axes")
+        return dataset
+
+    @reads_file
+    def sampling(self, name: str | int | None = None, read_chains: bool = True) -> SamplingRecord:
+        """One sampling session; the newest when `name` is None; an int is an index. read_chains:
+        False leaves the chains unread (`sampling_chains` reads them in pieces)."""
         names = self.sampling_names()
         if not names:
             raise RunFileError(f"{self.path} holds no sampling yet (run `gkn sample {self.path}`)")
@@ -322,9 +334,14 @@ class Run:
         where = f"sampling/{name}"
         group = self.file[where]
         metrics = self.series(f"{where}/metrics") if "metrics" in group else {}
-        chains = self.numbers(f"{where}/chains", ndim=3)
+        dataset = self.sampling_chains(name)
+        generations = dataset.shape[1]
         if "step" in metrics:  # a killed sampler may have grown chains past its last metric row
-            chains = chains[:, : len(metrics["step"]) + 1]
+            generations = min(generations, len(metrics["step"]) + 1)
+        if read_chains:
+            chains = dataset[:, :generations]
+        else:
+            chains = np.empty((dataset.shape[0], 0, dataset.shape[2]), dataset.dtype)
         attrs = group.attrs
         try:
             settings = SampleConfig.model_validate_json(attrs["json"])
@@ -341,6 +358,7 @@ class Run:
             chains=chains,
             samples=self.numbers(f"{where}/samples", ndim=2) if "samples" in group else None,
             metrics=metrics,
+            generations=generations,
         )
 
     def close(self) -> None:

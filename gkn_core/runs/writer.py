@@ -56,6 +56,7 @@ DEFAULT_FLUSH_INTERVAL = 1.0  # seconds; the promise is at most 2
 MIN_FREE_BYTES = 1 << 20
 PREALLOCATE_STEP = 4 << 20  # reserve this much more at a time, where the disk has it
 TRAIN_SERIES = {"step": np.int64, "loss": np.float64, "best_loss": np.float64, "elapsed": np.float64}
+STATE_BLOCK_BYTES = 4 << 20  # chain states waiting in memory: at most about this (one block), or one step
 SAMPLE_SERIES = {"step": np.int64, "movement": np.float64, "data_distance": np.float64}
 
 
@@ -144,7 +145,11 @@ class RunWriter:
         self._sampling: h5py.Group | None = None
         # Rows wait here until the next flush: one HDF5 write per series per flush, not per step.
         self._pending_rows: dict[tuple[str, str], list[float]] = {}
-        self._pending_states: list[tuple[int, np.ndarray]] = []
+        # Chain states go into one preallocated block (a chunk of the chains dataset): a full block is
+        # written at once with a flush, so the states waiting in memory are bounded whatever the rate.
+        self._block: np.ndarray | None = None  # (n_chains, steps per chunk, d)
+        self._block_first = 0  # the generation of the block's first column
+        self._block_fill = 0  # columns filled
         self._pending_manifolds: list[tuple[int, Manifold1D | Manifold2D]] = []
         # Set when a write was refused or failed: from then on only the status is written, once.
         self.write_failure: str | None = None
@@ -204,7 +209,8 @@ class RunWriter:
     def _pending_bytes(self) -> int:
         rows = sum(8 * len(values) for values in self._pending_rows.values())
         frames = sum(manifold_bytes(manifold) for _, manifold in self._pending_manifolds)
-        return rows + frames + sum(states.nbytes for _, states in self._pending_states)
+        states = 0 if self._block is None else self._block[:, : self._block_fill].nbytes
+        return rows + frames + states
 
     # -- opening ---------------------------------------------------------------------------------
     @classmethod
@@ -297,13 +303,12 @@ class RunWriter:
                 series = self.file[group][name]
                 append_rows(series, np.asarray(rows, dtype=series.dtype))
                 rows.clear()
-        if self._pending_states:
-            first = self._pending_states[0][0]
-            block = np.stack([states for _, states in self._pending_states], axis=1)
+        if self._block is not None and self._block_fill and self._sampling is not None:
+            first, fill = self._block_first, self._block_fill
             chains = self._sampling["chains"]
-            chains.resize(first + block.shape[1], axis=1)
-            chains[:, first:] = block
-            self._pending_states.clear()
+            chains.resize(first + fill, axis=1)
+            chains[:, first:] = self._block[:, :fill]
+            self._block_first, self._block_fill = first + fill, 0
         for step, manifold in self._pending_manifolds:
             self._write_manifold(step, manifold)
         self._pending_manifolds.clear()
@@ -387,6 +392,10 @@ class RunWriter:
             dtype=np.float32,
         )
         group["chains"][:, 0] = starts
+        block_steps = int(np.clip(STATE_BLOCK_BYTES // max(1, n_chains * dim * 4), 1, settings.steps))
+        block_steps = max(steps_per_chunk, block_steps // steps_per_chunk * steps_per_chunk)  # whole chunks
+        self._block = np.empty((n_chains, min(block_steps, settings.steps), dim), dtype=np.float32)
+        self._block_first, self._block_fill = 1, 0
         self._create_series(f"{group.name}/metrics", SAMPLE_SERIES)
         self._sampling = group
         self.file.attrs["status"] = "running"
@@ -394,10 +403,14 @@ class RunWriter:
 
     def write_sample_snapshot(self, snapshot: SampleSnapshot) -> None:
         metrics = f"{self._sampling.name}/metrics"
-        self._pending_states.append((snapshot.step, snapshot.states))
+        self._block[:, self._block_fill] = snapshot.states
+        self._block_fill += 1
         for name in SAMPLE_SERIES:
             self._queue_row(metrics, name, getattr(snapshot, name))
-        self.maybe_flush()
+        if self._block_fill == self._block.shape[1]:
+            self.flush()  # a full block: written now (a flush is a safe moment), memory stays bounded
+        else:
+            self.maybe_flush()
 
     def end_sampling(self, status: str, reason: str = "") -> None:
         """Write the last chain states and the samples (the last state of every chain), then the
@@ -427,7 +440,7 @@ class RunWriter:
             status, reason = "failed", self.write_failure or reason
             raise
         finally:
-            self._sampling = None
+            self._sampling, self._block = None, None
             with contextlib.suppress(OSError, RuntimeError):
                 group.attrs.update(status=status, failure_reason=reason, finished=utc_now())
 
@@ -506,7 +519,7 @@ class RunWriter:
     def abandon(self) -> None:
         """Close after a failed write: drop what waits in memory, save the status if HDF5 can."""
         self._pending_rows.clear()
-        self._pending_states.clear()
+        self._block_fill = 0
         self._pending_manifolds.clear()
         try:
             self.file.attrs["updated"] = utc_now()
