@@ -23,6 +23,7 @@ from rich.table import Table
 from typer._click import exceptions as click_errors
 
 from gkn_core import __version__, cli_chaos, cli_reproduce, cli_sweep
+from gkn_core.cli_options import ConfigFile, FromRun
 from gkn_core.config import (
     Activation,
     NoiseLaw,
@@ -31,8 +32,6 @@ from gkn_core.config import (
     parse_points,
     preset_description,
     preset_names,
-    preset_settings,
-    validate_config,
 )
 from gkn_core.errors import GKNError, out_of_memory
 from gkn_core.jobs.base import Job
@@ -123,12 +122,8 @@ def train_gkn(
     preset: Annotated[
         str | None, typer.Option(help=f"Starting settings: {', '.join(preset_names())} (default 1d).")
     ] = None,
-    from_run: Annotated[
-        Path | None, typer.Option("--from", help="Start from the settings of this run file.")
-    ] = None,
-    config_file: Annotated[
-        Path | None, typer.Option("--config", help="Start from a preset file of your own (TOML).")
-    ] = None,
+    from_run: FromRun = None,
+    config_file: ConfigFile = None,
     layers: Annotated[int | None, typer.Option(help="Number of Linear layers L.")] = None,
     hidden: Annotated[int | None, typer.Option(help="Hidden width H.")] = None,
     activation: Annotated[Activation | None, typer.Option(help="Hidden activation.")] = None,
@@ -166,16 +161,7 @@ def train_gkn(
         "data": {**data_overrides(data, points, value_range, n, dim), **drop_none({"limit": limit})},
     }
     overrides.update({k: v for k, v in sections.items() if v})
-    config = validate_config(
-        starting_settings(
-            "gkn",
-            preset,
-            from_run,
-            config_file,
-            overrides,
-            lambda name, o: preset_settings("gkn.toml", name or "1d", o),
-        )
-    )
+    config = starting_settings("gkn", preset, from_run, config_file, overrides)
     preset = config.preset or "run"
     job, snapshots = training_session(config, out, overwrite)
     with ctrl_c_stops(job), progress_bar(quiet) as progress:

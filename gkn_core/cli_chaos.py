@@ -19,15 +19,13 @@ from gkn_core.chaos.config import (
     Architecture,
     chaos_preset_description,
     chaos_preset_names,
-    validate_chaos_config,
 )
-from gkn_core.config import preset_settings
+from gkn_core.cli_options import ConfigFile, FromRun
 from gkn_core.errors import ConfigError, GKNError
 from gkn_core.runs.settings_file import starting_settings
 
 stdout = Console(soft_wrap=True)
 CHAOS_DATA = ("digits8", "mnist", "fashion", "fashion8")
-DEFAULT_PRESET = "digits8"
 
 
 def _drop_none(section: dict[str, Any]) -> dict[str, Any]:
@@ -52,16 +50,9 @@ def chaos_data_overrides(data: str | None, limit: int | None) -> dict[str, Any]:
 
 def train_chaos(
     out: Annotated[Path, typer.Option("--out", "-o", help="Run file to write (HDF5).")],
-    preset: Annotated[
-        str | None,
-        typer.Option(help=f"Starting settings: {', '.join(chaos_preset_names())} (default digits8)."),
-    ] = None,
-    from_run: Annotated[
-        Path | None, typer.Option("--from", help="Start from the settings of this chaos run file.")
-    ] = None,
-    config_file: Annotated[
-        Path | None, typer.Option("--config", help="Start from a preset file of your own (TOML).")
-    ] = None,
+    preset: Annotated[str | None, typer.Option(help=f"Settings: {', '.join(chaos_preset_names())}.")] = None,
+    from_run: FromRun = None,
+    config_file: ConfigFile = None,
     arch: Annotated[
         Architecture | None, typer.Option(help="unrestricted, restricted2 or restricted3.")
     ] = None,
@@ -99,21 +90,11 @@ def train_chaos(
         "data": chaos_data_overrides(data, limit),
     }
     overrides.update({key: v for key, v in sections.items() if v})
-    config = validate_chaos_config(
-        starting_settings(
-            "chaos",
-            preset,
-            from_run,
-            config_file,
-            overrides,
-            lambda name, o: preset_settings("chaos.toml", name or DEFAULT_PRESET, o, "chaos preset"),
-        )
-    )
-    preset = config.preset or "run"
+    config = starting_settings("chaos", preset, from_run, config_file, overrides)
     job, snapshots = chaos_training_session(config, out, overwrite)
     last_scores: dict[str, float] = {}
     with ctrl_c_stops(job), progress_bar(quiet) as progress:
-        task = progress.add_task(f"train chaos {preset}", total=job.total_steps, metric="")
+        task = progress.add_task(f"train chaos {config.preset or 'run'}", total=job.total_steps, metric="")
         for snap in snapshots:
             if snap.scores:
                 last_scores = snap.scores

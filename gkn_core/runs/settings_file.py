@@ -107,24 +107,32 @@ def write_settings_file(config: Any, path: str | Path, name: str | None = None) 
     return path
 
 
+# kind -> (its presets file, the default preset, what a preset is called in errors); the place for
+# gkn_core.families once it lands
+PRESETS = {"gkn": ("gkn.toml", "1d", "preset"), "chaos": ("chaos.toml", "digits8", "chaos preset")}
+
+
 def starting_settings(
     kind: str,
     preset: str | None,
     from_run: Path | None,
     config_file: Path | None,
     overrides: dict[str, Any],
-    preset_settings_of: Any,
-) -> dict[str, Any]:
-    """The raw settings of `gkn train KIND`: a run's (--from), a preset file's (--config) or a shipped
-    preset's (`preset_settings_of(name, overrides)`), with the command line's options on top."""
-    from gkn_core.config import merge_settings
+) -> Any:
+    """The validated config of `gkn train KIND`: a run's settings (--from), a preset file's (--config)
+    or a shipped preset's, with the command line's options on top."""
+    from gkn_core.config import merge_settings, preset_settings, validate_settings
+    from gkn_core.runs.reader import config_model_for
 
     if from_run is not None and config_file is not None:
         raise GKNError("give either --from or --config, not both")
     if from_run is not None:
         if preset is not None:
             raise GKNError("give either --from or --preset, not both")
-        return merge_settings(settings_of_run(from_run, kind), overrides)
-    if config_file is not None:
-        return merge_settings(settings_of_file(config_file, preset), overrides)
-    return preset_settings_of(preset, overrides)
+        raw = merge_settings(settings_of_run(from_run, kind), overrides)
+    elif config_file is not None:
+        raw = merge_settings(settings_of_file(config_file, preset), overrides)
+    else:
+        filename, default, label = PRESETS[kind]
+        raw = preset_settings(filename, preset or default, overrides, label)
+    return validate_settings(config_model_for(kind), raw)
