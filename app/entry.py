@@ -13,8 +13,12 @@ from gkn_core import cli as core_cli
 
 @core_cli.cli.command("app")
 def app_command(
-    run_file: Annotated[
-        Path | None, typer.Argument(metavar="[RUN.h5]", help="A run to replay (or a sweep folder).")
+    run_files: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            metavar="[RUN.h5 ...|DIR]",
+            help="A run to replay; several runs (or a folder of runs) to compare; or a sweep folder.",
+        ),
     ] = None,
     preset: Annotated[
         str | None, typer.Option(help="Preset to start from (a chaos preset with a chaos view).")
@@ -31,7 +35,7 @@ def app_command(
     """Open the desktop app (or, with --screenshot, render a view offscreen to a PNG)."""
     from app.main import run_app
 
-    code = run_app(run_file, preset, view, train_steps, sample_steps, screenshot, runs_dir)
+    code = run_app(run_files or None, preset, view, train_steps, sample_steps, screenshot, runs_dir)
     if code:
         raise typer.Exit(code)
 

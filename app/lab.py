@@ -185,6 +185,12 @@ class Lab(QObject):
         """Show a run read by read_replay; returns the view to bring to front."""
         raise NotImplementedError
 
+    def train_again(self, config: Any) -> bool:
+        """A new run with a run's settings: shown in the settings panel, then trained."""
+        self.controls.show_config(config)
+        self.settings_changed = False
+        return self.start_training(paused=False, config=config)
+
     def compare_run(self, run: Any, path: Path) -> str:
         """Show a run beside the current one; returns the view to bring to front."""
         raise GKNError(f"{path}: runs of kind {self.KIND} have no comparison view")

@@ -39,6 +39,7 @@ SHELL_VIEWS = (
     ViewSpec("sweep", "Sweeps", "app.views.sweep:SweepView"),
     ViewSpec("claims", "Claims", "app.views.claims:ClaimsView"),
     ViewSpec("runs", "Runs", "app.views.runs:RunsView"),
+    ViewSpec("compare", "Compare", "app.views.compare:CompareView"),
 )
 VIEW_SPECS = tuple(view for entry in LABS for view in entry.views) + SHELL_VIEWS
 VIEWS = tuple(view.name for view in VIEW_SPECS)  # tab order; the `--view` choices

@@ -46,7 +46,7 @@ def wait_until(app, done, timeout: float) -> bool:
 
 
 def run_app(
-    run_file: Path | None = None,
+    run_file: Path | list[Path] | None = None,
     preset: str | None = None,
     view: str | None = None,
     train_steps: int | None = None,
@@ -85,8 +85,15 @@ def run_app(
     if view is not None:
         window.show_view(view)
     window.show()
-    if run_file is not None and not window.open_run_file(run_file):
+    files = [run_file] if isinstance(run_file, str | Path) else list(run_file or [])
+    if len(files) > 1:
+        from app import run_actions
+
+        if not run_actions.compare_runs(window, files):
+            raise GKNError(window.last_error)
+    elif files and not window.open_run_file(files[0]):
         raise GKNError(window.last_error)
+    run_file = files[0] if files else None
     if screenshot is None:
         return app.exec()
     if kind == "chaos":

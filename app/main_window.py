@@ -28,7 +28,7 @@ from PyQt6.QtWidgets import (
 )
 
 from app import export as exports
-from app import layout
+from app import layout, run_actions
 from app.animation import AnimationOptions, OptionsDialog
 from app.host import ExportSpec
 from app.lab import Lab
@@ -111,6 +111,7 @@ class MainWindow(QMainWindow):
         self.views["runs"].compare_requested.connect(self.compare_run_file)
         self.views["sweep"].run_requested.connect(self.open_run_file)
         self.views["claims"].run_requested.connect(self.open_run_file)
+        run_actions.install(self)  # compare, train again, scalars, preset files, the Help menu
         self._show_front(VIEWS[self.tabs.currentIndex()])
         self.timer = QTimer(self)
         self.timer.setInterval(REDRAW_MS)
@@ -290,12 +291,15 @@ class MainWindow(QMainWindow):
 
     def open_run_file(self, path: str | Path) -> bool:
         """Replay a run in the lab of its kind: its views show it, and their sliders scrub it.
-        A folder is a reproduction report when it holds claims.json, else a sweep folder."""
+        A folder is a reproduction report when it holds claims.json, a sweep folder when it holds
+        sweep.json (or no runs), else a folder of runs to compare."""
         path = Path(path)
         if path.is_dir():
             if (path / CLAIMS_FILE).is_file():
                 return self.open_report_folder(path)
-            return self.open_sweep_folder(path)
+            if (path / "sweep.json").exists() or not any(path.glob("*.h5")):
+                return self.open_sweep_folder(path)
+            return run_actions.compare_runs(self, [path])  # a folder of runs: compare them
         try:
             with open_run(path) as run:
                 lab = self._lab_for(run.kind, path)

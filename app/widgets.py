@@ -2,8 +2,20 @@
 
 from __future__ import annotations
 
-from PyQt6.QtCore import pyqtSignal
-from PyQt6.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QPushButton, QSpinBox, QWidget
+import bisect
+
+from PyQt6.QtCore import Qt, pyqtSignal
+from PyQt6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QStyle,
+    QWidget,
+)
 
 
 def spin(low: int, high: int, tip: str) -> QSpinBox:
@@ -30,7 +42,8 @@ def combo(items: tuple[str, ...] | list[str], tip: str) -> QComboBox:
 
 
 class TransportButtons(QWidget):
-    """Play/pause, step and reset for one kind of job."""
+    """Play/pause, step and reset for one kind of job, with Qt's standard icons (the font may lack
+    the media symbols)."""
 
     play = pyqtSignal()
     step = pyqtSignal()
@@ -38,13 +51,19 @@ class TransportButtons(QWidget):
 
     def __init__(self, what: str) -> None:
         super().__init__()
-        self.play_button = QPushButton(f"▶ {what}")
+        style = self.style()
+        self.icons = {
+            name: style.standardIcon(getattr(QStyle.StandardPixmap, name))
+            for name in ("SP_MediaPlay", "SP_MediaPause", "SP_MediaSkipForward", "SP_BrowserReload")
+        }
+        self.play_button = QPushButton(self.icons["SP_MediaPlay"], what)
         self.play_button.setToolTip(f"Start, pause or resume {what.lower()} (Space)")
-        self.step_button = QPushButton("Step")
+        self.step_button = QPushButton(self.icons["SP_MediaSkipForward"], "Step")
         self.step_button.setToolTip(f"Advance {what.lower()} by exactly one step")
-        self.reset_button = QPushButton("Reset")
+        self.reset_button = QPushButton(self.icons["SP_BrowserReload"], "Reset")
         self.reset_button.setToolTip(f"Stop {what.lower()} and clear it (the run file is kept)")
         self.what = what
+        self.running = False
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         for button, signal in (
@@ -56,7 +75,74 @@ class TransportButtons(QWidget):
             layout.addWidget(button)
 
     def show_running(self, running: bool) -> None:
-        self.play_button.setText(f"⏸ {self.what}" if running else f"▶ {self.what}")
+        self.running = running
+        self.play_button.setIcon(self.icons["SP_MediaPause" if running else "SP_MediaPlay"])
+        self.play_button.setText(f"Pause {self.what.lower()}" if running else self.what)
+
+
+class StepBar(QWidget):
+    """One step control for every view of a run: a slider over the steps that were recorded and a box
+    to type an exact step (the nearest recorded step at or before it is shown). At the right end it
+    follows the newest step of a live run."""
+
+    changed = pyqtSignal(int)  # the index of the recorded step shown
+
+    def __init__(self, title: str, tip: str) -> None:
+        super().__init__()
+        self.steps: list[int] = []
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setRange(0, 0)
+        self.slider.setToolTip(tip)
+        self.box = QSpinBox()
+        self.box.setRange(0, 0)
+        self.box.setKeyboardTracking(False)  # typing 250 does not jump to 2, then 25
+        self.box.setToolTip("Type a step: every view shows the recorded step at or before it")
+        self.label = QLabel(title)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.label)
+        layout.addWidget(self.slider, stretch=1)
+        layout.addWidget(self.box)
+        self.slider.valueChanged.connect(self._on_slider)
+        self.box.valueChanged.connect(self._on_box)
+
+    def follow(self, steps: list[int]) -> int | None:
+        """Take the recorded steps (they grow while a run is written); the index asked for, or None
+        (the newest) while the slider sits at its right end."""
+        at_end = self.slider.value() >= self.slider.maximum()
+        self.steps = list(steps)
+        for widget in (self.slider, self.box):
+            widget.blockSignals(True)
+        self.slider.setRange(0, max(0, len(self.steps) - 1))
+        self.box.setRange(self.steps[0] if self.steps else 0, self.steps[-1] if self.steps else 0)
+        if at_end:
+            self.slider.setValue(self.slider.maximum())
+        if self.steps:
+            self.box.setValue(self.steps[self.slider.value()])
+        for widget in (self.slider, self.box):
+            widget.blockSignals(False)
+        return None if at_end or not self.steps else self.slider.value()
+
+    def index(self) -> int:
+        return self.slider.value()
+
+    def step(self) -> int | None:
+        return self.steps[self.slider.value()] if self.steps else None
+
+    def show_step(self, step: int) -> None:
+        """Show the recorded step at or before `step` (what typing it in the box does)."""
+        if self.steps:
+            self.slider.setValue(max(0, bisect.bisect_right(self.steps, step) - 1))
+
+    def _on_slider(self, index: int) -> None:
+        if self.steps:
+            self.box.blockSignals(True)
+            self.box.setValue(self.steps[min(index, len(self.steps) - 1)])
+            self.box.blockSignals(False)
+        self.changed.emit(index)
+
+    def _on_box(self, step: int) -> None:
+        self.show_step(step)
 
 
 INVALID_STYLE = "border: 2px solid #d62728;"

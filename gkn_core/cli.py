@@ -23,19 +23,20 @@ from rich.table import Table
 from typer._click import exceptions as click_errors
 
 from gkn_core import __version__, cli_chaos, cli_reproduce, cli_sweep
+from gkn_core.cli_options import ConfigFile, FromRun
 from gkn_core.config import (
     Activation,
     NoiseLaw,
     StartLaw,
     ValueRange,
     parse_points,
-    preset_config,
     preset_description,
     preset_names,
 )
 from gkn_core.errors import GKNError, out_of_memory
 from gkn_core.jobs.base import Job
 from gkn_core.runs.reader import damage_reason, open_run
+from gkn_core.runs.settings_file import starting_settings
 
 cli = typer.Typer(
     name="gkn",
@@ -118,7 +119,11 @@ def progress_bar(quiet: bool) -> Progress:
 @train_cli.command("gkn")
 def train_gkn(
     out: Annotated[Path, typer.Option("--out", "-o", help="Run file to write (HDF5).")],
-    preset: Annotated[str, typer.Option(help=f"Starting settings: {', '.join(preset_names())}.")] = "1d",
+    preset: Annotated[
+        str | None, typer.Option(help=f"Starting settings: {', '.join(preset_names())} (default 1d).")
+    ] = None,
+    from_run: FromRun = None,
+    config_file: ConfigFile = None,
     layers: Annotated[int | None, typer.Option(help="Number of Linear layers L.")] = None,
     hidden: Annotated[int | None, typer.Option(help="Hidden width H.")] = None,
     activation: Annotated[Activation | None, typer.Option(help="Hidden activation.")] = None,
@@ -156,7 +161,8 @@ def train_gkn(
         "data": {**data_overrides(data, points, value_range, n, dim), **drop_none({"limit": limit})},
     }
     overrides.update({k: v for k, v in sections.items() if v})
-    config = preset_config(preset, overrides)
+    config = starting_settings("gkn", preset, from_run, config_file, overrides)
+    preset = config.preset or "run"
     job, snapshots = training_session(config, out, overwrite)
     with ctrl_c_stops(job), progress_bar(quiet) as progress:
         task = progress.add_task(f"train {preset}", total=job.total_steps, metric="")
@@ -261,23 +267,43 @@ def runs_show(run_path: Annotated[Path, typer.Argument(metavar="RUN.h5")]) -> No
 
 @cli.command("export")
 def export(
-    run_path: Annotated[Path, typer.Argument(metavar="RUN.h5")],
+    run_paths: Annotated[
+        list[Path],
+        typer.Argument(metavar="RUN.h5 [RUN2.h5 ...|DIR]", help="Run files (several or a folder: scalars)."),
+    ],
     out: Annotated[Path, typer.Option("--out", "-o", help="File to write.")],
-    what: Annotated[str, typer.Option(help="chains, samples, metrics or recording (chaos).")] = "chains",
-    fmt: Annotated[str, typer.Option("--format", help="csv, npz or h5.")] = "csv",
+    what: Annotated[
+        str, typer.Option(help="chains, samples, metrics, recording (chaos), scalars or weights.")
+    ] = "chains",
+    fmt: Annotated[
+        str, typer.Option("--format", help="csv, npz, h5; scalars: csv, parquet; weights: safetensors.")
+    ] = "csv",
     sampling: Annotated[int | None, typer.Option(help="Which sampling (0, 1, ...; default newest).")] = None,
     recording: Annotated[
         int | None, typer.Option(help="Which trajectory recording of a chaos run (default newest).")
     ] = None,
+    checkpoint: Annotated[
+        int | None, typer.Option(help="Weights of this checkpoint step (default newest).")
+    ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
 ) -> None:
-    """Export trajectory recordings (chains), samples, training metrics, or a chaos run's recording."""
+    """Export chains, samples, training metrics, a chaos recording, every run's scalars as one long table
+    (CSV or Parquet), or the trained network's weights (safetensors, its settings in the metadata)."""
     from gkn_core.export import export_run
+    from gkn_core.runs.scalars import check_export_choice, export_scalars
 
-    if what not in ("chains", "samples", "metrics", "recording"):
-        raise GKNError(f"--what: {what!r} is not one of chains, samples, metrics, recording")
-    if fmt not in ("csv", "npz", "h5"):
-        raise GKNError(f"--format: {fmt!r} is not one of csv, npz, h5")
+    check_export_choice(what, fmt, len(run_paths))
+    if what == "scalars":
+        stdout.print(export_scalars(run_paths, fmt, out, overwrite))
+        return
+    run_path = run_paths[0]
+    if what == "weights":
+        from gkn_core.runs.weights import export_weights
+
+        with open_run(run_path) as run:
+            meta = export_weights(run, out, checkpoint, overwrite)
+        stdout.print(f"wrote {out} ({meta['kind']} weights of step {meta['step']}, settings in the metadata)")
+        return
     if run_kind(run_path) == "chaos" and what != "metrics":
         cli_chaos.export_chaos_run(run_path, out, what, fmt, sampling, overwrite, recording)
         return

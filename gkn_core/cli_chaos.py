@@ -17,11 +17,12 @@ from gkn_core.chaos.config import (
     LARGEST_EXPONENT_CHAINS,
     LARGEST_EXPONENT_STEPS,
     Architecture,
-    chaos_preset_config,
     chaos_preset_description,
     chaos_preset_names,
 )
+from gkn_core.cli_options import ConfigFile, FromRun
 from gkn_core.errors import ConfigError, GKNError
+from gkn_core.runs.settings_file import starting_settings
 
 stdout = Console(soft_wrap=True)
 CHAOS_DATA = ("digits8", "mnist", "fashion", "fashion8")
@@ -49,9 +50,9 @@ def chaos_data_overrides(data: str | None, limit: int | None) -> dict[str, Any]:
 
 def train_chaos(
     out: Annotated[Path, typer.Option("--out", "-o", help="Run file to write (HDF5).")],
-    preset: Annotated[
-        str, typer.Option(help=f"Starting settings: {', '.join(chaos_preset_names())}.")
-    ] = "digits8",
+    preset: Annotated[str | None, typer.Option(help=f"Settings: {', '.join(chaos_preset_names())}.")] = None,
+    from_run: FromRun = None,
+    config_file: ConfigFile = None,
     arch: Annotated[
         Architecture | None, typer.Option(help="unrestricted, restricted2 or restricted3.")
     ] = None,
@@ -89,11 +90,11 @@ def train_chaos(
         "data": chaos_data_overrides(data, limit),
     }
     overrides.update({key: v for key, v in sections.items() if v})
-    config = chaos_preset_config(preset, overrides)
+    config = starting_settings("chaos", preset, from_run, config_file, overrides)
     job, snapshots = chaos_training_session(config, out, overwrite)
     last_scores: dict[str, float] = {}
     with ctrl_c_stops(job), progress_bar(quiet) as progress:
-        task = progress.add_task(f"train chaos {preset}", total=job.total_steps, metric="")
+        task = progress.add_task(f"train chaos {config.preset or 'run'}", total=job.total_steps, metric="")
         for snap in snapshots:
             if snap.scores:
                 last_scores = snap.scores

@@ -205,7 +205,7 @@ def test_train_on_an_idx_file_a_user_has(capsys, tmp_path):
         (["sample", "{tmp}/run.h5", "--chains", "0"], "sample.chains"),
         (["runs", "show", "{tmp}/junk.bin"], "not an HDF5 file"),
         (["export", "{tmp}/run.h5", "--what", "chains", "--out", "{tmp}/c.csv"], "holds no sampling yet"),
-        (["export", "{tmp}/run.h5", "--what", "weights", "--out", "{tmp}/c.csv"], "--what: 'weights'"),
+        (["export", "{tmp}/run.h5", "--what", "everything", "--out", "{tmp}/c.csv"], "--what: 'everything'"),
         (
             ["export", "{tmp}/run.h5", "--what", "metrics", "--format", "xls", "--out", "{tmp}/c"],
             "--format: 'xls'",

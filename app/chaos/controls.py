@@ -188,6 +188,10 @@ class ChaosControlPanel(QWidget):
             self.preset.setCurrentText(str(config.preset))
             self.preset.blockSignals(False)
         self.blockSignals(True)
+        if config.preset and self.preset.findText(config.preset) >= 0:
+            self.preset.blockSignals(True)
+            self.preset.setCurrentText(config.preset)
+            self.preset.blockSignals(False)
         self.data.setCurrentText(config.data.source)
         self.data_path.setText(config.data.path or "")
         self.limit.setValue(config.data.limit or 0)

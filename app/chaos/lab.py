@@ -108,14 +108,16 @@ class ChaosLab(Lab):
         self.label_run("no run")
         self.dynamics_stale = True
 
-    def start_training(self, paused: bool) -> bool:
-        try:  # the settings are checked before any question
-            config = self.controls.checked_config()
-        except GKNError as exc:
-            self.host.show_error(str(exc))
-            return False
-        if not self.may_start_over("The settings changed: discard the chaos model and train a new one?"):
-            return False
+    def start_training(self, paused: bool, config: ChaosConfig | None = None) -> bool:
+        """A new run with the panel's settings (or with `config`: train again with a run's settings)."""
+        if config is None:
+            try:  # the settings are checked before any question
+                config = self.controls.checked_config()
+            except GKNError as exc:
+                self.host.show_error(str(exc))
+                return False
+            if not self.may_start_over("The settings changed: discard the chaos model and train a new one?"):
+                return False
         self.stop_slot("train_thread")
         try:
             path = self.chaos_run_path(config)

@@ -9,11 +9,11 @@ import time
 import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtCore import Qt
-from PyQt6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
-from superqt import QLabeledSlider
+from PyQt6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from app.chaos.training_state import SCORES_SHOWN, ChaosTrainState
-from app.views import cache_axes, mosaic
+from app.views import cache_axes, legend_title, log_ticks, mosaic
+from app.widgets import StepBar
 
 GRID_COLUMNS = 8
 MIN_INTERVAL_S = 0.5  # the per-step curve needs no 30 fps: each redraw holds the GIL from training
@@ -60,14 +60,12 @@ class ChaosTrainingView(QWidget):
 
         self.errors_plot = _series_plot(self.graphics, 0, "distances to the data (log)", "score")
         self.errors_plot.setLogMode(y=True)
-        self.errors_plot.getAxis("left").setStyle(maxTextLevel=0)  # decade labels only: minor ones collide
+        self.errors_plot.getAxis("left").setStyle(maxTextLevel=0)  # ticks set by render (log_ticks)
         self.quality_plot = _series_plot(self.graphics, 1, "AAI, E(R) and digit score", "score")
         self._class_score_name = "digit score"
         self.lyapunov_plot = _series_plot(self.graphics, 2, "largest Lyapunov exponent", "per tau")
         self.gap_plot = _series_plot(self.graphics, 3, "clamped - free correlation gap", "RMS gap")
         self.gap_plot.setLabel("bottom", "training step")
-        self.errors_plot.addLegend(offset=(-5, 5), labelTextSize="8pt")
-        self.quality_plot.addLegend(offset=(-5, -5), labelTextSize="8pt")
         for plot in (self.errors_plot, self.quality_plot, self.lyapunov_plot):
             plot.setXLink(self.gap_plot)
         self.curves: dict[str, pg.PlotDataItem] = {}
@@ -78,8 +76,13 @@ class ChaosTrainingView(QWidget):
                 symbol="o",
                 symbolSize=5,
                 symbolBrush=colour,
-                name=SCORE_LABELS[name],
             )
+        # The legends are in the titles: a legend box inside a plot covers its curves.
+        for plot, title, names in (
+            (self.errors_plot, "distances to the data (log)", ("E2", "Es")),
+            (self.quality_plot, "AAI, E(R) and digit score", ("ER", "AAI", "digit")),
+        ):
+            plot.setTitle(legend_title(title, [(SCORE_LABELS[n], SCORE_PENS[n]) for n in names]))
         self.quality_plot.addItem(
             pg.InfiniteLine(0.5, angle=0, pen=pg.mkPen((214, 39, 40), style=Qt.PenStyle.DotLine))
         )
@@ -99,19 +102,18 @@ class ChaosTrainingView(QWidget):
         self.graphics.ci.layout.setColumnStretchFactor(0, 3)
         self.graphics.ci.layout.setColumnStretchFactor(1, 4)
 
-        self.slider = QLabeledSlider(Qt.Orientation.Horizontal)
-        self.slider.setRange(0, 0)
-        self.slider.setToolTip("Sample grid shown (replay); at the right end: the newest")
-        self.slider.valueChanged.connect(lambda _: self._draw_grid(self._state, self._grid_index()))
-        self.summary = QLabel("no chaos run yet: press ▶ Train")
+        # One step control for the grid and the markers on every curve, with a box for an exact step.
+        self.step_bar = StepBar(
+            "training step", "Step shown: its sample grid, and a marker on every curve; right end: the newest"
+        )
+        self.slider = self.step_bar.slider  # the index of the sample grid shown
+        self.step_bar.changed.connect(lambda _: self._draw_grid(self._state, self._grid_index()))
+        self.summary = QLabel("no chaos run yet: press Train (Space)")
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        bar = QHBoxLayout()
-        bar.addWidget(QLabel("sample grid"))
-        bar.addWidget(self.slider, stretch=1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.graphics, stretch=1)
-        layout.addLayout(bar)
+        layout.addWidget(self.step_bar)
         layout.addWidget(self.summary)
         self._state: ChaosTrainState | None = None
         self._drawn = (-1, -1)
@@ -146,29 +148,35 @@ class ChaosTrainingView(QWidget):
         self.summary.setText(self._summary(state))
         if not measured:
             return
-        at_end = self.slider.value() >= self.slider.maximum()
-        self.slider.blockSignals(True)
-        self.slider.setRange(0, max(0, len(state.sample_grids) - 1))
-        if at_end or new_run:
-            self.slider.setValue(self.slider.maximum())
-        self.slider.blockSignals(False)
+        if new_run:
+            self.slider.blockSignals(True)
+            self.slider.setValue(self.slider.maximum())  # a new run starts at its newest step
+            self.slider.blockSignals(False)
+        self.step_bar.follow(list(state.sample_steps))
         x = np.asarray(state.score_steps, dtype=np.float32)
         for name, curve in self.curves.items():
             curve.setData(x=x, y=state.score(name).astype(np.float32))
+        self._set_error_ticks(state)
         self.lyapunov_curve.setData(
             x=np.asarray(state.lyapunov_steps, np.float32), y=np.asarray(state.lyapunov, np.float32)
         )
         self._draw_grid(state, self._grid_index())
+
+    def _set_error_ticks(self, state: ChaosTrainState) -> None:
+        values = np.concatenate([state.score(n) for n in ("E2", "Es")]) if state.score_steps else np.array([])
+        values = values[np.isfinite(values) & (values > 0)]
+        if values.size:
+            low, high = float(np.log10(values.min())), float(np.log10(values.max()))
+            pad = max(0.05, 0.05 * (high - low))
+            self.errors_plot.getAxis("left").setTicks([log_ticks(low - pad, high + pad), []])
 
     def _name_class_score(self, name: str) -> None:
         """Title and legend say which class score the `digit` series holds (digit or item score)."""
         if name == self._class_score_name:
             return
         self._class_score_name = name
-        self.quality_plot.setTitle(f"AAI, E(R) and {name}")
-        label = self.quality_plot.legend.getLabel(self.curves["digit"]) if self.quality_plot.legend else None
-        if label is not None:
-            label.setText(name)
+        entries = [(SCORE_LABELS[n], SCORE_PENS[n]) for n in ("ER", "AAI")] + [(name, SCORE_PENS["digit"])]
+        self.quality_plot.setTitle(legend_title(f"AAI, E(R) and {name}", entries))
 
     def _grid_index(self) -> int:
         return self.slider.value()

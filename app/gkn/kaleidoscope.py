@@ -1,13 +1,13 @@
-"""Kaleidoscope view: a grid of chains at one generation, scrubbed with a slider or played, and the
-strip of every generation of one chain (click a cell)."""
+"""Kaleidoscope view: a grid of chains at one generation, and the strip of every generation of one
+chain (click a cell). The generation shown is the GKN replay bar's (one control for every view); Play
+steps that control through the generations."""
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtCore import Qt, QTimer, pyqtSignal
+from PyQt6.QtCore import QTimer, pyqtSignal
 from PyQt6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
-from superqt import QLabeledSlider
 
 from app.gkn.live import LiveState
 from app.views import mosaic
@@ -17,7 +17,7 @@ STRIP_LENGTH = 24
 
 
 class KaleidoscopeView(QWidget):
-    generation_changed = pyqtSignal(int)
+    generation_requested = pyqtSignal(int)  # Play asks the replay bar for the next generation
 
     def __init__(self) -> None:
         super().__init__()
@@ -42,9 +42,6 @@ class KaleidoscopeView(QWidget):
         )
         self.highlight.setVisible(False)
         self.grid_plot.addItem(self.highlight)
-        self.slider = QLabeledSlider(Qt.Orientation.Horizontal)
-        self.slider.setToolTip("Generation shown in the grid (0 is the starting noise)")
-        self.slider.valueChanged.connect(self._on_slider)
         self.play_button = QPushButton("Play")
         self.play_button.setCheckable(True)
         self.play_button.setToolTip("Play the generations as an animation")
@@ -55,31 +52,35 @@ class KaleidoscopeView(QWidget):
         self.play_timer.timeout.connect(self._advance_playback)
         controls = QHBoxLayout()
         controls.addWidget(self.play_button)
-        controls.addWidget(QLabel("generation"))
-        controls.addWidget(self.slider, stretch=1)
+        controls.addWidget(QLabel("the generation shown is set in the bar below"))
+        controls.addStretch()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.info)
         layout.addWidget(self.graphics, stretch=1)
         layout.addLayout(controls)
         self.state: LiveState | None = None
-        self.follow_latest = True
+        self.generation = 0  # the generation drawn
         self.selected_chain: int | None = None
         self.graphics.scene().sigMouseClicked.connect(self._on_clicked)
 
     def render(self, state: LiveState, frame: int | None = None, generation: int | None = None) -> None:
         self.state = state
+        if state.image_shape is not None and not state.chains and state.data is not None:
+            self._draw_preview(state)
+            return
         if state.image_shape is None or not state.chains:
             return
         last = len(state.chains) - 1
-        self.slider.blockSignals(True)
-        self.slider.setRange(0, last)
-        if generation is not None:
-            self.slider.setValue(generation)
-        elif self.follow_latest:
-            self.slider.setValue(last)
-        self.slider.blockSignals(False)
-        self._draw(self.slider.value())
+        self.generation = last if generation is None else min(generation, last)
+        self._draw(self.generation)
+
+    def _draw_preview(self, state: LiveState) -> None:
+        """Before sampling: the training images, and what to press."""
+        images = state.data[: GRID_COLUMNS * GRID_ROWS].reshape(-1, *state.image_shape)
+        self.grid_image.setImage(mosaic(images, GRID_COLUMNS, state.high), levels=(state.low, state.high))
+        self.grid_plot.setTitle(f"{len(images)} of the {len(state.data)} training images")
+        self.info.setText("the training data: press Train (Space), then Sample")
 
     def grid_images(self, generation: int) -> np.ndarray:
         states = self.state.chains[generation][: GRID_COLUMNS * GRID_ROWS]
@@ -109,23 +110,20 @@ class KaleidoscopeView(QWidget):
         self.strip_image.setImage(strip, levels=(state.low, state.high))
         self.strip_plot.setTitle(f"chain {chain}, generations {first}..{generation}")
 
-    def _on_slider(self, value: int) -> None:
-        self.follow_latest = self.state is not None and value == len(self.state.chains) - 1
-        if self.state is not None and self.state.chains and self.state.image_shape:
-            self._draw(value)
-        self.generation_changed.emit(value)
+    def _last(self) -> int:
+        return len(self.state.chains) - 1 if self.state is not None and self.state.chains else 0
 
     def _on_play(self, playing: bool) -> None:
         self.play_button.setText("Pause" if playing else "Play")
-        if playing and self.slider.value() >= self.slider.maximum():
-            self.slider.setValue(0)
+        if playing and self.generation >= self._last():
+            self.generation_requested.emit(0)
         (self.play_timer.start if playing else self.play_timer.stop)()
 
     def _advance_playback(self) -> None:
-        if self.slider.value() >= self.slider.maximum():
+        if self.generation >= self._last():
             self.play_button.setChecked(False)
         else:
-            self.slider.setValue(self.slider.value() + 1)
+            self.generation_requested.emit(self.generation + 1)
 
     def _on_clicked(self, event) -> None:
         if self.state is None or self.state.image_shape is None or not self.state.chains:
@@ -149,7 +147,7 @@ class KaleidoscopeView(QWidget):
         self.highlight.setPos((column * (w + 1) + 0.5, row * (h + 1) + 0.5))
         self.highlight.setSize((w + 1, h + 1))
         self.highlight.setVisible(True)
-        self._draw_strip(index, self.slider.value())
+        self._draw_strip(index, self.generation)
 
     def export_items(self) -> list:
         return [self.grid_plot]

@@ -21,8 +21,11 @@ from app.gkn.controls import ControlPanel
 from app.gkn.live import LiveState
 from app.host import ExportSpec, LabHost
 from app.lab import Lab
+from app.widgets import StepBar
 from app.worker import LIVE_DELIVERY_S, TRAIN_DELIVERY_S
+from gkn_core.config import GKNConfig
 from gkn_core.data import Dataset
+from gkn_core.data.from_config import load_dataset
 from gkn_core.errors import GKNError
 from gkn_core.export import export_run
 from gkn_core.jobs.gkn_sample import SampleSnapshot
@@ -78,23 +81,39 @@ class GknLab(Lab):
         v["2d"].basins_wanted.connect(self.compute_basins)
         v["1d"].twin_requested.connect(self.start_twin)
         v["1d"].comparison_closed.connect(self.close_comparison)
-        v["kaleidoscope"].generation_changed.connect(self._on_kaleidoscope_generation)
+        v["kaleidoscope"].generation_requested.connect(self.generation_slider.setValue)
+        c.preset.currentTextChanged.connect(lambda _: self.show_preview())
+        self.show_preview()
+
+    def show_preview(self) -> None:
+        """Before the first run (and until one is trained or opened): the training data of the settings
+        in every view, with a hint what to press."""
+        if self.run_path is not None or self.alive(self.train_thread):
+            return
+        try:
+            config = self.controls.training_config()
+            dataset = load_dataset(config.data, config.seed)
+        except (GKNError, OSError):
+            return  # a bad setting says why when Train is pressed
+        self.state = self._state_for(dataset)
+        self._drawn_version = -1
 
     def _replay_bar(self) -> QWidget:
-        self.frame_slider = QLabeledSlider(Qt.Orientation.Horizontal)
-        self.frame_slider.setToolTip(
-            "Training step of the manifold shown (replay); at the right end: the latest"
+        """The one step control of every GKN view: the training step (manifolds, the loss marker) and
+        the sampling generation (manifold tails, the kaleidoscope grid), each with a box to type it."""
+        self.step_bar = StepBar(
+            "training step", "Training step shown by every view (replay); at the right end: the latest"
         )
+        self.frame_slider = self.step_bar.slider  # the index of the manifold frame shown
+        self.step_bar.changed.connect(lambda _: self.render(self.front, force=True))
         self.generation_slider = QLabeledSlider(Qt.Orientation.Horizontal)
         self.generation_slider.setToolTip("Sampling generation shown (replay); at the right end: the latest")
-        for slider in (self.frame_slider, self.generation_slider):
-            slider.setRange(0, 0)
-            slider.valueChanged.connect(lambda _: self.render(self.front, force=True))
+        self.generation_slider.setRange(0, 0)
+        self.generation_slider.valueChanged.connect(lambda _: self.render(self.front, force=True))
         bar = QWidget()
         replay = QHBoxLayout(bar)
         replay.setContentsMargins(0, 0, 0, 0)
-        replay.addWidget(QLabel("manifold frame"))
-        replay.addWidget(self.frame_slider, stretch=1)
+        replay.addWidget(self.step_bar, stretch=1)
         replay.addWidget(QLabel("generation"))
         replay.addWidget(self.generation_slider, stretch=1)
         return bar
@@ -127,16 +146,21 @@ class GknLab(Lab):
         self.run_path = None
         self.label_run("no run")
         self._drawn_version = -1
+        self.show_preview()
         self.render(self.front, force=True)
 
-    def start_training(self, paused: bool) -> bool:
-        try:  # the settings are checked before any question
-            config = self.controls.checked_config()
-        except GKNError as exc:
-            self.host.show_error(str(exc))
-            return False
-        if not self.may_start_over("The settings changed: discard the current model and train a new one?"):
-            return False
+    def start_training(self, paused: bool, config: GKNConfig | None = None) -> bool:
+        """A new run with the panel's settings (or with `config`: train again with a run's settings)."""
+        if config is None:
+            try:  # the settings are checked before any question
+                config = self.controls.checked_config()
+            except GKNError as exc:
+                self.host.show_error(str(exc))
+                return False
+            if not self.may_start_over(
+                "The settings changed: discard the current model and train a new one?"
+            ):
+                return False
         self.stop_slot("train_thread")  # a twin started first trains on beside the new run
         self.stop_slot("sample_thread")
         try:
@@ -271,7 +295,9 @@ class GknLab(Lab):
         if not force and version == self._drawn_version:
             return
         self._drawn_version = version
-        frame = follow(self.frame_slider, len(state.manifolds))
+        frame = self.step_bar.follow(state.manifold_steps)
+        if self.step_bar.isVisibleTo(self.footer) != bool(state.manifold_steps):
+            self.step_bar.setVisible(bool(state.manifold_steps))  # image runs record no manifold frames
         generation = follow(self.generation_slider, len(state.chains))
         widget = self.views[view]
         widget.render(state, frame, generation)
@@ -281,11 +307,6 @@ class GknLab(Lab):
     @property
     def steps_per_second(self) -> float:
         return self.state.steps_per_second
-
-    def _on_kaleidoscope_generation(self, generation: int) -> None:
-        self.generation_slider.blockSignals(True)
-        self.generation_slider.setValue(generation)
-        self.generation_slider.blockSignals(False)
 
     # -- runs -------------------------------------------------------------------------------------
     def read_replay(self, run: Any) -> tuple[LiveState, Any]:

@@ -9,7 +9,7 @@ import pyqtgraph as pg
 from PyQt6.QtWidgets import QVBoxLayout, QWidget
 
 from app.gkn.live import LiveState
-from app.views import cache_axes
+from app.views import cache_axes, legend_title
 
 MIN_INTERVAL_S = 0.25
 
@@ -24,18 +24,28 @@ class LossView(QWidget):
         self.plot.setLabel("bottom", "step")
         self.plot.setLabel("left", "MSE(f(x), x)")
         self.plot.showGrid(x=True, y=True, alpha=0.2)
-        self.plot.addLegend(offset=(-10, 10))
         # Long curves: draw only what is visible, decimated to the screen's pixels.
         self.plot.setClipToView(True)
         self.plot.setDownsampling(auto=True, mode="peak")
         self.loss_curve = self.plot.plot(pen=pg.mkPen((80, 140, 240), width=1), name="batch loss")
         self.best_curve = self.plot.plot(pen=pg.mkPen((240, 150, 40), width=2), name="best loss")
+        # the legend in the title: a legend box would cover the curves' start
+        self.plot.setTitle(
+            legend_title("Training loss", [("batch loss", (80, 140, 240)), ("best loss", (240, 150, 40))])
+        )
+        # the training step the replay bar shows (every view of the run shows that step)
+        self.marker = pg.InfiniteLine(angle=90, pen=pg.mkPen((200, 0, 0, 150), width=1))
+        self.marker.setVisible(False)
+        self.plot.addItem(self.marker)
         self._last_draw = 0.0
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot_widget)
 
     def render(self, state: LiveState, frame: int | None = None, generation: int | None = None) -> None:
+        self.marker.setVisible(frame is not None)  # the step a replay shows (none at the newest)
+        if frame is not None and frame < len(state.manifold_steps):
+            self.marker.setValue(state.manifold_steps[frame])
         now = time.monotonic()
         if now - self._last_draw < MIN_INTERVAL_S and frame is None:
             return  # a loss curve needs no 30 fps; each redraw re-ticks both axes

@@ -63,6 +63,8 @@ class ManifoldPanel1D(pg.GraphicsLayoutWidget):
     ) -> None:
         if state is None or not state.manifolds:
             self.clear_items()
+            if state is not None and state.data is not None:
+                self.show_preview(state)
             return
         if self._range is not None and self._drawn is not None and self._drawn[0] != id(state):
             self.clear_readout()  # another model: the last one's values under the mouse are gone
@@ -99,6 +101,16 @@ class ManifoldPanel1D(pg.GraphicsLayoutWidget):
         else:
             self.output_tails.clear()
             self.loss_tails.clear()
+
+    def show_preview(self, state: LiveState) -> None:
+        """Before the first run: the training data of the settings on the identity, and what to press."""
+        points = state.data[:, 0]
+        self.identity.setData([state.low, state.high], [state.low, state.high])
+        self.output_points.setData(x=points, y=points)
+        self.loss_points.setData(x=points, y=np.zeros_like(points))
+        self.output.setRange(xRange=(state.low, state.high), yRange=(state.low, state.high), padding=0.03)
+        self._range = None
+        self.output.setTitle(f"{self.title}: the {len(points)} training points; press Train (Space)")
 
     def clear_readout(self) -> None:
         self.readout.setText("")

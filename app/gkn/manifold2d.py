@@ -27,6 +27,9 @@ def arrow_segments(manifold, per_side: int = ARROWS_PER_SIDE) -> tuple[np.ndarra
     return x.astype(np.float32), y.astype(np.float32)
 
 
+TITLE = "loss map log10 ||p - f(p)||² / 2, displacement f(p) - p"
+
+
 class TwoDView(QWidget):
     chain_requested = pyqtSignal(float, float)
     basins_wanted = pyqtSignal()
@@ -34,7 +37,7 @@ class TwoDView(QWidget):
     def __init__(self) -> None:
         super().__init__()
         self.graphics = pg.GraphicsLayoutWidget()
-        self.plot = self.graphics.addPlot(title="loss map log10 ||p - f(p)||² / 2, displacement f(p) - p")
+        self.plot = self.graphics.addPlot(title=TITLE)
         self.plot.setAspectLocked(True)
         cache_axes(self.plot)
         self.plot.setMouseEnabled(x=False, y=False)
@@ -71,6 +74,13 @@ class TwoDView(QWidget):
         self.graphics.scene().sigMouseClicked.connect(self._on_clicked)
 
     def render(self, state: LiveState, frame: int | None = None, generation: int | None = None) -> None:
+        if state.dim == 2 and not state.manifolds and state.data is not None:
+            # before the first run: the training data of the settings, and what to press
+            self.points.setData(x=state.data[:, 0], y=state.data[:, 1])
+            self.plot.setRange(QRectF(state.low, state.low, state.high - state.low, state.high - state.low))
+            self.plot.setTitle(f"the {len(state.data)} training points; press Train (Space)")
+            self._drawn, self._previewing = None, True
+            return
         if state.dim != 2 or not state.manifolds:
             return
         m = state.manifolds[-1 if frame is None else frame]
@@ -78,6 +88,9 @@ class TwoDView(QWidget):
         if content == self._drawn:
             return  # new losses arrived, but nothing this view shows changed
         self._drawn = content
+        if getattr(self, "_previewing", False):
+            self._previewing = False
+            self.plot.setTitle(TITLE)
         rect = QRectF(state.low, state.low, state.high - state.low, state.high - state.low)
         if rect != self._rect:
             # A fixed range: auto-ranging on every frame repaints the axes, the costliest part of a frame.

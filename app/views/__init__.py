@@ -23,3 +23,25 @@ def mosaic(images: np.ndarray, columns: int, pad: float) -> np.ndarray:
         r, c = divmod(i, columns)
         canvas[1 + r * (h + 1) : 1 + r * (h + 1) + h, 1 + c * (w + 1) : 1 + c * (w + 1) + w] = images[i]
     return canvas
+
+
+def legend_title(title: str, entries: list[tuple[str, tuple[int, int, int]]]) -> str:
+    """A plot title that carries its legend (coloured names), so no legend box covers a curve."""
+    spans = "&nbsp;&nbsp;".join(
+        f'<span style="color:#{r:02x}{g:02x}{b:02x}">&#9632; {name}</span>' for name, (r, g, b) in entries
+    )
+    return f"{title}&nbsp;&nbsp;&nbsp;<span style='font-size:8pt'>{spans}</span>"
+
+
+def log_ticks(low: float, high: float) -> list[tuple[float, str]]:
+    """Ticks of a log10 axis shown from 10**low to 10**high: the decades, and 2 and 5 times them only
+    when fewer than three decades are shown (more labels than that collide on a short axis)."""
+    first, last = int(np.floor(low)), int(np.ceil(high))
+    multiples = (1, 2, 5) if last - first < 3 else (1,)
+    ticks = []
+    for decade in range(first, last + 1):
+        for m in multiples:
+            value = np.log10(m) + decade
+            if low - 1e-9 <= value <= high + 1e-9:
+                ticks.append((float(value), f"{m * 10.0**decade:.3g}"))
+    return ticks

@@ -179,8 +179,8 @@ def test_kaleidoscope_grid_scrubs_generations(window, qtbot):
     settle(qtbot)
     window.redraw(force=True)
     view = window.views["kaleidoscope"]
-    assert view.slider.maximum() == 6
-    view.slider.setValue(2)
+    assert window.gkn.generation_slider.maximum() == 6  # the one generation control (the replay bar)
+    window.gkn.generation_slider.setValue(2)
     shown = view.grid_image.image
     first_cell = shown[1:9, 1:9]
     np.testing.assert_allclose(first_cell, window.gkn.state.chains[2][0].reshape(8, 8))
@@ -307,7 +307,7 @@ def test_screenshot_mode_writes_a_png_and_exits_0(tmp_path):
     )
     assert bad.returncode == 2 and bad.stderr.strip().splitlines() == [
         "gkn: error: --view: '3d' is not one of "
-        "1d, 2d, kaleidoscope, loss, chaos, dynamics, lyapunov, sweep, claims, runs"
+        "1d, 2d, kaleidoscope, loss, chaos, dynamics, lyapunov, sweep, claims, runs, compare"
     ]
 
 
