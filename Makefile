@@ -31,13 +31,13 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
-# The quick suite on 2 workers (pytest-xdist; tests that must not share the machine with each other
-# are grouped onto one worker); `make test-full` (pytest --full) is the complete suite. Both print the
-# suite's wall time at the end.
+# The quick suite on 2 workers (pytest-xdist, one test file per worker at a time, so that a module's
+# fixtures, the trained runs the science tests share, are computed once); `make test-full`
+# (pytest --full) is the complete suite. Both print the suite's wall time at the end.
 TEST_WORKERS ?= 2
 test: lint
 	@start=$$(date +%s); \
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --durations=25; \
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=25; \
 	status=$$?; elapsed=$$(( $$(date +%s) - start )); \
 	echo "make test: the suite took $$((elapsed / 60)) min $$((elapsed % 60)) s ($(TEST_WORKERS) workers, load $$(cut -d' ' -f1-3 /proc/loadavg))"; \
 	exit $$status

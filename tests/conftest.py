@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 import torch
+from helpers.tally import TALLY, summary_lines
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Programs the tests start (the CLI, screenshot mode) too: see one_torch_thread for why.
@@ -41,6 +42,27 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("full") is not None:
             item.add_marker(skip)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Under pytest-xdist a worker hands its reliability tally to the controller."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["gkn_tally"] = dict(TALLY)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    for name, values in getattr(node, "workeroutput", {}).get("gkn_tally", {}).items():
+        TALLY[name].extend(values)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    if TALLY:
+        mode = "full" if os.environ.get("GKN_FULL", "") not in ("", "0") else "quick"
+        terminalreporter.section(f"reliability ({mode} mode)")
+        for line in summary_lines():
+            terminalreporter.write_line(line)
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -11,18 +11,16 @@ Every test records what it counted (kills survived, bad inputs handled, memory g
 from __future__ import annotations
 
 import os
-from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers.tally import TALLY
 
 from gkn_core.chaos.config import chaos_preset_config
 from gkn_core.chaos.sessions import chaos_sampling_session, chaos_training_session
 from gkn_core.config import preset_config
 from gkn_core.sessions import sampling_session, training_session
-
-_TALLY: dict[str, list[float]] = defaultdict(list)
 
 
 def full_mode(config: pytest.Config | None = None) -> bool:
@@ -58,24 +56,12 @@ class Tally:
     """Counts for the session summary: tally.add('kills survived', 1)."""
 
     def add(self, name: str, value: float) -> None:
-        _TALLY[name].append(value)
+        TALLY[name].append(value)
 
 
 @pytest.fixture(scope="session")
 def tally() -> Tally:
     return Tally()
-
-
-def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
-    if not _TALLY:
-        return
-    terminalreporter.section(f"reliability ({'full' if full_mode(config) else 'quick'} mode)")
-    for name, values in sorted(_TALLY.items()):
-        if name.endswith("(MB)") or name.endswith("(s)"):
-            shown = ", ".join(f"{v:.1f}" for v in values)
-            terminalreporter.write_line(f"{name}: {shown}")
-        else:
-            terminalreporter.write_line(f"{name}: {sum(values):g}")
 
 
 # -- good runs every test may copy and damage ---------------------------------------------------------
