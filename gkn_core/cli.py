@@ -265,6 +265,23 @@ def runs_show(run_path: Annotated[Path, typer.Argument(metavar="RUN.h5")]) -> No
         stdout.print(table)
 
 
+@runs_cli.command("check")
+def runs_check(run_path: Annotated[Path, typer.Argument(metavar="RUN.h5")]) -> None:
+    """Read every dataset and attribute of a run file and verify its checksums (exit 2: damaged)."""
+    from gkn_core.runs.check import check_run
+
+    report = check_run(run_path)
+    note = (
+        ""
+        if report.checksummed == report.datasets
+        else (
+            f"; {report.datasets - report.checksummed} without checksums (written before run files had"
+            " them), so damaged bytes inside those cannot be detected"
+        )
+    )
+    stdout.print(f"sound: {report.datasets} datasets checked ({report.checksummed} checksummed){note}")
+
+
 @cli.command("export")
 def export(
     run_paths: Annotated[

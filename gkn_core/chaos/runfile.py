@@ -20,7 +20,7 @@ from gkn_core.chaos.train import ChaosCheckpoint, ChaosTrainingJob, ChaosTrainSn
 from gkn_core.data import Dataset
 from gkn_core.errors import Diverged, RunFileError
 from gkn_core.runs.format import CHAIN_CHUNK_BYTES
-from gkn_core.runs.h5util import append_rows, growing_series, growing_stack, write_settings
+from gkn_core.runs.h5util import append_rows, create_checked, growing_series, growing_stack, write_settings
 from gkn_core.runs.recording import recorded
 from gkn_core.runs.writer import RunWriter, utc_now
 
@@ -94,10 +94,11 @@ class ChaosRunWriter(RunWriter):
             failure_reason="",
         )
         write_settings(group.create_group("settings"), job.settings.model_dump(mode="json"))
-        group.create_dataset("units", data=job.units.astype(np.int64))
+        create_checked(group, "units", job.units.astype(np.int64))
         chains, units = job.start_frame.shape
         per_chunk = int(np.clip(CHAIN_CHUNK_BYTES // max(1, chains * units * 4), 1, job.total_steps + 1))
-        group.create_dataset(
+        create_checked(
+            group,
             "trajectories",
             shape=(chains, 1, units),
             maxshape=(chains, None, units),

@@ -27,6 +27,7 @@ from gkn_core.jobs.base import ensure_memory
 from gkn_core.jobs.gkn_train import Checkpoint, parameter_count
 from gkn_core.models import KaleidoscopeMLP, build_model
 from gkn_core.runs.format import CONFIG_MODELS, FORMAT_NAME, FORMAT_VERSION, KINDS
+from gkn_core.runs.h5util import read_checked
 
 
 def config_model_for(kind: str) -> type[BaseModel]:
@@ -180,7 +181,7 @@ class Run:
             raise RunFileError(f"{self.path}: {name} holds {dataset.dtype}, not numbers")
         if ndim is not None and dataset.ndim != ndim:
             raise RunFileError(f"{self.path}: {name} has shape {dataset.shape}; expected {ndim} axes")
-        return dataset[()]
+        return read_checked(self.path, dataset)
 
     # -- data and training ---------------------------------------------------------------------
     @property
@@ -339,7 +340,7 @@ class Run:
         if "step" in metrics:  # a killed sampler may have grown chains past its last metric row
             generations = min(generations, len(metrics["step"]) + 1)
         if read_chains:
-            chains = dataset[:, :generations]
+            chains = read_checked(self.path, dataset, np.s_[:, :generations])
         else:
             chains = np.empty((dataset.shape[0], 0, dataset.shape[2]), dataset.dtype)
         attrs = group.attrs

@@ -41,6 +41,7 @@ from gkn_core.runs.format import (
 )
 from gkn_core.runs.h5util import (
     append_rows,
+    create_checked,
     growing_series,
     growing_stack,
     hold_metadata_until_flush,
@@ -269,9 +270,9 @@ class RunWriter:
         if dataset.image_shape is not None:
             data.attrs["image_shape"] = np.asarray(dataset.image_shape, dtype=np.int64)
         if dataset.x.size <= INLINE_DATA_LIMIT:
-            data.create_dataset("x", data=dataset.x, compression="gzip")
+            create_checked(data, "x", dataset.x, compression="gzip")
             if dataset.labels is not None:
-                data.create_dataset("labels", data=dataset.labels, compression="gzip")
+                create_checked(data, "labels", dataset.labels, compression="gzip")
 
     def _create_datasets(self, config: BaseModel, dataset: Dataset) -> None:
         """The kind's own growing series, empty, so the file has its full layout from the start."""
@@ -322,13 +323,13 @@ class RunWriter:
         if isinstance(manifold, Manifold1D):
             group.attrs["kind"] = "1d"
             if "x" not in group:
-                group.create_dataset("x", data=manifold.x)
+                create_checked(group, "x", manifold.x)
             frames = {"fx": manifold.fx, "loss": manifold.loss}
         else:
             group.attrs["kind"] = "2d"
             if "xs" not in group:
-                group.create_dataset("xs", data=manifold.xs)
-                group.create_dataset("ys", data=manifold.ys)
+                create_checked(group, "xs", manifold.xs)
+                create_checked(group, "ys", manifold.ys)
             frames = {"loss": manifold.loss, "displacement": manifold.displacement}
         for name, frame in frames.items():
             append_rows(growing_stack(group, name, frame.shape, np.float32), frame[None])
@@ -350,7 +351,7 @@ class RunWriter:
                 group = self.file.create_group(name)
                 group.attrs.update(written=utc_now(), **attrs)
                 for key, value in arrays.items():
-                    group.create_dataset(key, data=value)
+                    create_checked(group, key, value)
             self.flush()
         except RunFileError:
             with contextlib.suppress(KeyError, OSError, RuntimeError):
@@ -384,7 +385,8 @@ class RunWriter:
         write_settings(group.create_group("settings"), settings.model_dump(mode="json"))
         n_chains, dim = starts.shape
         steps_per_chunk = int(np.clip(CHAIN_CHUNK_BYTES // max(1, n_chains * dim * 4), 1, settings.steps + 1))
-        group.create_dataset(
+        create_checked(
+            group,
             "chains",
             shape=(n_chains, 1, dim),
             maxshape=(n_chains, None, dim),
@@ -435,7 +437,7 @@ class RunWriter:
                     self._write_pending()
                     final = samples()
                     if final is not None:
-                        group.create_dataset("samples", data=final)
+                        create_checked(group, "samples", final)
         except RunFileError:
             status, reason = "failed", self.write_failure or reason
             raise
