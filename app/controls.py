@@ -1,5 +1,5 @@
 """The control panel: every setting of a run, and play / pause / step / reset for training and
-sampling. It only collects settings; gkn_core.config validates them."""
+sampling. It only collects settings; gkn_core.gkn.config validates them."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from gkn_core.config import GKNConfig, parse_points, preset_config, preset_description, preset_names
+from gkn_core.gkn.config import GKNConfig, parse_points, preset_config, preset_description, preset_names
 
 DATA_CHOICES = ("preset", "points", "uniform", "blobs", "ring", "moons", "digits8", "mnist")
 

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gkn_core.jobs.gkn_sample import SampleSnapshot
-from gkn_core.jobs.gkn_train import TrainSnapshot
-from gkn_core.manifolds import Manifold1D, Manifold2D
+from gkn_core.gkn.manifolds import Manifold1D, Manifold2D
+from gkn_core.gkn.sample import SampleSnapshot
+from gkn_core.gkn.train import TrainSnapshot
 from gkn_core.runs.reader import Run
 
 # A window left training overnight must not grow without end: past these sizes the history is thinned.

@@ -42,13 +42,13 @@ from app.views.sweep import SweepView
 from app.worker import FunctionThread, JobThread
 from gkn_core.data import Dataset
 from gkn_core.errors import GKNError
-from gkn_core.export import export_run
-from gkn_core.jobs.gkn_sample import SampleSnapshot
-from gkn_core.jobs.gkn_train import TrainSnapshot
-from gkn_core.manifolds import basins_2d
+from gkn_core.gkn.export import export_run
+from gkn_core.gkn.manifolds import basins_2d
+from gkn_core.gkn.sample import SampleSnapshot
+from gkn_core.gkn.sessions import sampling_session, training_session
+from gkn_core.gkn.train import TrainSnapshot
 from gkn_core.runs.format import INLINE_DATA_LIMIT
 from gkn_core.runs.reader import open_run
-from gkn_core.sessions import sampling_session, training_session
 
 VIEWS = ("1d", "2d", "kaleidoscope", "loss", "chaos", "dynamics", "lyapunov", "sweep", "runs")
 TITLES = (

@@ -14,7 +14,7 @@ from typing import Any
 
 from PyQt6.QtCore import QObject, QThread, pyqtSignal, pyqtSlot
 
-from gkn_core.jobs.base import Job
+from gkn_core.job import Job
 
 _THREADS: weakref.WeakSet[QThread] = weakref.WeakSet()
 

@@ -11,7 +11,7 @@ from PyQt6.QtWidgets import QCheckBox, QHBoxLayout, QVBoxLayout, QWidget
 from app.live import LiveState
 from app.views import cache_axes
 from app.views.tails import TAIL_LENGTH, ChainTails
-from gkn_core.manifolds import Basins
+from gkn_core.gkn.manifolds import Basins
 
 ARROWS_PER_SIDE = 20
 

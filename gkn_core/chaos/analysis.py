@@ -24,9 +24,9 @@ from pydantic import Field, field_validator, model_validator
 
 from gkn_core.chaos.config import ChaosModelConfig
 from gkn_core.chaos.models import ChaoticRNN, build_chaos_model, largest_exponent_per_tau
-from gkn_core.config import _Settings, validate_section
 from gkn_core.errors import ConfigError
-from gkn_core.jobs.base import Job, frozen_array
+from gkn_core.gkn.config import _Settings, validate_section
+from gkn_core.job import Job, frozen_array
 from gkn_core.lyapunov import (
     kaplan_yorke_dimension,
     local_largest_exponent,

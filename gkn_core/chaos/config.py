@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from gkn_core.config import DeviceName, _Settings, preset_settings, preset_table, validate_settings
+from gkn_core.gkn.config import DeviceName, _Settings, preset_settings, preset_table, validate_settings
 
 Architecture = Literal["unrestricted", "restricted2", "restricted3"]
 ChaosDataSource = Literal["digits8", "mnist", "file"]

@@ -277,7 +277,7 @@ def build_chaos_model(
     dtype: torch.dtype = torch.float32,
 ) -> ChaoticRNN:
     """The network of the settings; the same seed gives the same couplings in any dtype."""
-    from gkn_core.jobs.base import ensure_memory
+    from gkn_core.job import ensure_memory
 
     sizes = [n_visible + settings.Nh] if settings.arch == "unrestricted" else [n_visible, settings.Nh]
     if settings.arch == "restricted3":

@@ -204,7 +204,7 @@ def export_recording(
 ) -> dict[str, tuple[int, ...]]:
     """Write the recording as h5 (the run file's group layout at the root), npz or csv (states only);
     returns the shape of each array written."""
-    from gkn_core.export import check_output_path
+    from gkn_core.gkn.export import check_output_path
 
     if fmt not in ("h5", "npz", "csv"):
         raise GKNError(f"--format: {fmt!r} is not one of h5, npz, csv")

@@ -204,6 +204,6 @@ def load_chaos_model(run: Any, step: int | None = None, device: Any = "cpu") -> 
 
 
 def sample_settings(raw: dict[str, Any]) -> ChaosSampleConfig:
-    from gkn_core.config import validate_section
+    from gkn_core.gkn.config import validate_section
 
     return validate_section(ChaosSampleConfig, raw, "sample")

@@ -22,7 +22,7 @@ from gkn_core.data.images import load_image_file, load_named_dataset
 from gkn_core.device import resolve_device
 from gkn_core.digit_score import CLASSIFIERS, digit_score
 from gkn_core.errors import Diverged, JobFailed
-from gkn_core.jobs.base import Job, frozen_array
+from gkn_core.job import Job, frozen_array
 
 SCORE_DATA_ROWS = 2000  # data rows the scores compare samples with
 

@@ -26,9 +26,9 @@ from pydantic import Field, field_validator
 
 from gkn_core.chaos.config import ChaosModelConfig
 from gkn_core.chaos.models import ChaoticRNN
-from gkn_core.config import _Settings, validate_section
 from gkn_core.errors import ConfigError, GKNError, JobFailed
-from gkn_core.jobs.base import Job, frozen_array
+from gkn_core.gkn.config import _Settings, validate_section
+from gkn_core.job import Job, frozen_array
 
 LayerName = Literal["all", "visible", "hidden", "hidden1", "hidden2"]
 UNIT_PREFIX = {"visible": "v", "hidden": "h", "hidden1": "h1_", "hidden2": "h2_"}

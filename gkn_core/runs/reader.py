@@ -21,11 +21,11 @@ import numpy as np
 import torch
 from pydantic import BaseModel, ValidationError
 
-from gkn_core.config import SampleConfig, describe_validation_error
 from gkn_core.errors import RunFileError
-from gkn_core.jobs.base import ensure_memory
-from gkn_core.jobs.gkn_train import Checkpoint, parameter_count
-from gkn_core.models import KaleidoscopeMLP, build_model
+from gkn_core.gkn.config import SampleConfig, describe_validation_error
+from gkn_core.gkn.model import KaleidoscopeMLP, build_model
+from gkn_core.gkn.train import Checkpoint, parameter_count
+from gkn_core.job import ensure_memory
 from gkn_core.runs.format import CONFIG_MODELS, FORMAT_NAME, FORMAT_VERSION, KINDS
 
 

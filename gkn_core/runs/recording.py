@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 from gkn_core.errors import GKNError, JobFailed
-from gkn_core.jobs.base import Job
-from gkn_core.jobs.gkn_sample import KaleidoscopeSamplingJob, SampleSnapshot
-from gkn_core.jobs.gkn_train import GKNTrainingJob, TrainingDiverged, TrainSnapshot
+from gkn_core.gkn.sample import KaleidoscopeSamplingJob, SampleSnapshot
+from gkn_core.gkn.train import GKNTrainingJob, TrainingDiverged, TrainSnapshot
+from gkn_core.job import Job
 from gkn_core.runs.writer import RunWriter
 
 SnapshotT = TypeVar("SnapshotT")

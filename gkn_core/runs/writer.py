@@ -26,12 +26,12 @@ import numpy as np
 from pydantic import BaseModel
 
 from gkn_core import __version__
-from gkn_core.config import SampleConfig
 from gkn_core.data import Dataset
 from gkn_core.errors import RunFileError
-from gkn_core.jobs.gkn_sample import SampleSnapshot
-from gkn_core.jobs.gkn_train import Checkpoint, TrainSnapshot
-from gkn_core.manifolds import Manifold1D, Manifold2D
+from gkn_core.gkn.config import SampleConfig
+from gkn_core.gkn.manifolds import Manifold1D, Manifold2D
+from gkn_core.gkn.sample import SampleSnapshot
+from gkn_core.gkn.train import Checkpoint, TrainSnapshot
 from gkn_core.runs.format import (
     CHAIN_CHUNK_BYTES,
     FORMAT_NAME,

@@ -58,8 +58,8 @@ def _drive(job: Any, snapshots: Any, should_stop: Callable[[], bool]) -> None:
 
 def _gkn(job: SweepJob, run_path: Path, should_stop: Callable[[], bool]) -> tuple[dict, str]:
     from gkn_core.device import resolve_device
+    from gkn_core.gkn.sessions import sampling_session, training_session
     from gkn_core.runs.reader import open_run
-    from gkn_core.sessions import sampling_session, training_session
 
     config = job_config(job)
     if not run_completed(run_path):

@@ -113,8 +113,8 @@ def corner_loss(model: torch.nn.Module, dim: int, low: float, high: float) -> fl
 
 def gkn_metrics(run: Any, names: tuple[str, ...], measure: dict[str, Any], device: torch.device) -> dict:
     """The gkn end metrics `names` of an open, finished run."""
-    from gkn_core.data.from_config import load_dataset
-    from gkn_core.manifolds import steps_to_reach
+    from gkn_core.gkn.data import load_dataset
+    from gkn_core.gkn.manifolds import steps_to_reach
 
     out: dict[str, float] = {}
     series = run.train_metrics()

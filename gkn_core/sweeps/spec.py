@@ -22,7 +22,8 @@ from typing import Annotated, Any, Literal, get_args, get_origin
 from pydantic import BaseModel, Field, model_validator
 
 from gkn_core.chaos.config import ChaosConfig, ChaosModelConfig
-from gkn_core.config import (
+from gkn_core.errors import ConfigError
+from gkn_core.gkn.config import (
     DeviceName,
     GKNConfig,
     _Settings,
@@ -31,7 +32,6 @@ from gkn_core.config import (
     preset_table,
     validate_settings,
 )
-from gkn_core.errors import ConfigError
 
 Kind = Literal["gkn", "chaos", "lyapunov"]
 KINDS: tuple[str, ...] = get_args(Kind)
@@ -294,7 +294,7 @@ def build_spec(raw: dict[str, Any]) -> SweepSpec:
             raise ConfigError(f"metrics: unknown {kind} metric {name!r} (known: {', '.join(METRICS[kind])})")
     if not metrics:
         raise ConfigError("metrics: name at least one end metric")
-    from gkn_core.config import validate_section
+    from gkn_core.gkn.config import validate_section
 
     measure = validate_section(MeasureConfig, parsed.measure, "measure")
     preset = parsed.preset if parsed.preset is not None else DEFAULT_PRESETS[kind]

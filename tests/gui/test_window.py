@@ -15,9 +15,9 @@ import pytest
 from app.live import LiveState
 from app.views.manifold1d import OneDView
 from app.worker import running_threads
-from gkn_core.config import preset_config
-from gkn_core.manifolds import Manifold1D
-from gkn_core.sessions import sampling_session, training_session
+from gkn_core.gkn.config import preset_config
+from gkn_core.gkn.manifolds import Manifold1D
+from gkn_core.gkn.sessions import sampling_session, training_session
 
 
 def wait_for(qtbot, condition, timeout_s: float = 60) -> None:

@@ -10,13 +10,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from gkn_core.config import GKNConfig, ModelConfig
 from gkn_core.data import Dataset
 from gkn_core.device import resolve_device
 from gkn_core.errors import Diverged
-from gkn_core.jobs.base import Job, ensure_memory, frozen_array
-from gkn_core.manifolds import Manifold1D, Manifold2D, manifold_snapshot
-from gkn_core.models import KaleidoscopeMLP, build_model
+from gkn_core.gkn.config import GKNConfig, ModelConfig
+from gkn_core.gkn.manifolds import Manifold1D, Manifold2D, manifold_snapshot
+from gkn_core.gkn.model import KaleidoscopeMLP, build_model
+from gkn_core.job import Job, ensure_memory, frozen_array
 
 
 @dataclass(frozen=True)

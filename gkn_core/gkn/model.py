@@ -16,7 +16,7 @@ import itertools
 import torch
 from torch import nn
 
-from gkn_core.config import ModelConfig, ValueRange
+from gkn_core.gkn.config import ModelConfig, ValueRange
 
 HIDDEN_ACTIVATIONS: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU,

@@ -160,8 +160,8 @@ def lyapunov(
     from gkn_core.chaos.config import ChaosModelConfig
     from gkn_core.chaos.models import build_chaos_model
     from gkn_core.chaos.runfile import load_chaos_model
-    from gkn_core.config import validate_section
     from gkn_core.device import resolve_device
+    from gkn_core.gkn.config import validate_section
     from gkn_core.lyapunov import kaplan_yorke_dimension, participation_ratio
     from gkn_core.runs.reader import open_run
 
@@ -351,7 +351,7 @@ def export_chaos_run(
     import h5py
     import numpy as np
 
-    from gkn_core.export import check_output_path, write_csv
+    from gkn_core.gkn.export import check_output_path, write_csv
     from gkn_core.runs.reader import open_run
 
     if what == "recording":

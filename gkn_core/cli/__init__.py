@@ -22,8 +22,11 @@ from rich.table import Table
 # typer vendors click since 0.2x; its exceptions are the ones raised (typer is pinned in constraints.txt).
 from typer._click import exceptions as click_errors
 
-from gkn_core import __version__, cli_chaos, cli_sweep
-from gkn_core.config import (
+from gkn_core import __version__
+from gkn_core.cli import chaos as cli_chaos
+from gkn_core.cli import sweep as cli_sweep
+from gkn_core.errors import GKNError, out_of_memory
+from gkn_core.gkn.config import (
     Activation,
     NoiseLaw,
     StartLaw,
@@ -33,8 +36,7 @@ from gkn_core.config import (
     preset_description,
     preset_names,
 )
-from gkn_core.errors import GKNError, out_of_memory
-from gkn_core.jobs.base import Job
+from gkn_core.job import Job
 from gkn_core.runs.reader import damage_reason, open_run
 
 cli = typer.Typer(
@@ -147,7 +149,7 @@ def train_gkn(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Train a Generative Kaleidoscopic Network (an MLP that learns x -> x)."""
-    from gkn_core.sessions import training_session
+    from gkn_core.gkn.sessions import training_session
 
     overrides: dict[str, Any] = drop_none({"seed": seed, "device": device})
     sections = {
@@ -184,7 +186,7 @@ def sample(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Sample a run: kaleidoscopic chains (gkn) or the network's own dynamics (chaos); added to the run."""
-    from gkn_core.sessions import sampling_session
+    from gkn_core.gkn.sessions import sampling_session
 
     if run_kind(run_path) == "chaos":
         gkn_only = {"noise": noise, "noise_law": noise_law, "burn_in": burn_in, "start": start}
@@ -272,7 +274,7 @@ def export(
     overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
 ) -> None:
     """Export trajectory recordings (chains), samples, training metrics, or a chaos run's recording."""
-    from gkn_core.export import export_run
+    from gkn_core.gkn.export import export_run
 
     if what not in ("chains", "samples", "metrics", "recording"):
         raise GKNError(f"--what: {what!r} is not one of chains, samples, metrics, recording")

@@ -8,12 +8,12 @@ from typing import Any
 
 import numpy as np
 
-from gkn_core.config import GKNConfig, SampleConfig, validate_section
-from gkn_core.data.from_config import load_dataset
 from gkn_core.device import describe_device, resolve_device
 from gkn_core.errors import GKNError
-from gkn_core.jobs.gkn_sample import KaleidoscopeSamplingJob, SampleSnapshot
-from gkn_core.jobs.gkn_train import GKNTrainingJob, TrainSnapshot
+from gkn_core.gkn.config import GKNConfig, SampleConfig, validate_section
+from gkn_core.gkn.data import load_dataset
+from gkn_core.gkn.sample import KaleidoscopeSamplingJob, SampleSnapshot
+from gkn_core.gkn.train import GKNTrainingJob, TrainSnapshot
 from gkn_core.runs.reader import open_run
 from gkn_core.runs.recording import record_sampling, record_training
 from gkn_core.runs.writer import DEFAULT_FLUSH_INTERVAL, RunWriter
