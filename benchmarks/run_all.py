@@ -74,6 +74,14 @@ BENCHMARKS = [
         "Lyapunov code against a per-trajectory numpy reference; paper-size training speed.",
         threads=True,
     ),
+    Benchmark(
+        "cli_startup",
+        "cli_startup.py",
+        ("--repeats", "7"),
+        ("--repeats", "3"),
+        "How long the quick gkn commands take (--help, version, presets, runs show), side by side "
+        "with `python -c \"import torch\"` (interleaved rounds, medians): none of them loads torch.",
+    ),
 ]
 
 

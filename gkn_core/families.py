@@ -11,6 +11,7 @@ A new family adds one `Family` (and its sweep kinds) to FAMILIES below; see docs
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +56,7 @@ class Family:
     run: str  # the Run class open_run returns for this kind (gkn_core.runs.reader.Run or a subclass)
     training_session: str  # (config, out, overwrite, flush_interval, on_flush) -> (job, snapshots)
     sampling_session: str  # (run_path, overrides, device, ...) -> (job, snapshots)
+    sample_cli: str  # (run_path, options, quiet) -> None: `gkn sample` on a run of this kind
     show: str  # (run) -> None: the `gkn runs show` table
     export: str  # (run_path, out, what, fmt, sampling, overwrite, recording) -> None: `gkn export`
     views: tuple[str, ...]  # the app views it contributes, in tab order
@@ -87,6 +89,7 @@ GKN = Family(
     run="gkn_core.gkn.runfile:GknRun",
     training_session="gkn_core.gkn.sessions:training_session",
     sampling_session="gkn_core.gkn.sessions:sampling_session",
+    sample_cli="gkn_core.cli.gkn:sample_run",
     show="gkn_core.cli.gkn:show_run",
     export="gkn_core.cli.gkn:export_run_file",
     views=("1d", "2d", "kaleidoscope", "loss"),
@@ -113,6 +116,7 @@ CHAOS = Family(
     run="gkn_core.runs.reader:Run",
     training_session="gkn_core.chaos.sessions:chaos_training_session",
     sampling_session="gkn_core.chaos.sessions:chaos_sampling_session",
+    sample_cli="gkn_core.cli.chaos:sample_chaos_run",
     show="gkn_core.cli.chaos:show_chaos_run",
     export="gkn_core.cli.chaos:export_chaos_run",
     views=("chaos", "dynamics", "lyapunov"),
@@ -123,8 +127,15 @@ CHAOS = Family(
             config="gkn_core.chaos.config:ChaosConfig",
             metrics="gkn_core.chaos.metrics:CHAOS_METRICS",
             default_metrics=(
-                "E2", "Es", "ER", "AAI", "digit", "digit_entropy", "lyapunov_before", "lyapunov_after",
-            ),  # fmt: skip
+                "E2",
+                "Es",
+                "ER",
+                "AAI",
+                "digit",
+                "digit_entropy",
+                "lyapunov_before",
+                "lyapunov_after",
+            ),
             default_preset="digits8",
             execute="gkn_core.chaos.metrics:run_sweep_job",
         ),
@@ -146,6 +157,22 @@ FAMILIES: dict[str, Family] = {family.kind: family for family in (GKN, CHAOS)}
 KINDS: tuple[str, ...] = tuple(FAMILIES)
 SWEEP_KINDS: dict[str, SweepKind] = {s.name: s for family in FAMILIES.values() for s in family.sweeps}
 VIEWS: tuple[str, ...] = tuple(view for family in FAMILIES.values() for view in family.views)
+
+
+class _MetricTable(Mapping[str, dict[str, str]]):
+    """Sweep kind -> {end metric: description}, each family's table loaded when first asked for."""
+
+    def __getitem__(self, kind: str) -> dict[str, str]:
+        return SWEEP_KINDS[kind].metric_descriptions()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(SWEEP_KINDS)
+
+    def __len__(self) -> int:
+        return len(SWEEP_KINDS)
+
+
+METRICS: Mapping[str, dict[str, str]] = _MetricTable()
 
 
 def family(kind: str) -> Family:

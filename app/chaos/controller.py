@@ -26,8 +26,8 @@ from gkn_core.chaos.sessions import chaos_training_session
 from gkn_core.chaos.train import load_chaos_dataset
 from gkn_core.chaos.trajectories import TrajectoryJob, TrajectoryRecording, model_layers, trajectory_settings
 from gkn_core.errors import GKNError
-from gkn_core.gkn.config import validate_section
 from gkn_core.runs.reader import open_run
+from gkn_core.settings import validate_section
 
 if TYPE_CHECKING:
     from app.main_window import MainWindow

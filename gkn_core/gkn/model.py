@@ -27,13 +27,23 @@ HIDDEN_ACTIVATIONS: dict[str, type[nn.Module]] = {
 BOUNDED_OUTPUTS: dict[str, type[nn.Module]] = {"unit": nn.Sigmoid, "symmetric": nn.Tanh}
 
 
+def layer_widths(dim: int, settings: ModelConfig) -> list[int]:
+    """Inputs of the first Linear, then the outputs of each: D, H, ..., H, D (L Linear layers)."""
+    return [dim] + [settings.hidden] * (settings.layers - 1) + [dim]
+
+
+def parameter_count(dim: int, settings: ModelConfig) -> int:
+    """Weights and biases of the network of `settings` on data of dimension `dim`, without building it."""
+    return sum(n_in * n_out + n_out for n_in, n_out in itertools.pairwise(layer_widths(dim, settings)))
+
+
 class KaleidoscopeMLP(nn.Module):
     def __init__(self, dim: int, settings: ModelConfig, value_range: ValueRange) -> None:
         super().__init__()
         self.dim = dim
         self.settings = settings
         self.value_range = value_range
-        widths = [dim] + [settings.hidden] * (settings.layers - 1) + [dim]
+        widths = layer_widths(dim, settings)
         modules: list[nn.Module] = []
         for i, (n_in, n_out) in enumerate(itertools.pairwise(widths)):
             modules.append(nn.Linear(n_in, n_out))
@@ -48,6 +58,7 @@ class KaleidoscopeMLP(nn.Module):
         return self.net(x)
 
     def parameter_count(self) -> int:
+        """Weights and biases, counted on the built network (equals `parameter_count(dim, settings)`)."""
         return sum(p.numel() for p in self.parameters())
 
 

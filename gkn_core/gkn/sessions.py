@@ -10,13 +10,14 @@ import numpy as np
 
 from gkn_core.device import describe_device, resolve_device
 from gkn_core.errors import GKNError
-from gkn_core.gkn.config import GKNConfig, SampleConfig, validate_section
+from gkn_core.gkn.config import GKNConfig, SampleConfig
 from gkn_core.gkn.data import load_dataset
+from gkn_core.gkn.runfile import GknRunWriter, record_sampling, record_training
 from gkn_core.gkn.sample import KaleidoscopeSamplingJob, SampleSnapshot
 from gkn_core.gkn.train import GKNTrainingJob, TrainSnapshot
 from gkn_core.runs.reader import open_run
-from gkn_core.runs.recording import record_sampling, record_training
-from gkn_core.runs.writer import DEFAULT_FLUSH_INTERVAL, RunWriter
+from gkn_core.runs.writer import DEFAULT_FLUSH_INTERVAL
+from gkn_core.settings import validate_section
 
 
 def training_session(
@@ -30,7 +31,7 @@ def training_session(
     device = resolve_device(config.device)
     dataset = load_dataset(config.data, config.seed)
     job = GKNTrainingJob(config, dataset, device)
-    writer = RunWriter.create(
+    writer = GknRunWriter.create(
         out, config, dataset, describe_device(device), overwrite, flush_interval=flush_interval
     )
     writer.on_flush = on_flush
@@ -63,6 +64,6 @@ def sampling_session(
         reference = load_dataset(config.data, config.seed).x
     seed = settings.seed if settings.seed is not None else config.seed + 1000 + n_before
     job = KaleidoscopeSamplingJob(model, settings, low, high, seed, reference, starts)
-    writer = RunWriter.append(run_path, flush_interval)
+    writer = GknRunWriter.append(run_path, flush_interval)
     writer.on_flush = on_flush
     return job, record_sampling(job, writer, seed, checkpoint_step)

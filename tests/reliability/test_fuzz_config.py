@@ -27,14 +27,12 @@ from gkn_core.errors import ConfigError, GKNError
 from gkn_core.gkn.config import (
     GKNConfig,
     SampleConfig,
-    describe_validation_error,
     parse_points,
     preset_config,
     preset_names,
     validate_config,
-    validate_section,
-    validate_settings,
 )
+from gkn_core.settings import describe_validation_error, validate_section, validate_settings
 from gkn_core.sweeps.spec import _SweepFile as SweepFile
 from gkn_core.sweeps.spec import build_spec
 
