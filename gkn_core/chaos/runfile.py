@@ -1,9 +1,11 @@
-"""Writing chaos runs (kind "chaos") with the crash-safety rules of the GKN runs.
+"""Chaos run files (kind "chaos"; docs/run-format.md): the writer, the recording of the chaos jobs,
+and what reading, showing and exporting a chaos run needs.
 
-The writer is the kind-neutral RunWriter of gkn_core.runs (same root attributes, same buffering: rows wait in memory and are
-written at a flush, at most every `flush_interval` seconds, at every checkpoint and at the end;
-metadata is held until a flush; growing datasets are chunked and uncompressed), with the chaos
-groups of docs/run-format.md. It is used from the job's own thread.
+The writer is the kind-neutral RunWriter of gkn_core.runs (same root attributes, same buffering: rows
+wait in memory and are written at a flush, at most every `flush_interval` seconds, at every
+checkpoint and at the end; metadata is held until a flush; growing datasets are chunked and
+uncompressed), with the chaos groups. It is used from the job's own thread. Importing this module
+imports no torch (`gkn runs show` reads chaos runs through it).
 """
 
 from __future__ import annotations
