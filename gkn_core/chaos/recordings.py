@@ -17,13 +17,14 @@ import numpy as np
 from pydantic import ValidationError
 
 from gkn_core.chaos.config import ChaosConfig, ChaosModelConfig
+from gkn_core.chaos.runfile import RECORDINGS, recording_names
 from gkn_core.chaos.trajectories import N_COMPONENTS, TrajectoryRecording, TrajectorySettings
 from gkn_core.errors import GKNError, RunFileError
+from gkn_core.runs.disk import open_h5
 from gkn_core.runs.h5util import hold_metadata_until_flush
 from gkn_core.runs.reader import Run, open_run
-from gkn_core.runs.writer import open_h5, utc_now
+from gkn_core.runs.writer import utc_now
 
-RECORDINGS = "recordings"
 ARRAYS = ("t", "units", "states", "rates", "projection", "components", "mean", "explained")
 RecordingFormat = Literal["h5", "npz", "csv"]
 UNTRAINED_REASON = "untrained: the step-0 weights of its settings, no training step was run"
@@ -80,14 +81,6 @@ def write_recording(run_path: str | Path, recording: TrajectoryRecording) -> str
     finally:
         file.close()
     return name
-
-
-def recording_names(run: Run) -> list[str]:
-    """Names of the complete recordings of a run, oldest first (torn ones are left out)."""
-    if RECORDINGS not in run.file:
-        return []
-    group = run.file[RECORDINGS]
-    return sorted(name for name in group if bool(group[name].attrs.get("complete", False)))
 
 
 def read_recording(run: Run, name: str | int | None = None) -> TrajectoryRecording:
@@ -204,7 +197,7 @@ def export_recording(
 ) -> dict[str, tuple[int, ...]]:
     """Write the recording as h5 (the run file's group layout at the root), npz or csv (states only);
     returns the shape of each array written."""
-    from gkn_core.export import check_output_path
+    from gkn_core.runs.export import check_output_path
 
     if fmt not in ("h5", "npz", "csv"):
         raise GKNError(f"--format: {fmt!r} is not one of h5, npz, csv")

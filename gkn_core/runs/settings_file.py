@@ -121,8 +121,8 @@ def starting_settings(
 ) -> Any:
     """The validated config of `gkn train KIND`: a run's settings (--from), a preset file's (--config)
     or a shipped preset's, with the command line's options on top."""
-    from gkn_core.config import merge_settings, preset_settings, validate_settings
-    from gkn_core.runs.reader import config_model_for
+    from gkn_core.families import config_model_for
+    from gkn_core.settings import merge_settings, preset_settings, validate_settings
 
     if from_run is not None and config_file is not None:
         raise GKNError("give either --from or --config, not both")

@@ -26,12 +26,12 @@ from gkn_core.chaos.config import chaos_preset_config
 from gkn_core.chaos.runfile import load_chaos_model
 from gkn_core.chaos.sessions import chaos_training_session
 from gkn_core.cli import main
-from gkn_core.config import preset_config
-from gkn_core.data.from_config import load_dataset
 from gkn_core.errors import Diverged, JobFailed, RunFileError
-from gkn_core.jobs.gkn_train import GKNTrainingJob, TrainingDiverged, seeded_model
+from gkn_core.gkn.config import preset_config
+from gkn_core.gkn.data import load_dataset
+from gkn_core.gkn.sessions import sampling_session, training_session
+from gkn_core.gkn.train import GKNTrainingJob, TrainingDiverged, seeded_model
 from gkn_core.runs.reader import open_run
-from gkn_core.sessions import sampling_session, training_session
 
 
 def run_cli(capsys, *args: str) -> tuple[int, str, str]:
@@ -194,7 +194,7 @@ def test_gpu_out_of_memory_in_training_is_one_line_and_a_valid_file(monkeypatch,
 
 
 def test_out_of_memory_in_sampling_marks_the_sampling_failed(monkeypatch, tmp_path):
-    from gkn_core.jobs.gkn_sample import KaleidoscopeSamplingJob
+    from gkn_core.gkn.sample import KaleidoscopeSamplingJob
 
     path = tmp_path / "run.h5"
     for _ in training_session(preset_config("1d", {"train": {"steps": 20}}), path)[1]:
