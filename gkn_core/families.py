@@ -61,6 +61,7 @@ class Family:
     export: str  # (run_path, out, what, fmt, sampling, overwrite, recording) -> None: `gkn export`
     weights_model: str  # (config, dim, tensors) -> the network with those weights (safetensors import)
     views: tuple[str, ...]  # the app views it contributes, in tab order
+    preset_label: str = "preset"  # what its presets are called in errors ("unknown chaos preset 'x'")
     sweeps: tuple[SweepKind, ...] = field(default_factory=tuple)
 
     def config_model(self) -> Any:
@@ -123,6 +124,7 @@ CHAOS = Family(
     export="gkn_core.cli.chaos:export_chaos_run",
     weights_model="gkn_core.chaos.models:model_from_weights",
     views=("chaos", "dynamics", "lyapunov"),
+    preset_label="chaos preset",
     sweeps=(
         SweepKind(
             name="chaos",
