@@ -39,6 +39,9 @@ class SweepKind:
     writes_run: bool = True  # False: the job only measures numbers, no run file
     base_settings: str | None = None  # (preset, overrides) -> raw settings; None: the family's presets
 
+    def config_model(self) -> Any:
+        return load(self.config)
+
     def metric_descriptions(self) -> dict[str, str]:
         return load(self.metrics)
 

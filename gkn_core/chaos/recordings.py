@@ -85,17 +85,8 @@ def write_recording(run_path: str | Path, recording: TrajectoryRecording) -> str
 
 def read_recording(run: Run, name: str | int | None = None) -> TrajectoryRecording:
     """One recording: by name ('0001'), by index (0, 1, -1 ...), or the newest."""
-    names = recording_names(run)
-    if not names:
-        raise RunFileError(f"{run.path} holds no trajectory recording (record one in the Dynamics view)")
-    if name is None:
-        name = names[-1]
-    elif isinstance(name, int):
-        if not -len(names) <= name < len(names):
-            raise RunFileError(f"{run.path} has {len(names)} recordings; there is no number {name}")
-        name = names[name]
-    if name not in names:
-        raise RunFileError(f"{run.path} has no recording {name!r} (it has {', '.join(names)})")
+    empty = "holds no trajectory recording (record one in the Dynamics view)"
+    name = run.pick(recording_names(run), name, "recording", empty)
     return _read_group(run.file[f"{RECORDINGS}/{name}"], f"{run.path}: recording {name}")
 
 

@@ -117,17 +117,8 @@ class GknRun(Run):
     def sampling(self, name: str | int | None = None, read_chains: bool = True) -> SamplingRecord:
         """One sampling session; the newest when `name` is None; an int is an index. read_chains:
         False leaves the chains unread (`sampling_chains` reads them in pieces)."""
-        names = self.sampling_names()
-        if not names:
-            raise RunFileError(f"{self.path} holds no sampling yet (run `gkn sample {self.path}`)")
-        if name is None:
-            name = names[-1]
-        elif isinstance(name, int):
-            if not -len(names) <= name < len(names):
-                raise RunFileError(f"{self.path} has {len(names)} samplings; there is no number {name}")
-            name = names[name]
-        if name not in names:
-            raise RunFileError(f"{self.path} has no sampling {name!r} (it has {', '.join(names)})")
+        empty = f"holds no sampling yet (run `gkn sample {self.path}`)"
+        name = self.pick(self.sampling_names(), name, "sampling", empty)
         where = f"sampling/{name}"
         group = self.file[where]
         metrics = self.series(f"{where}/metrics") if "metrics" in group else {}

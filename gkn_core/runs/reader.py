@@ -250,6 +250,21 @@ class Run:
     def sampling_names(self) -> list[str]:
         return sorted(self.file["sampling"]) if "sampling" in self.file else []
 
+    def pick(self, names: list[str], name: str | int | None, what: str, empty: str) -> str:
+        """One of `names` (groups such as samplings): by name ('0001'), by index (0, 1, -1 ...), or
+        the newest when `name` is None; RunFileError with one line (`empty` when there is none)."""
+        if not names:
+            raise RunFileError(f"{self.path} {empty}")
+        if name is None:
+            return names[-1]
+        if isinstance(name, int):
+            if not -len(names) <= name < len(names):
+                raise RunFileError(f"{self.path} has {len(names)} {what}s; there is no number {name}")
+            return names[name]
+        if name not in names:
+            raise RunFileError(f"{self.path} has no {what} {name!r} (it has {', '.join(names)})")
+        return name
+
     def close(self) -> None:
         if self.file.id.valid:
             self.file.close()
