@@ -227,11 +227,11 @@ def test_a_failing_flush_is_one_line_and_the_file_keeps_its_last_flush(monkeypat
     """The first flush after step FAIL_FROM fails, whenever it comes (a timed flush on a slow machine,
     the checkpoint at 1500 or the end on a fast one): the flushes before it, the checkpoint of step
     500 among them, are in the file, however fast the steps ran."""
-    from gkn_core.runs.writer import RunWriter
+    from gkn_core.gkn.runfile import GknRunWriter
 
     fail_from = 1000
     written = {"step": 0}
-    real_flush, real_write = h5py.File.flush, RunWriter.write_train_snapshot
+    real_flush, real_write = h5py.File.flush, GknRunWriter.write_train_snapshot
 
     def write_train_snapshot(self, snapshot):
         written["step"] = snapshot.step
@@ -242,7 +242,7 @@ def test_a_failing_flush_is_one_line_and_the_file_keeps_its_last_flush(monkeypat
             raise OSError(errno.ENOSPC, "No space left on device")
         return real_flush(self)
 
-    monkeypatch.setattr(RunWriter, "write_train_snapshot", write_train_snapshot)
+    monkeypatch.setattr(GknRunWriter, "write_train_snapshot", write_train_snapshot)
     monkeypatch.setattr(h5py.File, "flush", flush)
     path = tmp_path / "full.h5"
     code, _, err = run_cli(
