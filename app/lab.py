@@ -25,7 +25,7 @@ from app.host import ExportSpec, LabHost, ViewSpec
 from app.widgets import TransportButtons
 from app.worker import LIVE_DELIVERY_S, JobThread, Workers
 from gkn_core.errors import GKNError
-from gkn_core.jobs.base import Job
+from gkn_core.job import Job
 
 
 class Lab(QObject):

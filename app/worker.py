@@ -27,7 +27,7 @@ from PyQt6 import sip
 from PyQt6.QtCore import QObject, QThread, QThreadPool, pyqtSignal, pyqtSlot
 from superqt.utils import FunctionWorker
 
-from gkn_core.jobs.base import Job
+from gkn_core.job import Job
 
 LIVE_DELIVERY_S = 1 / 30  # snapshots reach the window thirty times a second ...
 TRAIN_DELIVERY_S = 0.1  # ... training snapshots ten times a second (less GUI work holding the GIL)

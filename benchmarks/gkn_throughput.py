@@ -20,13 +20,13 @@ from report import Figure, write_figures
 from rich.console import Console
 from rich.table import Table
 
-from gkn_core.config import preset_config
-from gkn_core.data.from_config import load_dataset
 from gkn_core.device import describe_device, resolve_device
-from gkn_core.jobs.gkn_sample import KaleidoscopeSamplingJob
-from gkn_core.jobs.gkn_train import GKNTrainingJob, seeded_model
-from gkn_core.manifolds import basins_2d, manifold_2d
-from gkn_core.sessions import training_session
+from gkn_core.gkn.config import preset_config
+from gkn_core.gkn.data import load_dataset
+from gkn_core.gkn.manifolds import basins_2d, manifold_2d
+from gkn_core.gkn.sample import KaleidoscopeSamplingJob
+from gkn_core.gkn.sessions import training_session
+from gkn_core.gkn.train import GKNTrainingJob, seeded_model
 
 PRESETS = {"1d": 1000, "2d": 1000, "digits8": 300, "mnist": 10}  # training steps measured
 

@@ -22,8 +22,8 @@ from report import Figure, write_figures
 from window_timing import HEARTBEAT_MS, rate_in_thread, run_in_window
 
 from app.main import make_application
-from gkn_core.config import preset_config
-from gkn_core.sessions import training_session
+from gkn_core.gkn.config import preset_config
+from gkn_core.gkn.sessions import training_session
 
 
 def headless_rate(preset: str, steps: int, folder: Path, tag: str) -> float:

@@ -84,6 +84,14 @@ BENCHMARKS = [
         "network against its matrix products alone, the Henon map (generic JVP path) against a numpy loop.",
         threads=True,
     ),
+    Benchmark(
+        "cli_startup",
+        "cli_startup.py",
+        ("--repeats", "7"),
+        ("--repeats", "3"),
+        "How long the quick gkn commands take (--help, version, presets, runs show), side by side "
+        "with `python -c \"import torch\"` (interleaved rounds, medians): none of them loads torch.",
+    ),
 ]
 
 

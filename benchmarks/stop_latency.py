@@ -23,10 +23,10 @@ from gkn_core.chaos.runfile import sample_settings
 from gkn_core.chaos.sample import ChaosSamplingJob
 from gkn_core.chaos.train import ChaosTrainingJob, load_chaos_dataset
 from gkn_core.chaos.trajectories import TrajectoryJob, trajectory_settings
-from gkn_core.config import preset_config
-from gkn_core.data.from_config import load_dataset
-from gkn_core.jobs.gkn_sample import KaleidoscopeSamplingJob
-from gkn_core.jobs.gkn_train import GKNTrainingJob
+from gkn_core.gkn.config import preset_config
+from gkn_core.gkn.data import load_dataset
+from gkn_core.gkn.sample import KaleidoscopeSamplingJob
+from gkn_core.gkn.train import GKNTrainingJob
 
 CPU = torch.device("cpu")
 

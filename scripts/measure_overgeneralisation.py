@@ -22,12 +22,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gkn_core.config import preset_config
-from gkn_core.data.from_config import load_dataset
 from gkn_core.gkn.capture import aggregate, capture_report, capture_with_baseline, spread
+from gkn_core.gkn.config import preset_config
+from gkn_core.gkn.data import load_dataset
+from gkn_core.gkn.sample import KaleidoscopeSamplingJob, collect_chains
 from gkn_core.gkn.sample_quality import QualityCurve, held_out_images, quality_curve
-from gkn_core.jobs.gkn_sample import KaleidoscopeSamplingJob, collect_chains
-from gkn_core.jobs.gkn_train import GKNTrainingJob, seeded_model
+from gkn_core.gkn.train import GKNTrainingJob, seeded_model
 
 CPU = torch.device("cpu")
 TOY_ROWS = (

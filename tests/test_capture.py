@@ -9,8 +9,6 @@ import numpy as np
 import pytest
 import torch
 
-from gkn_core.config import preset_config
-from gkn_core.data.from_config import load_dataset
 from gkn_core.gkn.capture import (
     MEASURES,
     aggregate,
@@ -19,7 +17,9 @@ from gkn_core.gkn.capture import (
     spread,
     untrained_network,
 )
-from gkn_core.jobs.gkn_train import GKNTrainingJob
+from gkn_core.gkn.config import preset_config
+from gkn_core.gkn.data import load_dataset
+from gkn_core.gkn.train import GKNTrainingJob
 
 X1 = np.array([[0.2], [0.8]], dtype=np.float32)
 X2 = np.array([[0.2, 0.2], [0.2, 0.8], [0.8, 0.2], [0.8, 0.8]], dtype=np.float32)

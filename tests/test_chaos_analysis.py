@@ -28,7 +28,7 @@ from gkn_core.chaos.analysis import (
 from gkn_core.chaos.config import ChaosModelConfig
 from gkn_core.chaos.models import ChaoticRNN, build_chaos_model
 from gkn_core.errors import ConfigError
-from gkn_core.jobs.base import JobState
+from gkn_core.job import JobState
 from gkn_core.lyapunov import kaplan_yorke_dimension, lyapunov_spectrum, participation_ratio
 
 NV, MODEL_SEED = 16, 0

@@ -19,10 +19,9 @@ from gkn_core.chaos.recordings import (
     new_untrained_run,
     read_recording,
     read_recording_file,
-    recording_names,
     write_recording,
 )
-from gkn_core.chaos.runfile import load_chaos_model
+from gkn_core.chaos.runfile import load_chaos_model, recording_names
 from gkn_core.chaos.trajectories import TrajectoryJob, TrajectoryRecording, trajectory_settings
 from gkn_core.cli import main
 from gkn_core.errors import ConfigError, GKNError, RunFileError

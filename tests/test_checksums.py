@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from gkn_core.cli import main
-from gkn_core.config import preset_config
 from gkn_core.errors import RunFileError
+from gkn_core.gkn.config import preset_config
+from gkn_core.gkn.sessions import sampling_session, training_session
 from gkn_core.runs.check import check_run
 from gkn_core.runs.reader import open_run
-from gkn_core.sessions import sampling_session, training_session
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gkn_core.config import GKNConfig, SampleConfig, preset_config, preset_names, validate_config
 from gkn_core.errors import ConfigError
+from gkn_core.gkn.config import GKNConfig, SampleConfig, preset_config, preset_names, validate_config
 
 
 def test_every_preset_is_valid_and_matches_the_reference_settings():

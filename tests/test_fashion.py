@@ -11,9 +11,9 @@ import pytest
 
 from gkn_core.chaos.config import ChaosDataConfig, chaos_preset_config
 from gkn_core.cli import main
-from gkn_core.config import DataConfig
 from gkn_core.data import FASHION_SUBSET_PATH, NAMED_DATASETS, load_named_dataset
 from gkn_core.data.images import area_average
+from gkn_core.gkn.config import DataConfig
 from gkn_core.runs.reader import open_run
 
 

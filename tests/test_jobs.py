@@ -8,14 +8,14 @@ import pytest
 import torch
 from helpers.waiting import HANG_GUARD, wait_until, watch_waits
 
-from gkn_core.config import SampleConfig, preset_config
-from gkn_core.data.from_config import load_dataset
 from gkn_core.device import resolve_device
 from gkn_core.errors import ConfigError
-from gkn_core.jobs.base import JobState
-from gkn_core.jobs.gkn_sample import KaleidoscopeSamplingJob, collect_chains
-from gkn_core.jobs.gkn_train import GKNTrainingJob, TrainingDiverged
-from gkn_core.manifolds import Manifold1D
+from gkn_core.gkn.config import SampleConfig, preset_config
+from gkn_core.gkn.data import load_dataset
+from gkn_core.gkn.manifolds import Manifold1D
+from gkn_core.gkn.sample import KaleidoscopeSamplingJob, collect_chains
+from gkn_core.gkn.train import GKNTrainingJob, TrainingDiverged
+from gkn_core.job import JobState
 
 CPU = torch.device("cpu")
 

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from helpers.killing import run_and_kill
 
-from gkn_core.config import preset_config
+from gkn_core.gkn.config import preset_config
+from gkn_core.gkn.sessions import training_session
 from gkn_core.runs.reader import open_run
-from gkn_core.sessions import training_session
 
 CHILD = Path(__file__).parent / "helpers" / "killable_run.py"
 KILLS = int(os.environ.get("GKN_KILL_COUNT", "5"))

@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from gkn_core.manifolds import (
+from gkn_core.gkn.manifolds import (
     basins_2d,
     flat_fraction_1d,
     manifold_1d,

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from gkn_core.config import preset_config
 from gkn_core.errors import RunFileError
+from gkn_core.gkn.config import preset_config
+from gkn_core.gkn.sessions import sampling_session, training_session
 from gkn_core.runs.reader import open_run
-from gkn_core.sessions import sampling_session, training_session
 
 
 @pytest.fixture

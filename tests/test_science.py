@@ -17,12 +17,12 @@ import pytest
 import torch
 from torch import nn
 
-from gkn_core.config import SampleConfig, preset_config
 from gkn_core.data import Dataset
-from gkn_core.data.from_config import load_dataset
-from gkn_core.jobs.gkn_sample import KaleidoscopeSamplingJob
-from gkn_core.jobs.gkn_train import GKNTrainingJob, seeded_model
-from gkn_core.manifolds import basins_2d, flat_fraction_1d, grid_1d, steps_to_reach
+from gkn_core.gkn.config import SampleConfig, preset_config
+from gkn_core.gkn.data import load_dataset
+from gkn_core.gkn.manifolds import basins_2d, flat_fraction_1d, grid_1d, steps_to_reach
+from gkn_core.gkn.sample import KaleidoscopeSamplingJob
+from gkn_core.gkn.train import GKNTrainingJob, seeded_model
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_torch_thread")]
 

@@ -23,11 +23,11 @@ from gkn_core.chaos.runfile import sample_settings
 from gkn_core.chaos.sample import ChaosSamplingJob
 from gkn_core.chaos.train import ChaosTrainingJob, load_chaos_dataset
 from gkn_core.chaos.trajectories import TrajectoryJob, trajectory_settings
-from gkn_core.config import SampleConfig, preset_config
-from gkn_core.data.from_config import load_dataset
-from gkn_core.jobs.base import JobState
-from gkn_core.jobs.gkn_sample import KaleidoscopeSamplingJob
-from gkn_core.jobs.gkn_train import GKNTrainingJob
+from gkn_core.gkn.config import SampleConfig, preset_config
+from gkn_core.gkn.data import load_dataset
+from gkn_core.gkn.sample import KaleidoscopeSamplingJob
+from gkn_core.gkn.train import GKNTrainingJob
+from gkn_core.job import JobState
 
 CPU = torch.device("cpu")
 SMALL_CHAOS = {"device": "cpu", "model": {"Nh": 20, "T": 20.0}, "train": {"steps": 50, "M": 20}}

@@ -21,7 +21,7 @@ from helpers.waiting import HANG_GUARD, EventLog, event_env, wait_until
 
 from gkn_core.cli import main
 from gkn_core.errors import ConfigError
-from gkn_core.manifolds import flat_fraction_1d, steps_to_reach
+from gkn_core.gkn.manifolds import flat_fraction_1d, steps_to_reach
 from gkn_core.runs.reader import open_run
 from gkn_core.sweeps import build_spec, load_sweep, plan_jobs, read_sweep_file, run_sweep
 from gkn_core.sweeps.spec import parse_values, resolve_field

@@ -29,9 +29,9 @@ from gkn_core.chaos.sessions import chaos_training_session
 from gkn_core.chaos.train import load_chaos_dataset
 from gkn_core.chaos.trajectories import TrajectoryJob, TrajectoryRecording, model_layers, trajectory_settings
 from gkn_core.class_score import score_name
-from gkn_core.config import validate_section
 from gkn_core.errors import GKNError
 from gkn_core.runs.reader import open_run
+from gkn_core.settings import validate_section
 
 ANIMATIONS = "Animations (*.gif *.mp4)"
 

@@ -1,5 +1,5 @@
 """The GKN lab's control panel: every setting of a run, and play / pause / step / reset for training and
-sampling. It only collects settings; gkn_core.config validates them."""
+sampling. It only collects settings; gkn_core.gkn.config validates them."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from PyQt6.QtCore import pyqtSignal
 from PyQt6.QtWidgets import QFormLayout, QGroupBox, QLineEdit, QVBoxLayout, QWidget
 
 from app.widgets import TransportButtons, combo, field_message, mark_invalid, real, spin
-from gkn_core.config import GKNConfig, parse_points, preset_config, preset_description, preset_names
 from gkn_core.errors import ConfigError
+from gkn_core.gkn.config import GKNConfig, parse_points, preset_config, preset_description, preset_names
 
 DATA_CHOICES = (
     "preset", "points", "uniform", "blobs", "ring", "moons", "digits8", "mnist", "fashion", "fashion8"

@@ -23,17 +23,17 @@ from app.host import ExportSpec, LabHost
 from app.lab import Lab
 from app.widgets import StepBar
 from app.worker import LIVE_DELIVERY_S, TRAIN_DELIVERY_S
-from gkn_core.config import GKNConfig
 from gkn_core.data import Dataset
-from gkn_core.data.from_config import load_dataset
 from gkn_core.errors import GKNError
-from gkn_core.export import export_run
-from gkn_core.jobs.gkn_sample import SampleSnapshot
-from gkn_core.jobs.gkn_train import TrainSnapshot
-from gkn_core.manifolds import basins_2d
+from gkn_core.gkn.config import GKNConfig
+from gkn_core.gkn.data import load_dataset
+from gkn_core.gkn.export import export_run
+from gkn_core.gkn.manifolds import basins_2d
+from gkn_core.gkn.sample import SampleSnapshot
+from gkn_core.gkn.sessions import sampling_session, training_session
+from gkn_core.gkn.train import TrainSnapshot
 from gkn_core.runs.format import INLINE_DATA_LIMIT
 from gkn_core.runs.reader import open_run
-from gkn_core.sessions import sampling_session, training_session
 
 ANIMATIONS = "Animations (*.gif *.mp4)"
 ANIMATED_VIEWS = ("1d", "2d", "kaleidoscope")  # views an animation of sampling can be made of

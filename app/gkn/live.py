@@ -11,9 +11,9 @@ import numpy as np
 
 from app.gkn.chain_history import ChainHistory
 from app.series import GrowingSeries
-from gkn_core.jobs.gkn_sample import SampleSnapshot
-from gkn_core.jobs.gkn_train import TrainSnapshot
-from gkn_core.manifolds import Manifold1D, Manifold2D
+from gkn_core.gkn.manifolds import Manifold1D, Manifold2D
+from gkn_core.gkn.sample import SampleSnapshot
+from gkn_core.gkn.train import TrainSnapshot
 from gkn_core.runs.reader import Run
 
 # A window left training overnight must not grow without end: past this size the frames are thinned

@@ -15,7 +15,7 @@ from PyQt6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLay
 from app.gkn.live import LiveState
 from app.gkn.tails import TAIL_LENGTH, ChainTails
 from app.views import cache_axes
-from gkn_core.manifolds import Manifold1D
+from gkn_core.gkn.manifolds import Manifold1D
 
 
 def tail_frames(chains: list[np.ndarray], generation: int) -> list[np.ndarray]:

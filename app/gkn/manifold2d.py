@@ -11,7 +11,7 @@ from PyQt6.QtWidgets import QCheckBox, QHBoxLayout, QVBoxLayout, QWidget
 from app.gkn.live import LiveState
 from app.gkn.tails import TAIL_LENGTH, ChainTails
 from app.views import cache_axes
-from gkn_core.manifolds import Basins
+from gkn_core.gkn.manifolds import Basins
 
 ARROWS_PER_SIDE = 20
 

@@ -26,8 +26,8 @@ from PyQt6.QtWidgets import (
 )
 
 from gkn_core.errors import GKNError
+from gkn_core.families import METRICS
 from gkn_core.sweeps import SweepCurve, SweepRow, SweepTable, load_sweep
-from gkn_core.sweeps.metrics import METRICS
 from gkn_core.sweeps.spec import describe_point, format_value
 
 PALETTE = (

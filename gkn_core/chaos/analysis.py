@@ -29,9 +29,8 @@ from pydantic import Field, field_validator, model_validator
 
 from gkn_core.chaos.config import LARGEST_EXPONENT_CHAINS, LARGEST_EXPONENT_STEPS, ChaosModelConfig
 from gkn_core.chaos.models import ChaoticRNN, build_chaos_model
-from gkn_core.config import _Settings, validate_section
 from gkn_core.errors import ConfigError
-from gkn_core.jobs.base import Job, frozen_array
+from gkn_core.job import Job, frozen_array
 from gkn_core.lyapunov import (
     Benettin,
     kaplan_yorke_dimension,
@@ -39,6 +38,7 @@ from gkn_core.lyapunov import (
     lyapunov_spectrum,
     participation_ratio,
 )
+from gkn_core.settings import Settings, validate_section
 
 MAX_DEFAULT_EXPONENTS = 128  # the default follows every unit up to this many (QR cost grows as k^2)
 # Initial states use seed + 7 so that, when the analysis seed equals the model seed, the states are
@@ -59,7 +59,7 @@ def g_grid(start: float, stop: float, step: float) -> list[float]:
     return [round(start + i * step, 10) for i in range(count)]
 
 
-class LyapunovSettings(_Settings):
+class LyapunovSettings(Settings):
     exponents: Annotated[int, Field(ge=1, le=65536)] | None = None  # None: every unit, at most 128
     steps: Annotated[int, Field(ge=1, le=1_000_000)] = LARGEST_EXPONENT_STEPS  # Euler steps averaged
     transient: Annotated[int, Field(ge=0, le=1_000_000)] | None = None  # None: one phase T/dt

@@ -10,7 +10,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from gkn_core.config import DeviceName, _Settings, preset_settings, preset_table, validate_settings
+from gkn_core.settings import (
+    DeviceName,
+    Settings,
+    preset_settings,
+    preset_table_description,
+    preset_table_names,
+    validate_settings,
+)
 
 Architecture = Literal["unrestricted", "restricted2", "restricted3"]
 ChaosDataSource = Literal["digits8", "mnist", "fashion", "fashion8", "file"]
@@ -18,7 +25,7 @@ Size = Annotated[int, Field(ge=1, le=65536)]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 
 
-class ChaosDataConfig(_Settings):
+class ChaosDataConfig(Settings):
     source: ChaosDataSource = "digits8"
     path: str | None = None
     limit: Annotated[int, Field(ge=1)] | None = None
@@ -31,7 +38,7 @@ class ChaosDataConfig(_Settings):
         return self
 
 
-class ChaosModelConfig(_Settings):
+class ChaosModelConfig(Settings):
     arch: Architecture = "restricted2"
     Nh: Size = 100  # hidden units (the unrestricted model: units besides the visible ones)
     Nh2: Size = 100  # second hidden layer (restricted3 only)
@@ -61,7 +68,7 @@ LARGEST_EXPONENT_STEPS = 200
 LARGEST_EXPONENT_CHAINS = 4
 
 
-class ChaosTrainConfig(_Settings):
+class ChaosTrainConfig(Settings):
     steps: Annotated[int, Field(ge=1, le=100_000_000)] = 3000
     k: Annotated[float, Field(gt=0, le=10, allow_inf_nan=False)] = 0.01  # learning rate
     M: Annotated[int, Field(ge=1, le=1_000_000)] = 200  # minibatch (and free-phase chains)
@@ -75,7 +82,7 @@ class ChaosTrainConfig(_Settings):
     checkpoint_every: Annotated[int, Field(ge=1)] = 1000
 
 
-class ChaosSampleConfig(_Settings):
+class ChaosSampleConfig(Settings):
     n: Annotated[int, Field(ge=1, le=1_000_000)] = 1000
     T: Positive | None = None  # None: the model's T
     record_units: Annotated[int, Field(ge=0, le=100_000)] = 16  # trajectories of the first units
@@ -83,7 +90,7 @@ class ChaosSampleConfig(_Settings):
     seed: Annotated[int, Field(ge=0, lt=2**63)] | None = None
 
 
-class ChaosConfig(_Settings):
+class ChaosConfig(Settings):
     preset: str | None = None
     seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
     device: DeviceName = "auto"
@@ -98,11 +105,11 @@ def validate_chaos_config(raw: dict[str, Any]) -> ChaosConfig:
 
 
 def chaos_preset_names() -> list[str]:
-    return list(preset_table("chaos.toml"))
+    return preset_table_names("chaos.toml")
 
 
 def chaos_preset_description(name: str) -> str:
-    return str(preset_table("chaos.toml")[name].get("description", ""))
+    return preset_table_description("chaos.toml", name)
 
 
 def chaos_preset_config(name: str, overrides: dict[str, Any] | None = None) -> ChaosConfig:

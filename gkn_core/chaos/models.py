@@ -23,6 +23,7 @@ import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -353,7 +354,7 @@ def build_chaos_model(
     dtype: torch.dtype = torch.float32,
 ) -> ChaoticRNN:
     """The network of the settings; the same seed gives the same couplings in any dtype."""
-    from gkn_core.jobs.base import ensure_memory
+    from gkn_core.job import ensure_memory
 
     sizes = [n_visible + settings.Nh] if settings.arch == "unrestricted" else [n_visible, settings.Nh]
     if settings.arch == "restricted3":
@@ -403,3 +404,10 @@ def largest_exponent_per_tau(
             check()
         run.advance(CHECK_EVERY)
     return run.exponents().mean(0) * (model.settings.tau / model.settings.dt)
+
+
+def model_from_weights(config: Any, dim: int, tensors: dict[str, np.ndarray]) -> ChaoticRNN:
+    """The network of a run's settings with these weights (a safetensors export read back)."""
+    model = build_chaos_model(config.model, dim, "cpu", seed=config.seed)
+    model.load_weights(tensors)
+    return model

@@ -17,13 +17,14 @@ import numpy as np
 from pydantic import ValidationError
 
 from gkn_core.chaos.config import ChaosConfig, ChaosModelConfig
+from gkn_core.chaos.runfile import RECORDINGS, recording_names
 from gkn_core.chaos.trajectories import N_COMPONENTS, TrajectoryRecording, TrajectorySettings
 from gkn_core.errors import GKNError, RunFileError
+from gkn_core.runs.disk import open_h5
 from gkn_core.runs.h5util import create_checked, hold_metadata_until_flush, read_checked
 from gkn_core.runs.reader import Run, open_run
-from gkn_core.runs.writer import open_h5, utc_now
+from gkn_core.runs.writer import utc_now
 
-RECORDINGS = "recordings"
 ARRAYS = ("t", "units", "states", "rates", "projection", "components", "mean", "explained")
 RecordingFormat = Literal["h5", "npz", "csv"]
 UNTRAINED_REASON = "untrained: the step-0 weights of its settings, no training step was run"
@@ -31,7 +32,7 @@ UNTRAINED_REASON = "untrained: the step-0 weights of its settings, no training s
 
 def _write_group(group: h5py.Group, recording: TrajectoryRecording) -> None:
     for name in ARRAYS:
-        create_checked(group, name, getattr(recording, name))
+        create_checked(group, name, data=getattr(recording, name))
     group.attrs.update(
         json=recording.settings.model_dump_json(),
         model_json=recording.model_config.model_dump_json(),
@@ -82,27 +83,10 @@ def write_recording(run_path: str | Path, recording: TrajectoryRecording) -> str
     return name
 
 
-def recording_names(run: Run) -> list[str]:
-    """Names of the complete recordings of a run, oldest first (torn ones are left out)."""
-    if RECORDINGS not in run.file:
-        return []
-    group = run.file[RECORDINGS]
-    return sorted(name for name in group if bool(group[name].attrs.get("complete", False)))
-
-
 def read_recording(run: Run, name: str | int | None = None) -> TrajectoryRecording:
     """One recording: by name ('0001'), by index (0, 1, -1 ...), or the newest."""
-    names = recording_names(run)
-    if not names:
-        raise RunFileError(f"{run.path} holds no trajectory recording (record one in the Dynamics view)")
-    if name is None:
-        name = names[-1]
-    elif isinstance(name, int):
-        if not -len(names) <= name < len(names):
-            raise RunFileError(f"{run.path} has {len(names)} recordings; there is no number {name}")
-        name = names[name]
-    if name not in names:
-        raise RunFileError(f"{run.path} has no recording {name!r} (it has {', '.join(names)})")
+    empty = "holds no trajectory recording (record one in the Dynamics view)"
+    name = run.pick(recording_names(run), name, "recording", empty)
     return _read_group(run.file[f"{RECORDINGS}/{name}"], f"{run.path}: recording {name}")
 
 
@@ -204,7 +188,7 @@ def export_recording(
 ) -> dict[str, tuple[int, ...]]:
     """Write the recording as h5 (the run file's group layout at the root), npz or csv (states only);
     returns the shape of each array written."""
-    from gkn_core.export import check_output_path
+    from gkn_core.runs.export import check_output_path
 
     if fmt not in ("h5", "npz", "csv"):
         raise GKNError(f"--format: {fmt!r} is not one of h5, npz, csv")

@@ -1,31 +1,45 @@
-"""Writing chaos runs (kind "chaos") with the crash-safety rules of the GKN runs.
+"""Chaos run files (kind "chaos"; docs/run-format.md): the writer, the recording of the chaos jobs,
+and what reading, showing and exporting a chaos run needs.
 
-The writer is the GKN RunWriter (same root attributes, same buffering: rows wait in memory and are
-written at a flush, at most every `flush_interval` seconds, at every checkpoint and at the end;
-metadata is held until a flush; growing datasets are chunked and uncompressed), with the chaos
-groups of docs/run-format.md. It is used from the job's own thread.
+The writer is the kind-neutral RunWriter of gkn_core.runs (same root attributes, same buffering: rows
+wait in memory and are written at a flush, at most every `flush_interval` seconds, at every
+checkpoint and at the end; metadata is held until a flush; growing datasets are chunked and
+uncompressed), with the chaos groups. It is used from the job's own thread. Importing this module
+imports no torch (`gkn runs show` reads chaos runs through it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import h5py
 import numpy as np
 
 from gkn_core.chaos.config import ChaosConfig, ChaosSampleConfig
-from gkn_core.chaos.sample import ChaosSampleSnapshot, ChaosSamplingJob
-from gkn_core.chaos.scores import DIGIT_SCORE_NAMES, SCORE_NAMES
-from gkn_core.chaos.train import ChaosCheckpoint, ChaosTrainingJob, ChaosTrainSnapshot
 from gkn_core.data import Dataset
-from gkn_core.errors import Diverged, RunFileError
+from gkn_core.errors import Diverged, GKNError, RunFileError
 from gkn_core.runs.format import CHAIN_CHUNK_BYTES
-from gkn_core.runs.h5util import append_rows, create_checked, growing_series, growing_stack, write_settings
-from gkn_core.runs.recording import recorded
-from gkn_core.runs.writer import RunWriter, utc_now
+from gkn_core.runs.h5util import append_rows, create_checked, growing_series, growing_stack
+from gkn_core.runs.recording import recorded_sampling, recorded_training
+from gkn_core.runs.writer import RunWriter
+from gkn_core.settings import validate_section
+
+if TYPE_CHECKING:  # the jobs (and torch) are loaded where a job runs, not where a run is read
+    from gkn_core.chaos.sample import ChaosSampleSnapshot, ChaosSamplingJob
+    from gkn_core.chaos.train import ChaosCheckpoint, ChaosTrainingJob, ChaosTrainSnapshot
 
 CHAOS_TRAIN_SERIES = {"step": np.int64, "gap": np.float64, "free_activity": np.float64, "elapsed": np.float64}
-SCORE_SERIES = {"step": np.int64, **{name: np.float64 for name in SCORE_NAMES + DIGIT_SCORE_NAMES}}
+# The score series (gkn_core.chaos.scores SCORE_NAMES + DIGIT_SCORE_NAMES), named here so that reading
+# and writing a chaos run need not load the scores' torch code.
+SCORE_SERIES = {
+    "step": np.int64,
+    **{
+        name: np.float64
+        for name in ("E2", "Es", "ER", "AAI", "AAI_data", "AAI_gen", "digit", "digit_entropy")
+    },
+}
+RECORDINGS = "recordings"  # trajectory recordings of the Dynamics view (gkn_core.chaos.recordings)
 LYAPUNOV_SERIES = {"step": np.int64, "largest": np.float64}
 CHAOS_SAMPLE_SERIES = {"step": np.int64, "activity": np.float64}
 
@@ -36,6 +50,7 @@ class ChaosRunWriter(RunWriter):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._grids: list[tuple[int, np.ndarray]] = []  # sample grids waiting for the next flush
+        self._frames: list[np.ndarray] = []  # trajectory frames of the open sampling, likewise
 
     def _create_datasets(self, config: ChaosConfig, dataset: Dataset) -> None:
         self._create_series("train/metrics", CHAOS_TRAIN_SERIES)
@@ -68,49 +83,27 @@ class ChaosRunWriter(RunWriter):
             self.maybe_flush()
 
     def write_chaos_checkpoint(self, checkpoint: ChaosCheckpoint) -> None:
-        name = f"checkpoints/{checkpoint.step:010d}"
-        if name in self.file:
-            return
-        self.write_group_and_flush(name, checkpoint.weights, step=checkpoint.step, loss=float("nan"))
+        self.write_weights(checkpoint.step, checkpoint.weights)
 
     # -- sampling --------------------------------------------------------------------------------
     def begin_chaos_sampling(self, job: ChaosSamplingJob, seed: int, checkpoint_step: int) -> str:
-        self.reserve(job.start_frame.nbytes + CHAIN_CHUNK_BYTES)
-        with self.writing():
-            name = self._begin_chaos_sampling(job, seed, checkpoint_step)
-        self.flush()
-        return name
+        def create(group: h5py.Group) -> None:
+            create_checked(group, "units", data=job.units.astype(np.int64))
+            chains, units = job.start_frame.shape
+            per_chunk = int(np.clip(CHAIN_CHUNK_BYTES // max(1, chains * units * 4), 1, job.total_steps + 1))
+            create_checked(
+                group,
+                "trajectories",
+                shape=(chains, 1, units),
+                maxshape=(chains, None, units),
+                chunks=(chains, per_chunk, units) if chains and units else None,
+                dtype=np.float32,
+            )
+            group["trajectories"][:, 0] = job.start_frame
+            self._create_series(f"{group.name}/metrics", CHAOS_SAMPLE_SERIES)
+            self._frames = []
 
-    def _begin_chaos_sampling(self, job: ChaosSamplingJob, seed: int, checkpoint_step: int) -> str:
-        samplings = self.file.require_group("sampling")
-        name = f"{len(samplings):04d}"
-        group = samplings.create_group(name)
-        group.attrs.update(
-            json=job.settings.model_dump_json(),
-            seed=seed,
-            checkpoint_step=checkpoint_step,
-            created=utc_now(),
-            status="running",
-            failure_reason="",
-        )
-        write_settings(group.create_group("settings"), job.settings.model_dump(mode="json"))
-        create_checked(group, "units", job.units.astype(np.int64))
-        chains, units = job.start_frame.shape
-        per_chunk = int(np.clip(CHAIN_CHUNK_BYTES // max(1, chains * units * 4), 1, job.total_steps + 1))
-        create_checked(
-            group,
-            "trajectories",
-            shape=(chains, 1, units),
-            maxshape=(chains, None, units),
-            chunks=(chains, per_chunk, units) if chains and units else None,
-            dtype=np.float32,
-        )
-        group["trajectories"][:, 0] = job.start_frame
-        self._create_series(f"{group.name}/metrics", CHAOS_SAMPLE_SERIES)
-        self._sampling = group
-        self._frames: list[np.ndarray] = []
-        self.file.attrs["status"] = "running"
-        return name
+        return self._open_sampling(job.settings, seed, checkpoint_step, job.start_frame.nbytes, create)
 
     def write_chaos_sample_snapshot(self, snapshot: ChaosSampleSnapshot) -> None:
         metrics = f"{self._sampling.name}/metrics"
@@ -120,13 +113,13 @@ class ChaosRunWriter(RunWriter):
         self.maybe_flush()
 
     def _pending_bytes(self) -> int:
-        frames = sum(frame.nbytes for frame in getattr(self, "_frames", ()))
+        frames = sum(frame.nbytes for frame in self._frames)
         return super()._pending_bytes() + frames + sum(grid.nbytes for _, grid in self._grids)
 
-    def abandon(self) -> None:
-        getattr(self, "_frames", []).clear()
+    def _drop_pending(self) -> None:
+        super()._drop_pending()
+        self._frames.clear()
         self._grids.clear()
-        super().abandon()
 
     def _write_pending(self) -> None:
         super()._write_pending()
@@ -135,7 +128,7 @@ class ChaosRunWriter(RunWriter):
             append_rows(group["images"], np.stack([grid for _, grid in self._grids]))
             append_rows(group["step"], np.asarray([step for step, _ in self._grids], dtype=np.int64))
             self._grids.clear()
-        frames = getattr(self, "_frames", None)
+        frames = self._frames
         if frames and self._sampling is not None:
             trajectories = self._sampling["trajectories"]
             first = trajectories.shape[1]
@@ -154,15 +147,12 @@ def record_chaos_training(job: ChaosTrainingJob, writer: ChaosRunWriter) -> Iter
         if isinstance(exc, Diverged) and exc.checkpoint is not None:
             writer.write_chaos_checkpoint(exc.checkpoint)
 
-    def finish(status: str, reason: str) -> None:
-        try:
-            if status == "stopped" and job.steps_done > 0:
-                # A stopped run is still a model (to sample, analyse, resume from): keep its weights.
-                writer.write_chaos_checkpoint(job.checkpoint(job.steps_done))
-        finally:
-            writer.end(status, reason, section="train")
+    def stopped_weights() -> None:
+        writer.write_chaos_checkpoint(job.checkpoint(job.steps_done))
 
-    return recorded(job, writer.write_chaos_snapshot, finish, keep_last_good_weights)
+    return recorded_training(
+        job, writer, writer.write_chaos_snapshot, keep_last_good_weights, stopped_weights
+    )
 
 
 def record_chaos_sampling(
@@ -170,13 +160,10 @@ def record_chaos_sampling(
 ) -> Iterator[ChaosSampleSnapshot]:
     writer.begin_chaos_sampling(job, seed, checkpoint_step)
 
-    def finish(status: str, reason: str) -> None:
-        try:
-            writer.end_chaos_sampling(job.samples if status == "completed" else None, status, reason)
-        finally:
-            writer.end(status, reason)
+    def end_sampling(status: str, reason: str) -> None:
+        writer.end_chaos_sampling(job.samples if status == "completed" else None, status, reason)
 
-    return recorded(job, writer.write_chaos_sample_snapshot, finish)
+    return recorded_sampling(job, writer, writer.write_chaos_sample_snapshot, end_sampling)
 
 
 # -- reading -------------------------------------------------------------------------------------
@@ -204,7 +191,39 @@ def load_chaos_model(run: Any, step: int | None = None, device: Any = "cpu") -> 
     return model, checkpoint.step
 
 
-def sample_settings(raw: dict[str, Any]) -> ChaosSampleConfig:
-    from gkn_core.config import validate_section
+def recording_names(run: Any) -> list[str]:
+    """Names of the complete recordings of a run, oldest first (torn ones are left out)."""
+    if RECORDINGS not in run.file:
+        return []
+    group = run.file[RECORDINGS]
+    return sorted(name for name in group if bool(group[name].attrs.get("complete", False)))
 
+
+def export_arrays(run: Any, what: str, sampling: int | None) -> dict[str, Any]:
+    """The arrays `gkn export --what chains|samples` writes for a chaos run: the recorded
+    trajectories (as 'chains', with the indices of their units) or the samples phi(v(T))."""
+    names = run.sampling_names()
+    if not names:
+        raise GKNError(f"{run.path} holds no sampling yet (run `gkn sample {run.path}`)")
+    index = -1 if sampling is None else sampling
+    if not -len(names) <= index < len(names):
+        raise GKNError(f"{run.path} has {len(names)} samplings; there is no number {index}")
+    where = f"sampling/{names[index]}"
+    group = run.file[where]
+    if what == "samples":
+        if "samples" not in group:
+            raise GKNError(f"sampling {names[index]} of {run.path} did not complete: it has no samples")
+        return {"samples": run.numbers(f"{where}/samples", ndim=2)}
+    metrics = run.series(f"{where}/metrics") if "metrics" in group else {}
+    chains = run.numbers(f"{where}/trajectories", ndim=3)
+    if "step" in metrics:
+        chains = chains[:, : len(metrics["step"]) + 1]
+    return {
+        "chains": chains,
+        "units": np.asarray(run.numbers(f"{where}/units", ndim=1)),
+        **{f"metrics_{k}": v for k, v in metrics.items()},
+    }
+
+
+def sample_settings(raw: dict[str, Any]) -> ChaosSampleConfig:
     return validate_section(ChaosSampleConfig, raw, "sample")

@@ -14,7 +14,7 @@ import torch
 
 from gkn_core.chaos.config import ChaosSampleConfig
 from gkn_core.chaos.models import ChaoticRNN
-from gkn_core.jobs.base import Job, frozen_array
+from gkn_core.job import Job, frozen_array
 
 
 @dataclass(frozen=True)

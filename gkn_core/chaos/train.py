@@ -24,7 +24,7 @@ from gkn_core.data import Dataset
 from gkn_core.data.images import load_image_file, load_named_dataset
 from gkn_core.device import resolve_device
 from gkn_core.errors import Diverged, JobFailed
-from gkn_core.jobs.base import Job, StepInterrupted, frozen_array
+from gkn_core.job import Job, StepInterrupted, frozen_array
 
 SCORE_DATA_ROWS = 2000  # data rows the scores compare samples with
 

@@ -26,9 +26,9 @@ from pydantic import Field, field_validator
 
 from gkn_core.chaos.config import ChaosModelConfig
 from gkn_core.chaos.models import CHECK_EVERY, ChaoticRNN
-from gkn_core.config import _Settings, validate_section
 from gkn_core.errors import ConfigError, GKNError, JobFailed
-from gkn_core.jobs.base import Job, frozen_array
+from gkn_core.job import Job, frozen_array
+from gkn_core.settings import Settings, validate_section
 
 LayerName = Literal["all", "visible", "hidden", "hidden1", "hidden2"]
 UNIT_PREFIX = {"visible": "v", "hidden": "h", "hidden1": "h1_", "hidden2": "h2_"}
@@ -36,7 +36,7 @@ MAX_VALUES = 50_000_000  # floats a recording may hold (200 MB): the view keeps 
 N_COMPONENTS = 3
 
 
-class TrajectorySettings(_Settings):
+class TrajectorySettings(Settings):
     chains: Annotated[int, Field(ge=1, le=64)] = 6  # initial conditions run side by side
     steps: Annotated[int, Field(ge=1, le=100_000)] = 400  # Euler steps recorded
     transient: Annotated[int, Field(ge=0, le=1_000_000)] = 0  # Euler steps run first, not recorded

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gkn_core.data import Dataset, _from_unit, range_bounds
+from gkn_core.data.dataset import Dataset, _from_unit, range_bounds
 from gkn_core.data.idx import read_idx
 from gkn_core.errors import DataError
 

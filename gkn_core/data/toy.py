@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from gkn_core.data import Dataset, _from_unit, range_bounds
+from gkn_core.data.dataset import Dataset, _from_unit, range_bounds
 from gkn_core.errors import DataError
 
 # Generated arrays beyond this many values (float32: 40 MB) are a typo, not an experiment.

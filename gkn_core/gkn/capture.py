@@ -285,8 +285,8 @@ class BaselinedCapture:
 def untrained_network(config_or_model_factory: object, dim: int, seed: int) -> nn.Module:
     """The initial network of a run with this seed: from a GKNConfig (the training job's own seeding,
     `seeded_model`, so these are exactly the weights training started from) or a factory seed -> module."""
-    from gkn_core.config import GKNConfig
-    from gkn_core.jobs.gkn_train import seeded_model
+    from gkn_core.gkn.config import GKNConfig
+    from gkn_core.gkn.train import seeded_model
 
     if isinstance(config_or_model_factory, GKNConfig):
         config = config_or_model_factory.model_copy(update={"seed": int(seed)})

@@ -23,13 +23,13 @@ import torch
 
 
 def _untrained(run: Any) -> torch.nn.Module:
-    from gkn_core.jobs.gkn_train import seeded_model
+    from gkn_core.gkn.train import seeded_model
 
     return seeded_model(run.config, run.dim, torch.device("cpu")).eval()
 
 
 def _training_points(run: Any) -> torch.Tensor:
-    from gkn_core.data.from_config import load_dataset
+    from gkn_core.gkn.data import load_dataset
 
     data = run.training_data()
     if data is None:
@@ -74,8 +74,8 @@ def image_quality(
 ) -> dict[str, Any]:
     """Per run: the class score of the last generation, trained and untrained (same seed, same starts)."""
     from gkn_core.class_score import class_score
-    from gkn_core.config import SampleConfig
-    from gkn_core.jobs.gkn_sample import KaleidoscopeSamplingJob
+    from gkn_core.gkn.config import SampleConfig
+    from gkn_core.gkn.sample import KaleidoscopeSamplingJob
     from gkn_core.runs.reader import open_run
 
     out: dict[str, list[float]] = {

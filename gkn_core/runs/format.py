@@ -3,7 +3,7 @@
 FORMAT_NAME = "gkn-studio-run"
 FORMAT_VERSION = 1
 # Each run kind and the pydantic model its /config json is validated with ("module:Class").
-CONFIG_MODELS = {"gkn": "gkn_core.config:GKNConfig", "chaos": "gkn_core.chaos.config:ChaosConfig"}
+CONFIG_MODELS = {"gkn": "gkn_core.gkn.config:GKNConfig", "chaos": "gkn_core.chaos.config:ChaosConfig"}
 KINDS = tuple(CONFIG_MODELS)
 STATUSES = ("running", "completed", "stopped", "failed")
 

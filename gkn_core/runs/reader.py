@@ -9,31 +9,21 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import importlib
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import h5py
 import numpy as np
-import torch
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
-from gkn_core.config import SampleConfig, describe_validation_error
 from gkn_core.errors import RunFileError
-from gkn_core.jobs.base import ensure_memory
-from gkn_core.jobs.gkn_train import Checkpoint, parameter_count
-from gkn_core.models import KaleidoscopeMLP, build_model
-from gkn_core.runs.format import CONFIG_MODELS, FORMAT_NAME, FORMAT_VERSION, KINDS
+from gkn_core.families import KINDS, family
+from gkn_core.job import Checkpoint
+from gkn_core.runs.format import FORMAT_NAME, FORMAT_VERSION
 from gkn_core.runs.h5util import read_checked
-
-
-def config_model_for(kind: str) -> type[BaseModel]:
-    """The pydantic model of a run kind's config; imported on demand to keep kinds independent."""
-    module_name, class_name = CONFIG_MODELS[kind].split(":")
-    return getattr(importlib.import_module(module_name), class_name)
+from gkn_core.settings import describe_validation_error
 
 
 def _h5_reason(exc: Exception) -> str:
@@ -90,22 +80,14 @@ def check_run_file(path: str | Path) -> None:
         pass
 
 
-@dataclass(frozen=True)
-class SamplingRecord:
-    name: str
-    settings: SampleConfig
-    seed: int
-    checkpoint_step: int
-    status: str
-    failure_reason: str
-    chains: np.ndarray  # (n_chains, steps + 1, d), start included; no generations if not read
-    samples: np.ndarray | None  # (n_chains, d) last states, once the sampling ended
-    metrics: dict[str, np.ndarray]
-    generations: int = 0  # generations recorded, the start included (chains.shape[1] once read)
-
-
 class Run:
-    """An open run file. Use as a context manager, or call close()."""
+    """An open run file of any kind. Use as a context manager, or call close().
+
+    `open_run` returns the Run class of the file's family (gkn_core.families), which adds what only
+    that kind holds (the GKN one: manifolds, samplings of chains, the network).
+    """
+
+    TRAIN_SERIES_REQUIRED: tuple[str, ...] = ("step",)
 
     def __init__(self, path: Path, file: h5py.File) -> None:
         self.path = path
@@ -147,7 +129,7 @@ class Run:
     def _read_config(self) -> Any:
         """The stored settings, validated by the config model of the run's kind."""
         try:
-            return config_model_for(self.kind).model_validate_json(self.file["config"].attrs["json"])
+            return family(self.kind).config_model().model_validate_json(self.file["config"].attrs["json"])
         except KeyError:
             raise RunFileError(f"{self.path} has no stored config (/config)") from None
         except ImportError:
@@ -215,9 +197,7 @@ class Run:
     def train_metrics(self) -> dict[str, np.ndarray]:
         if "train/metrics" not in self.file:
             return {}
-        return self.series(
-            "train/metrics", ("step", "loss", "best_loss") if self.kind == "gkn" else ("step",)
-        )
+        return self.series("train/metrics", self.TRAIN_SERIES_REQUIRED)
 
     @reads_file
     def series(self, where: str, required: Iterable[str] = ("step",)) -> dict[str, np.ndarray]:
@@ -243,23 +223,6 @@ class Run:
         return self.series(group.name, ())
 
     @reads_file
-    def manifolds(self) -> dict[str, np.ndarray]:
-        """Manifold frames over training, cut to the frames every stack holds.
-
-        1D: 'step', 'x', 'fx', 'loss'. 2D: 'step', 'xs', 'ys', 'loss', 'displacement'.
-        """
-        if "train/manifolds" not in self.file:
-            return {}
-        group = self.file["train/manifolds"]
-        one_d = group.attrs.get("kind", "1d") == "1d"
-        names = ("step", "x", "fx", "loss") if one_d else ("step", "xs", "ys", "loss", "displacement")
-        axes = {"step": 1, "x": 1, "xs": 1, "ys": 1, "fx": 2, "loss": 2 if one_d else 3, "displacement": 4}
-        frames = {name: self.numbers(f"train/manifolds/{name}", axes[name]) for name in names}
-        stacked = [k for k in ("step", "fx", "loss", "displacement") if k in frames]
-        count = min(len(frames[k]) for k in stacked)
-        return {k: (v[:count] if k in stacked else v) for k, v in frames.items()}
-
-    @reads_file
     def checkpoint_steps(self) -> list[int]:
         if "checkpoints" not in self.file:
             return []
@@ -283,84 +246,25 @@ class Run:
         loss = float(group.attrs.get("loss", np.nan))
         return Checkpoint(step, loss if math.isfinite(loss) else float("nan"), weights)
 
-    @reads_file
-    def load_model(self, step: int | None = None, device: torch.device | str = "cpu") -> KaleidoscopeMLP:
-        """The network of the newest checkpoint (or of `step`), ready to evaluate."""
-        if self.kind != "gkn":
-            raise RunFileError(f"{self.path} is a {self.kind} run; it holds no kaleidoscopic network")
-        ensure_memory(4 * parameter_count(self.dim, self.config.model), device, "this run's model")
-        checkpoint = self.checkpoint(step)
-        model = build_model(self.dim, self.config.model, self.config.data.value_range)
-        expected = {name: tuple(value.shape) for name, value in model.state_dict().items()}
-        problem = weights_mismatch(expected, {k: np.shape(v) for k, v in checkpoint.weights.items()})
-        if problem is not None:
-            raise RunFileError(
-                f"{self.path}: checkpoint {checkpoint.step} does not fit the stored model settings "
-                f"({problem})"
-            )
-        state = {k: torch.from_numpy(np.asarray(v, dtype=np.float32)) for k, v in checkpoint.weights.items()}
-        model.load_state_dict(state)
-        return model.to(device).eval()
-
     # -- sampling --------------------------------------------------------------------------------
     @reads_file
     def sampling_names(self) -> list[str]:
         return sorted(self.file["sampling"]) if "sampling" in self.file else []
 
-    @reads_file
-    def sampling_chains(self, name: str) -> h5py.Dataset:
-        """The chains dataset of one sampling, (n_chains, generations, d), unread: a caller that keeps
-        a few generations of a long sampling reads only those (h5py slices)."""
-        where = f"sampling/{name}/chains"
-        dataset = self.dataset(where)
-        if dataset.dtype.kind not in "biuf" or dataset.ndim != 3:
-            raise RunFileError(f"{self.path}: {where} has shape {dataset.shape}; expected 3 numeric axes")
-        return dataset
-
-    @reads_file
-    def sampling(self, name: str | int | None = None, read_chains: bool = True) -> SamplingRecord:
-        """One sampling session; the newest when `name` is None; an int is an index. read_chains:
-        False leaves the chains unread (`sampling_chains` reads them in pieces)."""
-        names = self.sampling_names()
+    def pick(self, names: list[str], name: str | int | None, what: str, empty: str) -> str:
+        """One of `names` (groups such as samplings): by name ('0001'), by index (0, 1, -1 ...), or
+        the newest when `name` is None; RunFileError with one line (`empty` when there is none)."""
         if not names:
-            raise RunFileError(f"{self.path} holds no sampling yet (run `gkn sample {self.path}`)")
+            raise RunFileError(f"{self.path} {empty}")
         if name is None:
-            name = names[-1]
-        elif isinstance(name, int):
+            return names[-1]
+        if isinstance(name, int):
             if not -len(names) <= name < len(names):
-                raise RunFileError(f"{self.path} has {len(names)} samplings; there is no number {name}")
-            name = names[name]
+                raise RunFileError(f"{self.path} has {len(names)} {what}s; there is no number {name}")
+            return names[name]
         if name not in names:
-            raise RunFileError(f"{self.path} has no sampling {name!r} (it has {', '.join(names)})")
-        where = f"sampling/{name}"
-        group = self.file[where]
-        metrics = self.series(f"{where}/metrics") if "metrics" in group else {}
-        dataset = self.sampling_chains(name)
-        generations = dataset.shape[1]
-        if "step" in metrics:  # a killed sampler may have grown chains past its last metric row
-            generations = min(generations, len(metrics["step"]) + 1)
-        if read_chains:
-            chains = read_checked(self.path, dataset, np.s_[:, :generations])
-        else:
-            chains = np.empty((dataset.shape[0], 0, dataset.shape[2]), dataset.dtype)
-        attrs = group.attrs
-        try:
-            settings = SampleConfig.model_validate_json(attrs["json"])
-        except ValidationError as exc:
-            problem = describe_validation_error(exc)
-            raise RunFileError(f"{self.path}: {where} holds invalid sampling settings: {problem}") from None
-        return SamplingRecord(
-            name=name,
-            settings=settings,
-            seed=int(attrs["seed"]),
-            checkpoint_step=int(attrs["checkpoint_step"]),
-            status=str(attrs.get("status", "unknown")),
-            failure_reason=str(attrs.get("failure_reason", "")),
-            chains=chains,
-            samples=self.numbers(f"{where}/samples", ndim=2) if "samples" in group else None,
-            metrics=metrics,
-            generations=generations,
-        )
+            raise RunFileError(f"{self.path} has no {what} {name!r} (it has {', '.join(names)})")
+        return name
 
     def close(self) -> None:
         if self.file.id.valid:
@@ -390,7 +294,7 @@ def open_run(path: str | Path) -> Run:
         raise RunFileError(f"{path} is damaged or truncated ({_h5_reason(exc)})") from None
     try:
         _check_header(path, file)
-        return Run(path, file)
+        return family(str(file.attrs["kind"])).run_class()(path, file)
     except RunFileError:
         file.close()
         raise

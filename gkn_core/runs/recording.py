@@ -1,21 +1,19 @@
 """Drive a job and record it: the one loop the CLI, the app's worker and the sweep runner share.
 
-`record_training` and `record_sampling` are generators: they yield every snapshot after it is
-written, and whatever ends the loop (the end, a stop, an error, the driver closing the generator)
-leaves the run file closed with the matching status.
+`recorded`, and the `recorded_training` and `recorded_sampling` each family's recording is made of,
+are generators: they yield every snapshot after it is written, and whatever ends the loop (the end,
+a stop, an error, the driver closing the generator) leaves the run file closed with the matching
+status.
 """
 
 from __future__ import annotations
 
 import contextlib
-import math
 from collections.abc import Callable, Iterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from gkn_core.errors import GKNError, JobFailed
-from gkn_core.jobs.base import Job
-from gkn_core.jobs.gkn_sample import KaleidoscopeSamplingJob, SampleSnapshot
-from gkn_core.jobs.gkn_train import GKNTrainingJob, TrainingDiverged, TrainSnapshot
+from gkn_core.errors import GKNError
+from gkn_core.job import Job
 from gkn_core.runs.writer import RunWriter
 
 SnapshotT = TypeVar("SnapshotT")
@@ -50,34 +48,35 @@ def recorded(
         finish(status, reason)
 
 
-def record_training(job: GKNTrainingJob, writer: RunWriter) -> Iterator[TrainSnapshot]:
-    def keep_last_good_weights(exc: BaseException) -> None:
-        """A diverged or failed (e.g. out of memory) training keeps the best weights it reached."""
-        if isinstance(exc, TrainingDiverged) and exc.checkpoint is not None:
-            writer.write_checkpoint(exc.checkpoint)
-        elif isinstance(exc, JobFailed) and math.isfinite(job.best_loss):
-            writer.write_checkpoint(job.best_checkpoint())
+def recorded_training(
+    job: Any,
+    writer: RunWriter,
+    write: Callable[[SnapshotT], None],
+    keep_last_good_weights: Callable[[BaseException], None],
+    stopped_weights: Callable[[], None],
+) -> Iterator[SnapshotT]:
+    """A training job recorded into `writer`: a stopped run is still a model (to sample, analyse,
+    resume from), so `stopped_weights()` keeps the weights it would have ended with."""
 
     def finish(status: str, reason: str) -> None:
         try:
             if status == "stopped" and job.steps_done > 0:
-                # A stopped run is still a model: keep the weights it would have ended with.
-                writer.write_checkpoint(job.model_checkpoint(job.steps_done, job.best_loss))
+                stopped_weights()
         finally:
             writer.end(status, reason, section="train")
 
-    return recorded(job, writer.write_train_snapshot, finish, keep_last_good_weights)
+    return recorded(job, write, finish, keep_last_good_weights)
 
 
-def record_sampling(
-    job: KaleidoscopeSamplingJob, writer: RunWriter, seed: int, checkpoint_step: int
-) -> Iterator[SampleSnapshot]:
-    writer.begin_sampling(job.settings, seed, checkpoint_step, job.starts)
+def recorded_sampling(
+    job: Any, writer: RunWriter, write: Callable[[SnapshotT], None], end_sampling: Callable[[str, str], None]
+) -> Iterator[SnapshotT]:
+    """A sampling job recorded into the sampling group `writer` has opened."""
 
     def finish(status: str, reason: str) -> None:
         try:
-            writer.end_sampling(status, reason)
+            end_sampling(status, reason)
         finally:
             writer.end(status, reason)
 
-    return recorded(job, writer.write_sample_snapshot, finish)
+    return recorded(job, write, finish)

@@ -107,11 +107,6 @@ def write_settings_file(config: Any, path: str | Path, name: str | None = None) 
     return path
 
 
-# kind -> (its presets file, the default preset, what a preset is called in errors); the place for
-# gkn_core.families once it lands
-PRESETS = {"gkn": ("gkn.toml", "1d", "preset"), "chaos": ("chaos.toml", "digits8", "chaos preset")}
-
-
 def starting_settings(
     kind: str,
     preset: str | None,
@@ -121,8 +116,8 @@ def starting_settings(
 ) -> Any:
     """The validated config of `gkn train KIND`: a run's settings (--from), a preset file's (--config)
     or a shipped preset's, with the command line's options on top."""
-    from gkn_core.config import merge_settings, preset_settings, validate_settings
-    from gkn_core.runs.reader import config_model_for
+    from gkn_core.families import family
+    from gkn_core.settings import merge_settings, preset_settings, validate_settings
 
     if from_run is not None and config_file is not None:
         raise GKNError("give either --from or --config, not both")
@@ -133,6 +128,6 @@ def starting_settings(
     elif config_file is not None:
         raw = merge_settings(settings_of_file(config_file, preset), overrides)
     else:
-        filename, default, label = PRESETS[kind]
-        raw = preset_settings(filename, preset or default, overrides, label)
-    return validate_settings(config_model_for(kind), raw)
+        fam = family(kind)
+        raw = preset_settings(fam.presets_file, preset or fam.default_preset, overrides, fam.preset_label)
+    return validate_settings(family(kind).config_model(), raw)

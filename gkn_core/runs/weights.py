@@ -8,13 +8,12 @@ is all it takes to build the same network again:
     model = load_weights_file("M.safetensors")   # gkn: a torch.nn.Module; chaos: a ChaoticRNN
     y = model(x)                                 # (gkn) the run's f(x)
 
-Building a network from its settings is the only per-family part (`_builders`).
+Building a network from its settings is the only per-family part (each family's `weights_model`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -74,39 +73,17 @@ def read_weights_file(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str
     return tensors, metadata
 
 
-def _gkn_model(config: Any, dim: int, tensors: dict[str, np.ndarray]) -> Any:
-    import torch
-
-    from gkn_core.models import build_model
-
-    model = build_model(dim, config.model, config.data.value_range)
-    model.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in tensors.items()})
-    return model.eval()
-
-
-def _chaos_model(config: Any, dim: int, tensors: dict[str, np.ndarray]) -> Any:
-    from gkn_core.chaos.models import build_chaos_model
-
-    model = build_chaos_model(config.model, dim, "cpu", seed=config.seed)
-    model.load_weights(tensors)
-    return model
-
-
-def _builders() -> dict[str, Callable[[Any, int, dict[str, np.ndarray]], Any]]:
-    return {"gkn": _gkn_model, "chaos": _chaos_model}
-
-
 def load_weights_file(path: str | Path) -> Any:
     """The network of a weights file: a torch.nn.Module for gkn, a ChaoticRNN for chaos."""
-    from gkn_core.runs.reader import config_model_for
+    from gkn_core.families import FAMILIES
 
     tensors, metadata = read_weights_file(path)
     kind = metadata.get("kind", "")
-    if kind not in _builders():
+    if kind not in FAMILIES:
         raise GKNError(f"{path}: unknown run kind {kind!r} in its metadata")
-    config = config_model_for(kind).model_validate(json.loads(metadata["config"]))
+    config = FAMILIES[kind].config_model().model_validate(json.loads(metadata["config"]))
     try:
-        return _builders()[kind](config, int(metadata["dim"]), tensors)
+        return FAMILIES[kind].get("weights_model")(config, int(metadata["dim"]), tensors)
     except (RuntimeError, ValueError, KeyError) as exc:
         raise RunFileError(
             f"{path}: the weights do not fit their settings ({str(exc).splitlines()[0]})"

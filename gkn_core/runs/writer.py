@@ -8,12 +8,8 @@ so a killed process loses at most that much. See docs/run-format.md for the layo
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import datetime as dt
-import errno
 import os
-import re
 import resource
 import shutil
 import time
@@ -26,24 +22,14 @@ import numpy as np
 from pydantic import BaseModel
 
 from gkn_core import __version__
-from gkn_core.config import SampleConfig
 from gkn_core.data import Dataset
 from gkn_core.errors import RunFileError
-from gkn_core.jobs.gkn_sample import SampleSnapshot
-from gkn_core.jobs.gkn_train import Checkpoint, TrainSnapshot
-from gkn_core.manifolds import Manifold1D, Manifold2D
-from gkn_core.runs.format import (
-    CHAIN_CHUNK_BYTES,
-    FORMAT_NAME,
-    FORMAT_VERSION,
-    INLINE_DATA_LIMIT,
-    STATUSES,
-)
+from gkn_core.runs.disk import megabytes, open_h5, os_reason, preallocate, room_for_writing
+from gkn_core.runs.format import CHAIN_CHUNK_BYTES, FORMAT_NAME, FORMAT_VERSION, INLINE_DATA_LIMIT, STATUSES
 from gkn_core.runs.h5util import (
     append_rows,
     create_checked,
     growing_series,
-    growing_stack,
     hold_metadata_until_flush,
     write_settings,
 )
@@ -56,77 +42,10 @@ DEFAULT_FLUSH_INTERVAL = 1.0  # seconds; the promise is at most 2
 # KEEP_SIZE), so HDF5 only ever writes into blocks it owns, whatever other programs do to the disk.
 MIN_FREE_BYTES = 1 << 20
 PREALLOCATE_STEP = 4 << 20  # reserve this much more at a time, where the disk has it
-TRAIN_SERIES = {"step": np.int64, "loss": np.float64, "best_loss": np.float64, "elapsed": np.float64}
-STATE_BLOCK_BYTES = 4 << 20  # chain states waiting in memory: at most about this (one block), or one step
-SAMPLE_SERIES = {"step": np.int64, "movement": np.float64, "data_distance": np.float64}
 
 
 def utc_now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-
-
-def os_reason(exc: BaseException) -> str:
-    """The operating system's words for a failed file operation, from an OSError or h5py's text."""
-    found = re.search(r"error message = '([^']*)'", str(exc))
-    if found:
-        return found.group(1)
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror
-    text = re.sub(r"^\[Errno \d+\] ", "", str(exc).split("(")[0].strip())
-    return text or type(exc).__name__
-
-
-def open_h5(path: Path, mode: str) -> h5py.File:
-    try:
-        return h5py.File(path, mode)
-    except FileExistsError:
-        raise RunFileError(f"{path} already exists (choose another name or pass --overwrite)") from None
-    except (OSError, ValueError) as exc:
-        raise RunFileError(f"cannot open {path} for writing: {os_reason(exc)}") from None
-
-
-def _libc_fallocate():
-    try:
-        fallocate = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True).fallocate
-    except (OSError, AttributeError, TypeError):
-        return None
-    fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
-    return fallocate
-
-
-_FALLOCATE = _libc_fallocate()
-_KEEP_SIZE = 1  # FALLOC_FL_KEEP_SIZE: allocate the blocks, leave the file's size alone
-
-
-def preallocate(fd: int, start: int, length: int) -> bool | None:
-    """Reserve the disk blocks of [start, start + length) of a file without changing its size.
-
-    True when reserved, False when the disk (or a quota) has no room, None where it cannot be done.
-    """
-    if _FALLOCATE is None:
-        return None
-    if _FALLOCATE(fd, _KEEP_SIZE, start, length) == 0:
-        return True
-    code = ctypes.get_errno()
-    return False if code in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG) else None
-
-
-def room_for_writing(path: Path, file_size: int, reserved: int = 0) -> int:
-    """Bytes that may still be added to the file at `path`: the free space of its file system (plus
-    what the writer reserved there already), or less where a file-size limit (`ulimit -f`) is set."""
-    free = shutil.disk_usage(path.parent).free + max(0, reserved - file_size)
-    limit, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
-    if limit != resource.RLIM_INFINITY:
-        free = min(free, limit - file_size)
-    return free
-
-
-def manifold_bytes(manifold: Manifold1D | Manifold2D) -> int:
-    return sum(value.nbytes for value in vars(manifold).values() if isinstance(value, np.ndarray))
-
-
-def megabytes(count: float) -> str:
-    return f"{count / 1e6:.1f} MB"
 
 
 # Files HDF5 failed to close (a write error in their last flush): kept referenced, so that no garbage
@@ -135,7 +54,11 @@ _UNCLOSABLE: list[h5py.File] = []
 
 
 class RunWriter:
-    kind = "gkn"
+    """The kind-neutral writer: a family's writer (GknRunWriter, ChaosRunWriter) names its `kind`,
+    creates its series in `_create_datasets` and adds what it queues to `_pending_bytes`,
+    `_write_pending` and `_drop_pending`."""
+
+    kind = ""
 
     def __init__(self, file: h5py.File, flush_interval: float) -> None:
         self.file = file
@@ -146,12 +69,6 @@ class RunWriter:
         self._sampling: h5py.Group | None = None
         # Rows wait here until the next flush: one HDF5 write per series per flush, not per step.
         self._pending_rows: dict[tuple[str, str], list[float]] = {}
-        # Chain states go into one preallocated block (a chunk of the chains dataset): a full block is
-        # written at once with a flush, so the states waiting in memory are bounded whatever the rate.
-        self._block: np.ndarray | None = None  # (n_chains, steps per chunk, d)
-        self._block_first = 0  # the generation of the block's first column
-        self._block_fill = 0  # columns filled
-        self._pending_manifolds: list[tuple[int, Manifold1D | Manifold2D]] = []
         # Set when a write was refused or failed: from then on only the status is written, once.
         self.write_failure: str | None = None
         self._reserved_end = 0  # the file's disk blocks are reserved up to here (0: none, or cannot)
@@ -208,10 +125,8 @@ class RunWriter:
             raise RunFileError(self.write_failure) from None
 
     def _pending_bytes(self) -> int:
-        rows = sum(8 * len(values) for values in self._pending_rows.values())
-        frames = sum(manifold_bytes(manifold) for _, manifold in self._pending_manifolds)
-        states = 0 if self._block is None else self._block[:, : self._block_fill].nbytes
-        return rows + frames + states
+        """What the next flush writes; a family adds what it queues besides the rows."""
+        return sum(8 * len(values) for values in self._pending_rows.values())
 
     # -- opening ---------------------------------------------------------------------------------
     @classmethod
@@ -243,7 +158,7 @@ class RunWriter:
         return writer
 
     @classmethod
-    def append(cls, path: str | Path, flush_interval: float = DEFAULT_FLUSH_INTERVAL) -> RunWriter:
+    def append(cls, path: str | Path, flush_interval: float = DEFAULT_FLUSH_INTERVAL) -> Self:
         """Reopen a finished run to add to it (sampling); refuses files that are not runs."""
         check_run_file(path)
         return cls(open_h5(Path(path), "r+"), flush_interval)
@@ -270,25 +185,15 @@ class RunWriter:
         if dataset.image_shape is not None:
             data.attrs["image_shape"] = np.asarray(dataset.image_shape, dtype=np.int64)
         if dataset.x.size <= INLINE_DATA_LIMIT:
-            create_checked(data, "x", dataset.x, compression="gzip")
+            create_checked(data, "x", data=dataset.x, compression="gzip")
             if dataset.labels is not None:
-                create_checked(data, "labels", dataset.labels, compression="gzip")
+                create_checked(data, "labels", data=dataset.labels, compression="gzip")
 
     def _create_datasets(self, config: BaseModel, dataset: Dataset) -> None:
         """The kind's own growing series, empty, so the file has its full layout from the start."""
-        self._create_series("train/metrics", TRAIN_SERIES)
+        raise NotImplementedError
 
-    # -- training --------------------------------------------------------------------------------
-    def write_train_snapshot(self, snapshot: TrainSnapshot) -> None:
-        for name in TRAIN_SERIES:
-            self._queue_row("train/metrics", name, getattr(snapshot, name))
-        if snapshot.manifold is not None:
-            self.write_manifold(snapshot.step, snapshot.manifold)
-        if snapshot.checkpoint is not None:
-            self.write_checkpoint(snapshot.checkpoint)  # flushes
-        else:
-            self.maybe_flush()
-
+    # -- rows, weights and flushing ----------------------------------------------------------------
     def _create_series(self, group: str, series: dict[str, type]) -> None:
         """Empty series, so that a file has its full structure from its first flush on."""
         parent = self.file.require_group(group)
@@ -299,48 +204,23 @@ class RunWriter:
         self._pending_rows.setdefault((group, name), []).append(value)
 
     def _write_pending(self) -> None:
+        """Write the queued rows; a family's writer writes what else it queued after them."""
         for (group, name), rows in self._pending_rows.items():
             if rows:
                 series = self.file[group][name]
                 append_rows(series, np.asarray(rows, dtype=series.dtype))
                 rows.clear()
-        if self._block is not None and self._block_fill and self._sampling is not None:
-            first, fill = self._block_first, self._block_fill
-            chains = self._sampling["chains"]
-            chains.resize(first + fill, axis=1)
-            chains[:, first:] = self._block[:, :fill]
-            self._block_first, self._block_fill = first + fill, 0
-        for step, manifold in self._pending_manifolds:
-            self._write_manifold(step, manifold)
-        self._pending_manifolds.clear()
 
-    def write_manifold(self, step: int, manifold: Manifold1D | Manifold2D) -> None:
-        """Queued like the metric rows, so that a file always holds the frames of its saved steps."""
-        self._pending_manifolds.append((step, manifold))
+    def _drop_pending(self) -> None:
+        """Forget what waits for the next flush (after a failed write)."""
+        self._pending_rows.clear()
 
-    def _write_manifold(self, step: int, manifold: Manifold1D | Manifold2D) -> None:
-        group = self.file.require_group("train/manifolds")
-        if isinstance(manifold, Manifold1D):
-            group.attrs["kind"] = "1d"
-            if "x" not in group:
-                create_checked(group, "x", manifold.x)
-            frames = {"fx": manifold.fx, "loss": manifold.loss}
-        else:
-            group.attrs["kind"] = "2d"
-            if "xs" not in group:
-                create_checked(group, "xs", manifold.xs)
-                create_checked(group, "ys", manifold.ys)
-            frames = {"loss": manifold.loss, "displacement": manifold.displacement}
-        for name, frame in frames.items():
-            append_rows(growing_stack(group, name, frame.shape, np.float32), frame[None])
-        append_rows(growing_series(group, "step", np.int64), np.asarray([step], dtype=np.int64))
-
-    def write_checkpoint(self, checkpoint: Checkpoint) -> None:
+    def write_weights(self, step: int, weights: dict[str, np.ndarray], loss: float = float("nan")) -> None:
         """Weights as plain datasets in /checkpoints/<step>, written once; the newest is the model."""
-        name = f"checkpoints/{checkpoint.step:010d}"
+        name = f"checkpoints/{step:010d}"
         if name in self.file:  # keep-best: the best weights did not change since the last one
             return
-        self.write_group_and_flush(name, checkpoint.weights, step=checkpoint.step, loss=checkpoint.loss)
+        self.write_group_and_flush(name, weights, step=step, loss=loss)
 
     def write_group_and_flush(self, name: str, arrays: dict[str, np.ndarray], **attrs: object) -> None:
         """A group of arrays (a checkpoint) and a flush of everything pending, or neither: a refused
@@ -351,7 +231,7 @@ class RunWriter:
                 group = self.file.create_group(name)
                 group.attrs.update(written=utc_now(), **attrs)
                 for key, value in arrays.items():
-                    create_checked(group, key, value)
+                    create_checked(group, key, data=value)
             self.flush()
         except RunFileError:
             with contextlib.suppress(KeyError, OSError, RuntimeError):
@@ -359,68 +239,34 @@ class RunWriter:
             raise
 
     # -- sampling --------------------------------------------------------------------------------
-    def begin_sampling(
-        self, settings: SampleConfig, seed: int, checkpoint_step: int, starts: np.ndarray
+    def _open_sampling(
+        self,
+        settings: BaseModel,
+        seed: int,
+        checkpoint_step: int,
+        nbytes: int,
+        create: Callable[[h5py.Group], None],
     ) -> str:
-        self.reserve(starts.nbytes + CHAIN_CHUNK_BYTES)
+        """A new /sampling/<nnnn> group with its settings, filled by `create(group)`, then flushed."""
+        self.reserve(nbytes + CHAIN_CHUNK_BYTES)
         with self.writing():
-            name = self._begin_sampling(settings, seed, checkpoint_step, starts)
+            samplings = self.file.require_group("sampling")
+            name = f"{len(samplings):04d}"
+            group = samplings.create_group(name)
+            group.attrs.update(
+                json=settings.model_dump_json(),
+                seed=seed,
+                checkpoint_step=checkpoint_step,
+                created=utc_now(),
+                status="running",
+                failure_reason="",
+            )
+            write_settings(group.create_group("settings"), settings.model_dump(mode="json"))
+            create(group)
+            self._sampling = group
+            self.file.attrs["status"] = "running"
         self.flush()
         return name
-
-    def _begin_sampling(
-        self, settings: SampleConfig, seed: int, checkpoint_step: int, starts: np.ndarray
-    ) -> str:
-        samplings = self.file.require_group("sampling")
-        name = f"{len(samplings):04d}"
-        group = samplings.create_group(name)
-        group.attrs.update(
-            json=settings.model_dump_json(),
-            seed=seed,
-            checkpoint_step=checkpoint_step,
-            created=utc_now(),
-            status="running",
-            failure_reason="",
-        )
-        write_settings(group.create_group("settings"), settings.model_dump(mode="json"))
-        n_chains, dim = starts.shape
-        steps_per_chunk = int(np.clip(CHAIN_CHUNK_BYTES // max(1, n_chains * dim * 4), 1, settings.steps + 1))
-        create_checked(
-            group,
-            "chains",
-            shape=(n_chains, 1, dim),
-            maxshape=(n_chains, None, dim),
-            chunks=(n_chains, steps_per_chunk, dim),
-            dtype=np.float32,
-        )
-        group["chains"][:, 0] = starts
-        block_steps = int(np.clip(STATE_BLOCK_BYTES // max(1, n_chains * dim * 4), 1, settings.steps))
-        block_steps = max(steps_per_chunk, block_steps // steps_per_chunk * steps_per_chunk)  # whole chunks
-        self._block = np.empty((n_chains, min(block_steps, settings.steps), dim), dtype=np.float32)
-        self._block_first, self._block_fill = 1, 0
-        self._create_series(f"{group.name}/metrics", SAMPLE_SERIES)
-        self._sampling = group
-        self.file.attrs["status"] = "running"
-        return name
-
-    def write_sample_snapshot(self, snapshot: SampleSnapshot) -> None:
-        metrics = f"{self._sampling.name}/metrics"
-        self._block[:, self._block_fill] = snapshot.states
-        self._block_fill += 1
-        for name in SAMPLE_SERIES:
-            self._queue_row(metrics, name, getattr(snapshot, name))
-        if self._block_fill == self._block.shape[1]:
-            self.flush()  # a full block: written now (a flush is a safe moment), memory stays bounded
-        else:
-            self.maybe_flush()
-
-    def end_sampling(self, status: str, reason: str = "") -> None:
-        """Write the last chain states and the samples (the last state of every chain), then the
-        sampling's status. A write that fails here marks the sampling failed and raises RunFileError."""
-        if self._sampling is None:
-            return
-        chains = self._sampling["chains"]
-        self._end_sampling_group(status, reason, lambda: chains[:, -1], chains.shape[0] * chains.shape[2] * 4)
 
     def _end_sampling_group(
         self, status: str, reason: str, samples: Callable[[], np.ndarray | None], nbytes: int
@@ -437,7 +283,7 @@ class RunWriter:
                     self._write_pending()
                     final = samples()
                     if final is not None:
-                        create_checked(group, "samples", final)
+                        create_checked(group, "samples", data=final)
         except RunFileError:
             status, reason = "failed", self.write_failure or reason
             raise
@@ -520,16 +366,14 @@ class RunWriter:
 
     def abandon(self) -> None:
         """Close after a failed write: drop what waits in memory, save the status if HDF5 can."""
-        self._pending_rows.clear()
-        self._block_fill = 0
-        self._pending_manifolds.clear()
+        self._drop_pending()
         try:
             self.file.attrs["updated"] = utc_now()
             self.file.close()
         except (OSError, RuntimeError):
             _UNCLOSABLE.append(self.file)  # HDF5 could not close it; never let it close (and fail) again
 
-    def __enter__(self) -> RunWriter:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

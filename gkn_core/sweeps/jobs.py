@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from gkn_core.errors import GKNError
+from gkn_core.families import load, sweep_kind
 from gkn_core.sweeps.spec import SweepJob, job_config
 
 STOPPED_REASON = "stopped before the last step (rerun the sweep to finish it)"
@@ -48,51 +49,17 @@ def run_completed(path: Path) -> bool:
         return False
 
 
-def _drive(job: Any, snapshots: Any, should_stop: Callable[[], bool]) -> None:
-    for _ in snapshots:
-        if should_stop():
-            job.stop()
-    if job.stop_requested:
-        raise _Stopped
+def _driver(should_stop: Callable[[], bool]) -> Callable[..., None]:
+    """Drive a (job, snapshots) pair of a session to its end, stopping it when `should_stop()`."""
 
+    def drive(job: Any, snapshots: Any) -> None:
+        for _ in snapshots:
+            if should_stop():
+                job.stop()
+        if job.stop_requested:
+            raise _Stopped
 
-def _gkn(job: SweepJob, run_path: Path, should_stop: Callable[[], bool]) -> tuple[dict, str]:
-    from gkn_core.device import resolve_device
-    from gkn_core.runs.reader import open_run
-    from gkn_core.sessions import sampling_session, training_session
-
-    config = job_config(job)
-    if not run_completed(run_path):
-        _drive(*training_session(config, run_path, overwrite=True), should_stop)
-        if "sample_distance" in job.metrics:
-            _drive(*sampling_session(run_path), should_stop)
-    device = resolve_device(config.device)
-    from gkn_core.sweeps.metrics import gkn_metrics
-
-    with open_run(run_path) as run:
-        return gkn_metrics(run, job.metrics, job.measure, device), str(run.info.get("device", ""))
-
-
-def _chaos(job: SweepJob, run_path: Path, should_stop: Callable[[], bool]) -> tuple[dict, str]:
-    from gkn_core.chaos.sessions import chaos_training_session
-    from gkn_core.device import resolve_device
-    from gkn_core.runs.reader import open_run
-    from gkn_core.sweeps.metrics import chaos_metrics
-
-    config = job_config(job)
-    if not run_completed(run_path):
-        _drive(*chaos_training_session(config, run_path, overwrite=True), should_stop)
-    with open_run(run_path) as run:
-        return chaos_metrics(run, job.metrics, resolve_device(config.device)), str(run.info.get("device", ""))
-
-
-def _lyapunov(job: SweepJob) -> tuple[dict, str]:
-    from gkn_core.device import describe_device, resolve_device
-    from gkn_core.sweeps.metrics import lyapunov_metrics
-
-    config = job_config(job)
-    device = resolve_device(config.device)
-    return lyapunov_metrics(config, job.metrics, device), describe_device(device)
+    return drive
 
 
 def execute_job(
@@ -106,13 +73,14 @@ def execute_job(
     start = time.perf_counter()
     folder = Path(folder)
     try:
-        if job.kind == "lyapunov":
-            metrics, device = _lyapunov(job)
-        else:
-            run_path = folder / job.run_file
+        run_path = None if job.run_file is None else folder / job.run_file
+        if run_path is not None:
             run_path.parent.mkdir(parents=True, exist_ok=True)
-            run = _gkn if job.kind == "gkn" else _chaos
-            metrics, device = run(job, run_path, should_stop)
+        execute = load(sweep_kind(job.kind).execute)
+        train = run_path is not None and not run_completed(run_path)
+        metrics, device = execute(
+            job_config(job), job.metrics, job.measure, run_path, train, _driver(should_stop)
+        )
         metrics = {name: float(metrics.get(name, math.nan)) for name in job.metrics}
         return JobResult(job.name, "completed", "", metrics, time.perf_counter() - start, device)
     except _Stopped:

@@ -19,57 +19,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field
 
-from gkn_core.chaos.config import ChaosConfig, ChaosModelConfig
-from gkn_core.config import (
-    DeviceName,
-    GKNConfig,
-    _Settings,
-    merge_settings,
-    preset_settings,
-    preset_table,
-    validate_settings,
-)
 from gkn_core.errors import ConfigError
+from gkn_core.families import SWEEP_KINDS, family, load, sweep_kind
+from gkn_core.settings import Settings, preset_settings, validate_section, validate_settings
 
-Kind = Literal["gkn", "chaos", "lyapunov"]
-KINDS: tuple[str, ...] = get_args(Kind)
-PRESET_FILES = {"gkn": "gkn.toml", "chaos": "chaos.toml", "lyapunov": "chaos.toml"}
-DEFAULT_PRESETS = {"gkn": "1d", "chaos": "digits8", "lyapunov": "digits8"}
-# Pixels of the data each chaos preset names: the visible size of an untrained network built from it.
-CHAOS_VISIBLE_UNITS = {"digits8": 64, "mnist": 784, "fashion": 784, "fashion8": 64}
 SPEC_FORMAT = "gkn-studio-sweep"
 SPEC_VERSION = 1
 
 
-class LyapunovSettings(_Settings):
-    steps: Annotated[int, Field(ge=1, le=10_000_000)] = 500  # Euler steps averaged over
-    transient: Annotated[int, Field(ge=0)] | None = None  # None: one phase T/dt, as `gkn lyapunov`
-    chains: Annotated[int, Field(ge=1, le=100_000)] = 4
-    exponents: Annotated[int, Field(ge=1)] = 1
-    renorm_every: Annotated[int, Field(ge=1)] = 1
-
-
-class LyapunovJobConfig(_Settings):
-    """An untrained chaotic network and how to measure its spectrum (the `lyapunov` sweep kind)."""
-
-    preset: str | None = None
-    seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
-    device: DeviceName = "auto"
-    nv: Annotated[int, Field(ge=1, le=65536)] = 64  # visible units (the data's pixels when trained)
-    model: ChaosModelConfig = ChaosModelConfig()
-    lyapunov: LyapunovSettings = LyapunovSettings()
-
-    @model_validator(mode="after")
-    def _exponents_fit(self) -> LyapunovJobConfig:
-        units = self.nv + self.model.Nh + (self.model.Nh2 if self.model.arch == "restricted3" else 0)
-        if self.lyapunov.exponents > units:
-            raise ValueError(f"lyapunov.exponents ({self.lyapunov.exponents}) exceeds the {units} units")
-        return self
-
-
-class MeasureConfig(_Settings):
+class MeasureConfig(Settings):
     """How the end metrics are measured (see docs/sweeps.md)."""
 
     tol: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 0.01  # burn-in: max-norm distance to data
@@ -79,11 +39,9 @@ class MeasureConfig(_Settings):
     flat_threshold: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 0.1
 
 
-CONFIG_MODELS: dict[str, type[BaseModel]] = {
-    "gkn": GKNConfig,
-    "chaos": ChaosConfig,
-    "lyapunov": LyapunovJobConfig,
-}
+def config_model(kind: str) -> type[BaseModel]:
+    """The settings model of one job of a sweep kind (gkn_core.families)."""
+    return sweep_kind(kind).config_model()
 
 
 def _section_model(annotation: Any) -> type[BaseModel] | None:
@@ -104,7 +62,7 @@ def config_fields(kind: str) -> list[str]:
             paths.extend(walk(section, f"{prefix}{name}.") if section else [f"{prefix}{name}"])
         return paths
 
-    return walk(CONFIG_MODELS[kind], "")
+    return walk(config_model(kind), "")
 
 
 def resolve_field(kind: str, name: str) -> str:
@@ -234,14 +192,14 @@ class SweepSpec:
         return list(self.grid)
 
 
-class _SweepFile(_Settings):
+class _SweepFile(Settings):
     """The keys a sweep file may have (TOML; `sweep.json` of a folder has the same ones)."""
 
     format: str | None = None
     format_version: int | None = None
     software_version: str | None = None  # written into sweep.json; a folder's spec is a sweep file too
     created: str | None = None
-    kind: Kind = "gkn"
+    kind: Literal[tuple(SWEEP_KINDS)] = "gkn"  # type: ignore[valid-type]
     preset: str | None = None
     description: str = ""
     seeds: Annotated[int, Field(ge=1, le=10_000)] | list[Annotated[int, Field(ge=0, lt=2**63)]] = 1
@@ -268,10 +226,10 @@ def read_sweep_file(path: str | Path) -> dict[str, Any]:
 
 def build_spec(raw: dict[str, Any]) -> SweepSpec:
     """Validate the keys of a sweep file (or the options, in the same shape) and resolve its fields."""
-    from gkn_core.sweeps.metrics import DEFAULT_METRICS, METRICS
-
     parsed = validate_settings(_SweepFile, raw)
     kind = parsed.kind
+    entry = sweep_kind(kind)
+    descriptions = entry.metric_descriptions()
     grid: dict[str, list[Any]] = {}
     for name, values in flatten(parsed.grid).items():
         path = resolve_field(kind, name)
@@ -288,16 +246,15 @@ def build_spec(raw: dict[str, Any]) -> SweepSpec:
     seeds = list(range(parsed.seeds)) if isinstance(parsed.seeds, int) else parsed.seeds
     if not seeds or len(set(seeds)) != len(seeds):
         raise ConfigError(f"seeds: give a count or a list of distinct seeds (got {parsed.seeds})")
-    metrics = parsed.metrics if parsed.metrics is not None else list(DEFAULT_METRICS[kind])
+    metrics = parsed.metrics if parsed.metrics is not None else list(entry.default_metrics)
     for name in metrics:
-        if name not in METRICS[kind]:
-            raise ConfigError(f"metrics: unknown {kind} metric {name!r} (known: {', '.join(METRICS[kind])})")
+        if name not in descriptions:
+            raise ConfigError(f"metrics: unknown {kind} metric {name!r} (known: {', '.join(descriptions)})")
     if not metrics:
         raise ConfigError("metrics: name at least one end metric")
-    from gkn_core.config import validate_section
 
     measure = validate_section(MeasureConfig, parsed.measure, "measure")
-    preset = parsed.preset if parsed.preset is not None else DEFAULT_PRESETS[kind]
+    preset = parsed.preset if parsed.preset is not None else entry.default_preset
     if "preset" in fixed:
         preset = fixed.pop("preset")
     return SweepSpec(
@@ -328,7 +285,7 @@ class SweepJob:
     @property
     def run_file(self) -> str | None:
         """The run file, relative to the sweep folder; lyapunov jobs only record numbers."""
-        return None if self.kind == "lyapunov" else f"runs/{self.name}.h5"
+        return f"runs/{self.name}.h5" if sweep_kind(self.kind).writes_run else None
 
     @property
     def record_file(self) -> str:
@@ -364,26 +321,17 @@ def _job_name(index: int, point: dict[str, Any], seed: int) -> str:
 
 
 def _base_settings(kind: str, preset: str | None, overrides: dict[str, Any]) -> dict[str, Any]:
-    if kind != "lyapunov":
-        return preset_settings(
-            PRESET_FILES[kind], preset or DEFAULT_PRESETS[kind], overrides, f"{kind} preset"
-        )
-    # An untrained network: the model section of a chaos preset, sized like that preset's data.
-    base: dict[str, Any] = {}
-    if preset is not None:
-        table = preset_table("chaos.toml")
-        if preset not in table:
-            raise ConfigError(f"preset: unknown chaos preset {preset!r} (known: {', '.join(table)})")
-        source = table[preset].get("data", {}).get("source")
-        base = {"preset": preset, "model": dict(table[preset].get("model", {}))}
-        if source in CHAOS_VISIBLE_UNITS:
-            base["nv"] = CHAOS_VISIBLE_UNITS[source]
-    return merge_settings(base, overrides)
+    entry = sweep_kind(kind)
+    if entry.base_settings is not None:
+        return load(entry.base_settings)(preset, overrides)
+    return preset_settings(
+        family(entry.family).presets_file, preset or entry.default_preset, overrides, f"{kind} preset"
+    )
 
 
 def plan_jobs(spec: SweepSpec) -> list[SweepJob]:
     """Every job of the sweep, each validated; the first bad one raises ConfigError (one line)."""
-    model = CONFIG_MODELS[spec.kind]
+    model = config_model(spec.kind)
     paths = list(spec.grid)
     jobs: list[SweepJob] = []
     points = [dict(zip(paths, values, strict=True)) for values in itertools.product(*spec.grid.values())]
@@ -416,4 +364,4 @@ def plan_jobs(spec: SweepSpec) -> list[SweepJob]:
 
 def job_config(job: SweepJob) -> Any:
     """The job's settings as its kind's config object (validated again: they crossed a process)."""
-    return validate_settings(CONFIG_MODELS[job.kind], job.settings)
+    return validate_settings(config_model(job.kind), job.settings)

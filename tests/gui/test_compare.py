@@ -14,10 +14,10 @@ from app import run_actions
 from app.labs import VIEWS
 from gkn_core.chaos.config import chaos_preset_config
 from gkn_core.chaos.sessions import chaos_training_session
-from gkn_core.config import preset_config
+from gkn_core.gkn.config import preset_config
+from gkn_core.gkn.sessions import training_session
 from gkn_core.runs.reader import open_run
 from gkn_core.runs.scalars import ema
-from gkn_core.sessions import training_session
 
 
 def train_gkn(path, layers, steps=60):

@@ -14,8 +14,8 @@ from helpers.waiting import process_events
 
 from app.main_window import VIEWS, MainWindow
 from app.worker import running_threads
-from gkn_core.config import preset_config
-from gkn_core.sessions import sampling_session, training_session
+from gkn_core.gkn.config import preset_config
+from gkn_core.gkn.sessions import sampling_session, training_session
 
 # About 2 s a window on a busy 2-core machine: 30 in the default run, 100 (the count) in --full.
 WINDOWS = 100 if os.environ.get("GKN_FULL", "") not in ("", "0") else 30

@@ -18,8 +18,8 @@ import pytest
 from helpers.waiting import process_events, qt_wait_until
 
 from app.worker import running_threads
-from gkn_core.config import preset_config
-from gkn_core.sessions import sampling_session, training_session
+from gkn_core.gkn.config import preset_config
+from gkn_core.gkn.sessions import sampling_session, training_session
 
 FULL = os.environ.get("GKN_FULL", "") not in ("", "0")
 ACTIONS = 6000 if FULL else 600

@@ -15,9 +15,9 @@ from helpers.waiting import HANG_GUARD, process_events, qt_wait_until, wait_unti
 from app.gkn.live import LiveState
 from app.gkn.manifold1d import OneDView
 from app.worker import running_threads
-from gkn_core.config import preset_config
-from gkn_core.manifolds import Manifold1D
-from gkn_core.sessions import sampling_session, training_session
+from gkn_core.gkn.config import preset_config
+from gkn_core.gkn.manifolds import Manifold1D
+from gkn_core.gkn.sessions import sampling_session, training_session
 
 
 def wait_for(qtbot, condition, timeout_s: float = HANG_GUARD) -> None:

@@ -55,14 +55,14 @@ class Reporter:
 
 def session(mode: str, path: str, on_flush):
     if mode == "train":
-        from gkn_core.config import preset_config
-        from gkn_core.sessions import training_session
+        from gkn_core.gkn.config import preset_config
+        from gkn_core.gkn.sessions import training_session
 
         return training_session(
             preset_config("2d", GKN_TRAIN), path, flush_interval=FLUSH_INTERVAL, on_flush=on_flush
         )
     if mode == "sample":
-        from gkn_core.sessions import sampling_session
+        from gkn_core.gkn.sessions import sampling_session
 
         return sampling_session(path, GKN_SAMPLE, flush_interval=FLUSH_INTERVAL, on_flush=on_flush)
     if mode == "chaos-train":

@@ -19,8 +19,8 @@ from helpers.tally import TALLY
 
 from gkn_core.chaos.config import chaos_preset_config
 from gkn_core.chaos.sessions import chaos_sampling_session, chaos_training_session
-from gkn_core.config import preset_config
-from gkn_core.sessions import sampling_session, training_session
+from gkn_core.gkn.config import preset_config
+from gkn_core.gkn.sessions import sampling_session, training_session
 
 
 def full_mode(config: pytest.Config | None = None) -> bool:

@@ -314,7 +314,13 @@ CASES: list[Case] = [
     Case("sample-noise-negative", b.copy_of("gkn"), ("sample", "{bad}", "--noise", "-1"), "sample.noise"),
     Case("sample-noise-nan", b.copy_of("gkn"), ("sample", "{bad}", "--noise", "nan"), "sample.noise"),
     Case("chaos-sample-0", b.copy_of("chaos"), ("sample", "{bad}", "--chains", "0"), "sample.n"),
-    Case("export-what-bogus", b.copy_of("gkn"), (*EXPORT, "--what", "weights"), "--what: 'weights'"),
+    Case("export-what-bogus", b.copy_of("gkn"), (*EXPORT, "--what", "bogus"), "--what: 'bogus'"),
+    Case(
+        "export-weights-as-csv",
+        b.copy_of("gkn"),
+        (*EXPORT, "--what", "weights"),
+        "not a format of --what weights",
+    ),
     Case("export-format-xls", b.copy_of("gkn"), (*EXPORT, "--format", "xls"), "--format: 'xls'"),
     Case("export-sampling-9", b.copy_of("gkn"), (*EXPORT, "--sampling", "9"), "there is no number 9"),
     # -- unwritable outputs ----------------------------------------------------------------------------

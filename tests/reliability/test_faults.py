@@ -26,12 +26,12 @@ from gkn_core.chaos.config import chaos_preset_config
 from gkn_core.chaos.runfile import load_chaos_model
 from gkn_core.chaos.sessions import chaos_training_session
 from gkn_core.cli import main
-from gkn_core.config import preset_config
-from gkn_core.data.from_config import load_dataset
 from gkn_core.errors import Diverged, JobFailed, RunFileError
-from gkn_core.jobs.gkn_train import GKNTrainingJob, TrainingDiverged, seeded_model
+from gkn_core.gkn.config import preset_config
+from gkn_core.gkn.data import load_dataset
+from gkn_core.gkn.sessions import sampling_session, training_session
+from gkn_core.gkn.train import GKNTrainingJob, TrainingDiverged, seeded_model
 from gkn_core.runs.reader import open_run
-from gkn_core.sessions import sampling_session, training_session
 
 
 def run_cli(capsys, *args: str) -> tuple[int, str, str]:
@@ -194,7 +194,7 @@ def test_gpu_out_of_memory_in_training_is_one_line_and_a_valid_file(monkeypatch,
 
 
 def test_out_of_memory_in_sampling_marks_the_sampling_failed(monkeypatch, tmp_path):
-    from gkn_core.jobs.gkn_sample import KaleidoscopeSamplingJob
+    from gkn_core.gkn.sample import KaleidoscopeSamplingJob
 
     path = tmp_path / "run.h5"
     for _ in training_session(preset_config("1d", {"train": {"steps": 20}}), path)[1]:
@@ -227,11 +227,11 @@ def test_a_failing_flush_is_one_line_and_the_file_keeps_its_last_flush(monkeypat
     """The first flush after step FAIL_FROM fails, whenever it comes (a timed flush on a slow machine,
     the checkpoint at 1500 or the end on a fast one): the flushes before it, the checkpoint of step
     500 among them, are in the file, however fast the steps ran."""
-    from gkn_core.runs.writer import RunWriter
+    from gkn_core.gkn.runfile import GknRunWriter
 
     fail_from = 1000
     written = {"step": 0}
-    real_flush, real_write = h5py.File.flush, RunWriter.write_train_snapshot
+    real_flush, real_write = h5py.File.flush, GknRunWriter.write_train_snapshot
 
     def write_train_snapshot(self, snapshot):
         written["step"] = snapshot.step
@@ -242,7 +242,7 @@ def test_a_failing_flush_is_one_line_and_the_file_keeps_its_last_flush(monkeypat
             raise OSError(errno.ENOSPC, "No space left on device")
         return real_flush(self)
 
-    monkeypatch.setattr(RunWriter, "write_train_snapshot", write_train_snapshot)
+    monkeypatch.setattr(GknRunWriter, "write_train_snapshot", write_train_snapshot)
     monkeypatch.setattr(h5py.File, "flush", flush)
     path = tmp_path / "full.h5"
     code, _, err = run_cli(

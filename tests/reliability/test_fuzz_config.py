@@ -23,18 +23,16 @@ from gkn_core.chaos.config import (
     chaos_preset_names,
     validate_chaos_config,
 )
-from gkn_core.config import (
+from gkn_core.errors import ConfigError, GKNError
+from gkn_core.gkn.config import (
     GKNConfig,
     SampleConfig,
-    describe_validation_error,
     parse_points,
     preset_config,
     preset_names,
     validate_config,
-    validate_section,
-    validate_settings,
 )
-from gkn_core.errors import ConfigError, GKNError
+from gkn_core.settings import describe_validation_error, validate_section, validate_settings
 from gkn_core.sweeps.spec import _SweepFile as SweepFile
 from gkn_core.sweeps.spec import build_spec
 

@@ -1,4 +1,4 @@
-"""Export parts of a run file to formats other tools read: CSV, NPZ and HDF5."""
+"""Writing arrays of a run file in formats other tools read: CSV, NPZ and HDF5 (any kind)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import h5py
 import numpy as np
 
 from gkn_core.errors import GKNError
-from gkn_core.runs.reader import Run
 
 ExportWhat = Literal["chains", "samples", "metrics"]
 ExportFormat = Literal["csv", "npz", "h5"]
@@ -23,20 +22,6 @@ def check_output_path(path: Path, overwrite: bool) -> None:
         raise GKNError(f"{path} already exists (pass --overwrite to replace it)")
     if not path.parent.exists():
         raise GKNError(f"cannot write {path}: folder {path.parent} does not exist")
-
-
-def export_arrays(run: Run, what: ExportWhat, sampling: int | None) -> dict[str, np.ndarray]:
-    """The arrays an export writes, by name."""
-    if what == "metrics":
-        metrics = run.train_metrics()
-        if not metrics:
-            raise GKNError(f"{run.path} holds no training metrics")
-        return metrics
-    record = run.sampling(sampling)
-    if what == "chains":
-        return {"chains": record.chains, **{f"metrics_{k}": v for k, v in record.metrics.items()}}
-    samples = record.samples if record.samples is not None else record.chains[:, -1]
-    return {"samples": samples}
 
 
 def write_csv(path: Path, what: ExportWhat, arrays: dict[str, np.ndarray]) -> None:
@@ -61,28 +46,25 @@ def write_csv(path: Path, what: ExportWhat, arrays: dict[str, np.ndarray]) -> No
             out.writerows(samples.tolist())
 
 
-def export_run(
-    run: Run,
-    what: ExportWhat,
-    fmt: ExportFormat,
-    out: Path,
-    sampling: int | None = None,
-    overwrite: bool = False,
-) -> dict[str, tuple[int, ...]]:
-    """Write the export; returns the shape of each array written."""
-    check_output_path(out, overwrite)
-    arrays = export_arrays(run, what, sampling)
+def write_arrays(out: Path, what: str, fmt: str, arrays: dict[str, np.ndarray], source: Path) -> None:
+    """Write named arrays as csv (`write_csv`: chains, samples or metrics), npz or h5."""
     try:
         if fmt == "csv":
-            write_csv(out, what, arrays)
+            write_csv(out, what, arrays)  # type: ignore[arg-type]
         elif fmt == "npz":
             with open(out, "wb") as handle:
                 np.savez_compressed(handle, **arrays)
         else:
             with h5py.File(out, "w") as file:
-                file.attrs.update(source_run=str(run.path), what=what)
+                file.attrs.update(source_run=str(source), what=what)
                 for name, values in arrays.items():
                     file.create_dataset(name, data=values, compression="gzip")
     except OSError as exc:
         raise GKNError(f"cannot write {out}: {exc.strerror or exc}") from None
-    return {name: values.shape for name, values in arrays.items()}
+
+
+def described(shapes: dict[str, tuple[int, ...]]) -> str:
+    """'chains 16x31x1, ...' for the `wrote ...` line; the metrics that come with chains are left out."""
+    return ", ".join(
+        f"{k} {'x'.join(map(str, v))}" for k, v in shapes.items() if not k.startswith("metrics_")
+    )

@@ -1,7 +1,7 @@
-"""End metrics of sweep jobs, measured on the finished run file (or, for untrained networks, on the
-network itself). Every metric is one number per run; NaN where it does not apply.
+"""End metrics of GKN sweep jobs, measured on the finished run file; one number per run, NaN where it
+does not apply (the numbers behind the paper's depth claim, which it shows only in pictures), and
+how one GKN sweep job runs.
 
-GKN runs (the numbers behind the paper's depth claim, which it shows only in pictures):
 - burn-in: noise-free iterations x <- f(x) from a set of starts until within `tol` (max norm) of a
   training point (`manifolds.steps_to_reach`). Starts are a grid of [low, high]^D for D <= 4 (201
   points in 1D, 41 x 41 in 2D, 16^3, 9^4; `measure.grid` overrides), else `random_starts` uniform
@@ -19,12 +19,12 @@ GKN runs (the numbers behind the paper's depth claim, which it shows only in pic
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-
-from gkn_core.chaos.scores import DIGIT_SCORE_NAMES, SCORE_NAMES
 
 GKN_METRICS = {
     "final_loss": "batch loss MSE(f(x), x) at the last training step",
@@ -36,40 +36,11 @@ GKN_METRICS = {
     "corner_loss": "max over the corners c of [low, high]^D of ||c - f(c)||^2 / D",
     "sample_distance": "mean RMS distance of kaleidoscopic samples (after burn-in) to the nearest data row",
 }
-CHAOS_METRICS = {
-    "E2": "covariance score E^(2) at the last step (0 is ideal)",
-    "Es": "spectrum score E^(s) at the last step (0 is ideal)",
-    "ER": "entropy score E^(R) at the last step (0 is ideal)",
-    "AAI": "adversarial accuracy indicator at the last step (0.5 is ideal)",
-    "AAI_data": "AAI of the data rows at the last step",
-    "AAI_gen": "AAI of the samples at the last step",
-    "digit": "class score (digit score on digits8/mnist, item score on fashion/fashion8; NaN on other "
-    "data): fraction of samples read as a digit/item with confidence > 0.9",
-    "digit_entropy": "entropy of the classes of those samples (ln 10 = 2.30 is perfect)",
-    "lyapunov_before": "largest Lyapunov exponent per tau of the untrained network",
-    "lyapunov_after": "largest Lyapunov exponent per tau of the trained network",
-}
-LYAPUNOV_METRICS = {
-    "largest": "largest Lyapunov exponent per tau",
-    "participation_ratio": "participation ratio of the positive exponents measured",
-    "kaplan_yorke_dim": "Kaplan-Yorke dimension of the exponents measured",
-}
-METRICS: dict[str, dict[str, str]] = {
-    "gkn": GKN_METRICS,
-    "chaos": CHAOS_METRICS,
-    "lyapunov": LYAPUNOV_METRICS,
-}
-DEFAULT_METRICS = {
-    "gkn": ("final_loss", "best_loss", "burn_in_steps", "reach_fraction", "flat_fraction"),
-    "chaos": ("E2", "Es", "ER", "AAI", "digit", "digit_entropy", "lyapunov_before", "lyapunov_after"),
-    "lyapunov": ("largest",),
-}
 GRID_PER_AXIS = {1: 201, 2: 41, 3: 16, 4: 9}
 MAX_CORNER_DIM = 16
 JACOBIAN_CHUNK = 256
 
 
-# -- GKN -------------------------------------------------------------------------------------------
 def measurement_starts(
     dim: int, low: float, high: float, grid: int | None, random_starts: int, seed: int
 ) -> torch.Tensor:
@@ -114,8 +85,8 @@ def corner_loss(model: torch.nn.Module, dim: int, low: float, high: float) -> fl
 
 def gkn_metrics(run: Any, names: tuple[str, ...], measure: dict[str, Any], device: torch.device) -> dict:
     """The gkn end metrics `names` of an open, finished run."""
-    from gkn_core.data.from_config import load_dataset
-    from gkn_core.manifolds import steps_to_reach
+    from gkn_core.gkn.data import load_dataset
+    from gkn_core.gkn.manifolds import steps_to_reach
 
     out: dict[str, float] = {}
     series = run.train_metrics()
@@ -158,64 +129,24 @@ def gkn_metrics(run: Any, names: tuple[str, ...], measure: dict[str, Any], devic
     return out
 
 
-# -- chaos -----------------------------------------------------------------------------------------
-def chaos_metrics(run: Any, names: tuple[str, ...], device: torch.device) -> dict:
-    """The chaos end metrics `names` of an open, finished chaos run."""
-    from gkn_core.chaos.analysis import largest_exponent
-    from gkn_core.chaos.models import build_chaos_model
-    from gkn_core.chaos.runfile import chaos_series, load_chaos_model
+def run_sweep_job(
+    config: Any,
+    names: tuple[str, ...],
+    measure: dict[str, Any],
+    run_path: Path,
+    train: bool,
+    drive: Callable[..., None],
+) -> tuple[dict, str]:
+    """One GKN sweep job (gkn_core.families): train (and sample, for sample_distance) unless the run
+    file is complete already, then measure its end metrics."""
+    from gkn_core.device import resolve_device
+    from gkn_core.gkn.sessions import sampling_session, training_session
+    from gkn_core.runs.reader import open_run
 
-    out: dict[str, float] = {}
-    scores = chaos_series(run, "train/scores")
-    has_scores = bool(scores) and len(scores.get("step", [])) > 0
-    for name in (*SCORE_NAMES, *DIGIT_SCORE_NAMES):
-        if name in names:
-            # The job scores its samples at the last step, so the last row is the end value.
-            out[name] = float(scores[name][-1]) if has_scores and name in scores else math.nan
-    config = run.config
-    train = config.train
-
-    def largest(model: Any) -> float:
-        # The settings and seed the training job measures with, so `after` equals its last row.
-        estimate = largest_exponent(
-            model, train.lyapunov_steps, model.settings.n_steps, train.lyapunov_chains, seed=config.seed
-        )
-        return estimate.value
-
-    if "lyapunov_before" in names:
-        out["lyapunov_before"] = largest(build_chaos_model(config.model, run.dim, device, seed=config.seed))
-    if "lyapunov_after" in names:
-        model, _ = load_chaos_model(run, device=device)
-        out["lyapunov_after"] = largest(model)
-    return out
-
-
-# -- untrained networks ----------------------------------------------------------------------------
-def untrained_spectrum(config: Any, device: torch.device) -> torch.Tensor:
-    """The k largest exponents per tau of an untrained network (a LyapunovJobConfig), averaged over
-    chains: the same seeds and steps as `gkn lyapunov --untrained`, so the numbers agree."""
-    from gkn_core.chaos.models import build_chaos_model
-    from gkn_core.lyapunov import lyapunov_spectrum
-
-    settings = config.lyapunov
-    model = build_chaos_model(config.model, config.nv, device, config.seed)
-    per_tau = model.settings.tau / model.settings.dt
-    generator = torch.Generator(device=model.device).manual_seed(config.seed + 7)
-    x0 = torch.cat(model.random_state(settings.chains, generator), dim=1)
-    transient = settings.transient if settings.transient is not None else model.settings.n_steps
-    spectrum = lyapunov_spectrum(
-        model.flat_step, x0, settings.exponents, settings.steps, transient, settings.renorm_every
-    )
-    return (spectrum * per_tau).mean(0)
-
-
-def lyapunov_metrics(config: Any, names: tuple[str, ...], device: torch.device) -> dict:
-    from gkn_core.lyapunov import kaplan_yorke_dimension, participation_ratio
-
-    mean = untrained_spectrum(config, device)
-    out = {"largest": float(mean[0])}
-    if "participation_ratio" in names:
-        out["participation_ratio"] = float(participation_ratio(mean))
-    if "kaplan_yorke_dim" in names:
-        out["kaplan_yorke_dim"] = float(kaplan_yorke_dimension(mean))
-    return {k: v for k, v in out.items() if k in names}
+    if train:
+        drive(*training_session(config, run_path, overwrite=True))
+        if "sample_distance" in names:
+            drive(*sampling_session(run_path))
+    device = resolve_device(config.device)
+    with open_run(run_path) as run:
+        return gkn_metrics(run, names, measure, device), str(run.info.get("device", ""))

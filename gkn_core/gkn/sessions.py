@@ -8,15 +8,17 @@ from typing import Any
 
 import numpy as np
 
-from gkn_core.config import GKNConfig, SampleConfig, validate_section
-from gkn_core.data.from_config import load_dataset
 from gkn_core.device import describe_device, resolve_device
 from gkn_core.errors import ConfigError, GKNError
-from gkn_core.jobs.gkn_sample import KaleidoscopeSamplingJob, SampleSnapshot
-from gkn_core.jobs.gkn_train import GKNTrainingJob, TrainSnapshot
+from gkn_core.gkn.config import GKNConfig, SampleConfig
+from gkn_core.gkn.data import load_dataset
+from gkn_core.gkn.runfile import GknRunWriter, record_sampling, record_training
+from gkn_core.gkn.sample import KaleidoscopeSamplingJob, SampleSnapshot
+from gkn_core.gkn.train import GKNTrainingJob, TrainSnapshot
+from gkn_core.runs.disk import room_for_writing
 from gkn_core.runs.reader import open_run
-from gkn_core.runs.recording import record_sampling, record_training
-from gkn_core.runs.writer import DEFAULT_FLUSH_INTERVAL, RunWriter, room_for_writing
+from gkn_core.runs.writer import DEFAULT_FLUSH_INTERVAL
+from gkn_core.settings import validate_section
 
 
 def training_session(
@@ -30,7 +32,7 @@ def training_session(
     device = resolve_device(config.device)
     dataset = load_dataset(config.data, config.seed)
     job = GKNTrainingJob(config, dataset, device)
-    writer = RunWriter.create(
+    writer = GknRunWriter.create(
         out, config, dataset, describe_device(device), overwrite, flush_interval=flush_interval
     )
     writer.on_flush = on_flush
@@ -64,7 +66,7 @@ def sampling_session(
     seed = settings.seed if settings.seed is not None else config.seed + 1000 + n_before
     job = KaleidoscopeSamplingJob(model, settings, low, high, seed, reference, starts)
     check_room_for_chains(Path(run_path), job.n_chains * (job.total_steps + 1) * job.dim * 4)
-    writer = RunWriter.append(run_path, flush_interval)
+    writer = GknRunWriter.append(run_path, flush_interval)
     writer.on_flush = on_flush
     return job, record_sampling(job, writer, seed, checkpoint_step)
 

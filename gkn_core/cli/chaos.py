@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from gkn_core.chaos.config import (
@@ -20,29 +19,18 @@ from gkn_core.chaos.config import (
     chaos_preset_description,
     chaos_preset_names,
 )
-from gkn_core.cli_options import ConfigFile, FromRun
+from gkn_core.cli.common import ctrl_c_stops, data_source, drop_none, progress_bar, stdout, wrote
+from gkn_core.cli.options import ConfigFile, FromRun
 from gkn_core.errors import ConfigError, GKNError
 from gkn_core.runs.settings_file import starting_settings
 
-stdout = Console(soft_wrap=True)
 CHAOS_DATA = ("digits8", "mnist", "fashion", "fashion8")
-
-
-def _drop_none(section: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in section.items() if v is not None}
 
 
 def chaos_data_overrides(data: str | None, limit: int | None) -> dict[str, Any]:
     section: dict[str, Any] = {}
     if data is not None:
-        if data in CHAOS_DATA:
-            section.update(source=data, path=None)
-        elif Path(data).exists():
-            section.update(source="file", path=str(Path(data).resolve()))
-        else:
-            raise GKNError(
-                f"--data: {data!r} is neither a known data set ({', '.join(CHAOS_DATA)}) nor a file"
-            )
+        section.update({"path": None, **data_source(data, CHAOS_DATA)})
     if limit is not None:
         section["limit"] = limit
     return section
@@ -79,14 +67,21 @@ def train_chaos(
 ) -> None:
     """Train a chaotic RNN generative model by contrastive Hebbian learning."""
     from gkn_core.chaos.sessions import chaos_training_session
-    from gkn_core.cli import ctrl_c_stops, progress_bar
     from gkn_core.runs.reader import open_run
 
-    overrides: dict[str, Any] = _drop_none({"seed": seed, "device": device})
-    every = {"sample_every": sample_every, "metrics_every": metrics_every}
+    overrides: dict[str, Any] = drop_none({"seed": seed, "device": device})
     sections = {
-        "model": _drop_none({"arch": arch, "Nh": nh, "Nh2": nh2, "g": g, "tau": tau, "dt": dt, "T": T}),
-        "train": _drop_none(dict(steps=steps, k=k, M=M, lyapunov_every=lyapunov_every, **every)),
+        "model": drop_none({"arch": arch, "Nh": nh, "Nh2": nh2, "g": g, "tau": tau, "dt": dt, "T": T}),
+        "train": drop_none(
+            {
+                "steps": steps,
+                "k": k,
+                "M": M,
+                "lyapunov_every": lyapunov_every,
+                "sample_every": sample_every,
+                "metrics_every": metrics_every,
+            }
+        ),
         "data": chaos_data_overrides(data, limit),
     }
     overrides.update({key: v for key, v in sections.items() if v})
@@ -154,10 +149,10 @@ def lyapunov(
     from gkn_core.chaos.config import ChaosModelConfig
     from gkn_core.chaos.models import build_chaos_model
     from gkn_core.chaos.runfile import load_chaos_model
-    from gkn_core.config import validate_section
     from gkn_core.device import resolve_device
     from gkn_core.lyapunov import kaplan_yorke_dimension, participation_ratio
     from gkn_core.runs.reader import open_run
+    from gkn_core.settings import validate_section
 
     if exponents < 1 or steps < 1 or chains < 1 or renorm_every < 1:
         raise GKNError("--exponents, --steps, --chains and --renorm-every must be >= 1")
@@ -225,16 +220,20 @@ def lyapunov(
         )
 
 
-def _chaos_sample(
-    run_path: Path, chains: int | None, steps: int | None, seed: int | None, device: str | None, quiet: bool
-) -> None:
+def sample_chaos_run(run_path: Path, options: dict[str, Any], quiet: bool) -> None:
+    """`gkn sample` on a chaos run: samples of its own noise-free dynamics (gkn-only options refused)."""
+    unused = [name for name in ("noise", "noise_law", "burn_in", "start") if options.get(name) is not None]
+    if unused:
+        raise GKNError(
+            f"--{unused[0].replace('_', '-')} does not apply to a chaos run (its dynamics are noise-free)"
+        )
+    chains, steps, seed, device = (options[k] for k in ("chains", "steps", "seed", "device"))
     from gkn_core.chaos.sessions import chaos_sampling_session
-    from gkn_core.cli import ctrl_c_stops, progress_bar
     from gkn_core.runs.reader import open_run
 
     with open_run(run_path) as run:
         dt = run.config.model.dt
-    overrides = _drop_none({"n": chains, "T": None if steps is None else steps * dt, "seed": seed})
+    overrides = drop_none({"n": chains, "T": None if steps is None else steps * dt, "seed": seed})
     job, snapshots = chaos_sampling_session(run_path, overrides, device)
     with ctrl_c_stops(job), progress_bar(quiet) as progress:
         task = progress.add_task("sample chaos", total=job.total_steps, metric="")
@@ -248,28 +247,9 @@ def _chaos_sample(
     )
 
 
-def sample_chaos_run(
-    run_path: Path,
-    gkn_only: dict[str, Any],
-    chains: int | None,
-    steps: int | None,
-    seed: int | None,
-    device: str | None,
-    quiet: bool,
-) -> None:
-    """`gkn sample` on a chaos run: samples of its own noise-free dynamics (gkn-only options refused)."""
-    unused = [name for name, value in gkn_only.items() if value is not None]
-    if unused:
-        raise GKNError(
-            f"--{unused[0].replace('_', '-')} does not apply to a chaos run (its dynamics are noise-free)"
-        )
-    _chaos_sample(run_path, chains, steps, seed, device, quiet)
-
-
 def show_chaos_run(run: Any) -> None:
     """The `gkn runs show` table of a chaos run."""
-    from gkn_core.chaos.recordings import RECORDINGS, recording_names
-    from gkn_core.chaos.runfile import chaos_series
+    from gkn_core.chaos.runfile import RECORDINGS, chaos_series, recording_names
 
     table = Table(title=str(run.path), show_header=False)
     for key, value in run.info.items():
@@ -309,34 +289,6 @@ def show_chaos_run(run: Any) -> None:
     stdout.print(table)
 
 
-def chaos_export_arrays(run: Any, what: str, sampling: int | None) -> dict[str, Any]:
-    """The arrays `gkn export --what chains|samples` writes for a chaos run: the recorded
-    trajectories (as 'chains', with the indices of their units) or the samples phi(v(T))."""
-    import numpy as np
-
-    names = run.sampling_names()
-    if not names:
-        raise GKNError(f"{run.path} holds no sampling yet (run `gkn sample {run.path}`)")
-    index = -1 if sampling is None else sampling
-    if not -len(names) <= index < len(names):
-        raise GKNError(f"{run.path} has {len(names)} samplings; there is no number {index}")
-    where = f"sampling/{names[index]}"
-    group = run.file[where]
-    if what == "samples":
-        if "samples" not in group:
-            raise GKNError(f"sampling {names[index]} of {run.path} did not complete: it has no samples")
-        return {"samples": run.numbers(f"{where}/samples", ndim=2)}
-    metrics = run.series(f"{where}/metrics") if "metrics" in group else {}
-    chains = run.numbers(f"{where}/trajectories", ndim=3)
-    if "step" in metrics:
-        chains = chains[:, : len(metrics["step"]) + 1]
-    return {
-        "chains": chains,
-        "units": np.asarray(run.numbers(f"{where}/units", ndim=1)),
-        **{f"metrics_{k}": v for k, v in metrics.items()},
-    }
-
-
 def export_chaos_run(
     run_path: Path,
     out: Path,
@@ -347,42 +299,29 @@ def export_chaos_run(
     recording: int | None = None,
 ) -> None:
     """`gkn export --what chains|samples|recording` of a chaos run: the trajectories of a sampling,
-    its samples, or a trajectory recording of the Dynamics view (`recording`: its index)."""
-    import h5py
-    import numpy as np
-
-    from gkn_core.export import check_output_path, write_csv
+    its samples, or a trajectory recording of the Dynamics view (`recording`: its index); the
+    training metrics are exported as for every run."""
+    from gkn_core.chaos.runfile import export_arrays
+    from gkn_core.gkn.export import export_run
+    from gkn_core.runs.export import check_output_path, write_arrays
     from gkn_core.runs.reader import open_run
 
+    if what == "metrics":
+        with open_run(run_path) as run:
+            wrote(out, export_run(run, "metrics", fmt, out, sampling, overwrite))  # type: ignore[arg-type]
+        return
     if what == "recording":
         from gkn_core.chaos.recordings import export_recording, read_recording
 
         with open_run(run_path) as run:
             check_output_path(out, overwrite)
-            shapes = export_recording(read_recording(run, recording), fmt, out, overwrite)
-        described = ", ".join(f"{k} {'x'.join(map(str, v))}" for k, v in shapes.items())
-        stdout.print(f"wrote {out} ({described})")
+            wrote(out, export_recording(read_recording(run, recording), fmt, out, overwrite))
         return
     with open_run(run_path) as run:
         check_output_path(out, overwrite)
-        arrays = chaos_export_arrays(run, what, sampling)
-    try:
-        if fmt == "csv":
-            write_csv(out, what, {k: v for k, v in arrays.items() if k in ("chains", "samples")})
-        elif fmt == "npz":
-            with open(out, "wb") as handle:
-                np.savez_compressed(handle, **arrays)
-        else:
-            with h5py.File(out, "w") as file:
-                file.attrs.update(source_run=str(run_path), what=what)
-                for name, values in arrays.items():
-                    file.create_dataset(name, data=values, compression="gzip")
-    except OSError as exc:
-        raise GKNError(f"cannot write {out}: {exc.strerror or exc}") from None
-    described = ", ".join(
-        f"{k} {'x'.join(map(str, v.shape))}" for k, v in arrays.items() if not k.startswith("metrics_")
-    )
-    stdout.print(f"wrote {out} ({described})")
+        arrays = export_arrays(run, what, sampling)
+    write_arrays(out, what, fmt, arrays, run_path)
+    wrote(out, {k: v.shape for k, v in arrays.items()})
 
 
 def chaos_presets() -> None:

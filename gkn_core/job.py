@@ -13,12 +13,15 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from typing import Generic, TypeVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import numpy as np
-import torch
 
 from gkn_core.errors import ConfigError, JobFailed, out_of_memory
+
+if TYPE_CHECKING:  # torch is imported where a job runs, not where its results are read
+    import torch
 
 SnapshotT = TypeVar("SnapshotT")
 
@@ -37,11 +40,22 @@ class StepInterrupted(Exception):
     counted, and the job ends at the boundary before it (the model as the last whole step left it)."""
 
 
+@dataclass(frozen=True)
+class Checkpoint:
+    """Weights of a model at a step, as plain arrays (what run files store in /checkpoints)."""
+
+    step: int  # optimizer steps applied to these weights
+    loss: float  # the loss measured on these weights (nan if never measured)
+    weights: dict[str, np.ndarray]
+
+
 MEMORY_HEADROOM = 0.9  # a job may plan to use at most this share of the memory available
 
 
 def available_memory(device: torch.device | str = "cpu") -> int | None:
     """Bytes free for a new allocation on `device`, or None when this system does not say."""
+    import torch
+
     device = torch.device(device)
     if device.type == "cuda":
         return int(torch.cuda.mem_get_info(device)[0])
@@ -60,6 +74,8 @@ def ensure_memory(nbytes: int, device: torch.device | str, what: str) -> None:
     (or the system's out-of-memory killer) later."""
     free = available_memory(device)
     if free is not None and nbytes > MEMORY_HEADROOM * free:
+        import torch
+
         raise ConfigError(
             f"{what} needs about {nbytes / 1e9:,.1f} GB of memory but {torch.device(device)} has "
             f"{free / 1e9:,.1f} GB available; choose smaller settings"
@@ -68,7 +84,7 @@ def ensure_memory(nbytes: int, device: torch.device | str, what: str) -> None:
 
 def frozen_array(values: torch.Tensor | np.ndarray) -> np.ndarray:
     """A detached, read-only CPU numpy copy: safe to hand to another thread."""
-    if isinstance(values, torch.Tensor):
+    if not isinstance(values, np.ndarray) and hasattr(values, "detach"):  # a torch.Tensor
         values = values.detach().to("cpu").numpy()
     copy = np.array(values, copy=True)
     copy.flags.writeable = False

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass
 
@@ -10,20 +9,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from gkn_core.config import GKNConfig, ModelConfig
 from gkn_core.data import Dataset
 from gkn_core.device import resolve_device
 from gkn_core.errors import Diverged
-from gkn_core.jobs.base import Job, ensure_memory, frozen_array
-from gkn_core.manifolds import Manifold1D, Manifold2D, manifold_snapshot
-from gkn_core.models import KaleidoscopeMLP, build_model
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    step: int  # optimizer steps applied to these weights
-    loss: float  # the batch loss measured on these weights (nan if never measured)
-    weights: dict[str, np.ndarray]
+from gkn_core.gkn.config import GKNConfig
+from gkn_core.gkn.manifolds import Manifold1D, Manifold2D, manifold_snapshot
+from gkn_core.gkn.model import KaleidoscopeMLP, build_model, parameter_count
+from gkn_core.job import Checkpoint, Job, ensure_memory, frozen_array
 
 
 @dataclass(frozen=True)
@@ -45,12 +37,6 @@ class TrainingDiverged(Diverged):
 
 def weights_of(model: nn.Module) -> dict[str, torch.Tensor]:
     return {name: value.detach().clone() for name, value in model.state_dict().items()}
-
-
-def parameter_count(dim: int, settings: ModelConfig) -> int:
-    """Weights and biases of the network of `settings` on data of dimension `dim`, without building it."""
-    widths = [dim] + [settings.hidden] * (settings.layers - 1) + [dim]
-    return sum(n_in * n_out + n_out for n_in, n_out in itertools.pairwise(widths))
 
 
 def seeded_model(config: GKNConfig, dim: int, device: torch.device) -> KaleidoscopeMLP:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from gkn_core.config import DataConfig
 from gkn_core.data import Dataset
 from gkn_core.data.images import load_image_file, load_named_dataset
 from gkn_core.data.toy import TOY_GENERATORS, points_dataset
+from gkn_core.gkn.config import DataConfig
 
 
 def load_dataset(settings: DataConfig, seed: int = 0) -> Dataset:

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from gkn_core.jobs.base import frozen_array
+from gkn_core.job import frozen_array
 
 EVAL_CHUNK = 65_536  # rows per forward pass: a 256x256 grid is one chunk
 

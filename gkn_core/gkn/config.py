@@ -6,34 +6,20 @@ Presets are data (`presets/gkn.toml`), merged with user overrides and then valid
 
 from __future__ import annotations
 
-import tomllib
-from functools import cache
-from importlib import resources
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
+from pydantic import Field, field_validator, model_validator
+
+from gkn_core.errors import ConfigError
+from gkn_core.settings import (
+    DeviceName,
+    Settings,
+    preset_settings,
+    preset_table_description,
+    preset_table_names,
+    validate_settings,
 )
 
-from gkn_core.device import DEVICE_PATTERN
-from gkn_core.errors import ConfigError
-
-SettingsT = TypeVar("SettingsT", bound=BaseModel)
-
-
-def _known_device(value: str) -> str:
-    if not DEVICE_PATTERN.match(value):
-        raise ValueError("unknown device (use auto, cpu, cuda or cuda:N)")
-    return value
-
-
-DeviceName = Annotated[str, AfterValidator(_known_device)]
 PositiveInt = Annotated[int, Field(ge=1)]
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 
@@ -48,13 +34,7 @@ NoiseLaw = Literal["gaussian", "uniform"]
 StartLaw = Literal["uniform", "clipped_normal"]
 
 
-class _Settings(BaseModel):
-    """Immutable, and unknown keys are errors rather than silently ignored typos."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
-
-
-class DataConfig(_Settings):
+class DataConfig(Settings):
     source: DataSource = "points"
     points: list[list[FiniteFloat]] | None = None
     n: Annotated[int, Field(ge=1, le=1_000_000)] = 256
@@ -98,14 +78,14 @@ class DataConfig(_Settings):
         return self.source in ("digits8", "mnist", "fashion", "fashion8", "file")
 
 
-class ModelConfig(_Settings):
+class ModelConfig(Settings):
     # L counts Linear layers, as in the reference code: L=7 is Linear(D,H), 5 x Linear(H,H), Linear(H,D).
     layers: Annotated[int, Field(ge=1, le=128)] = 7
     hidden: Annotated[int, Field(ge=1, le=65536)] = 10
     activation: Activation = "relu"
 
 
-class TrainConfig(_Settings):
+class TrainConfig(Settings):
     steps: Annotated[int, Field(ge=1, le=100_000_000)] = 2000
     lr: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 1e-3
     batch_size: PositiveInt | None = None  # None: the full data set in every step
@@ -115,7 +95,7 @@ class TrainConfig(_Settings):
     manifold_grid: Annotated[int, Field(ge=2, le=4096)] = 100
 
 
-class SampleConfig(_Settings):
+class SampleConfig(Settings):
     chains: Annotated[int, Field(ge=1, le=1_000_000)] = 64
     steps: Annotated[int, Field(ge=1, le=1_000_000)] = 200
     noise: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.01
@@ -134,7 +114,7 @@ class SampleConfig(_Settings):
         return self
 
 
-class GKNConfig(_Settings):
+class GKNConfig(Settings):
     preset: str | None = None
     seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
     device: DeviceName = "auto"
@@ -144,92 +124,21 @@ class GKNConfig(_Settings):
     sample: SampleConfig = SampleConfig()
 
 
-def _shown_key(part: object) -> str:
-    """A settings key as written in a message: plain names as they are, anything odd quoted."""
-    text = str(part)
-    return text if text.replace("_", "a").isalnum() else repr(text)
-
-
-def _shorten(text: str, limit: int = 80) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def describe_validation_error(exc: ValidationError) -> str:
-    """One line for the first problem: 'model.layers: must be >= 1 (got 0)'."""
-    first = exc.errors()[0]
-    where = ".".join(_shown_key(part) for part in first["loc"]) or "config"
-    message = " ".join(first["msg"].removeprefix("Value error, ").split())
-    message = message.replace("Input should be", "must be")
-    if first["type"] == "extra_forbidden":
-        message = "unknown setting"
-    given = first.get("input")
-    shown = "" if isinstance(given, dict) or first["type"] == "missing" else f" (got {_shorten(repr(given))})"
-    extra = len(exc.errors()) - 1
-    more = f"; and {extra} more problem{'s' if extra > 1 else ''}" if extra else ""
-    return f"{where}: {message}{shown}{more}"
-
-
-def validate_settings(model: type[SettingsT], raw: dict[str, Any]) -> SettingsT:
-    """Validate a whole config of any run kind; a bad value raises ConfigError with one line."""
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        raise ConfigError(describe_validation_error(exc)) from None
-
-
 def validate_config(raw: dict[str, Any]) -> GKNConfig:
     return validate_settings(GKNConfig, raw)
 
 
-@cache
-def preset_table(filename: str = "gkn.toml") -> dict[str, dict[str, Any]]:
-    """Presets as data: one TOML file of named tables per run kind, shipped in gkn_core/presets."""
-    text = resources.files("gkn_core.presets").joinpath(filename).read_text(encoding="utf-8")
-    return tomllib.loads(text)
-
-
-def preset_settings(
-    filename: str, name: str, overrides: dict[str, Any] | None = None, label: str = "preset"
-) -> dict[str, Any]:
-    """The raw settings of a named preset with `overrides` merged in, not yet validated."""
-    table = preset_table(filename)
-    if name not in table:
-        raise ConfigError(f"preset: unknown {label} {name!r} (known: {', '.join(table)})")
-    raw = {k: v for k, v in table[name].items() if k != "description"}
-    raw["preset"] = name
-    return merge_settings(raw, overrides or {})
-
-
 def preset_names() -> list[str]:
-    return list(preset_table())
+    return preset_table_names("gkn.toml")
 
 
 def preset_description(name: str) -> str:
-    return str(preset_table()[name].get("description", ""))
-
-
-def merge_settings(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    """Nested dict merge; overrides win, sections are merged key by key."""
-    merged = dict(base)
-    for key, value in overrides.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = merge_settings(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
+    return preset_table_description("gkn.toml", name)
 
 
 def preset_config(name: str, overrides: dict[str, Any] | None = None) -> GKNConfig:
     """The named preset with `overrides` (nested sections) applied, validated."""
     return validate_config(preset_settings("gkn.toml", name, overrides))
-
-
-def validate_section(model: type[BaseModel], raw: dict[str, Any], section: str) -> Any:
-    """Validate one section (e.g. SampleConfig) with the same one-line errors as a whole config."""
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        raise ConfigError(f"{section}.{describe_validation_error(exc)}") from None
 
 
 def parse_points(text: str) -> list[list[float]]:

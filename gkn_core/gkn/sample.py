@@ -15,9 +15,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from gkn_core.config import SampleConfig
-from gkn_core.jobs.base import Job, ensure_memory, frozen_array
-from gkn_core.manifolds import model_device
+from gkn_core.gkn.config import SampleConfig
+from gkn_core.gkn.manifolds import model_device
+from gkn_core.job import Job, ensure_memory, frozen_array
 
 REFERENCE_ROWS = 512  # data rows kept to measure how close samples are to the data (cost: one cdist)
 

@@ -1,0 +1,86 @@
+"""What every `gkn` command shares: result lines, progress bars, Ctrl+C, option helpers, and the
+one-line handling of every user error (exit code 2, never a traceback).
+
+Imports neither torch nor Qt: `gkn --help` and friends answer at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+import traceback
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from gkn_core.errors import GKNError
+from gkn_core.job import Job
+
+stdout = Console(soft_wrap=True)  # result lines stay whole lines when piped
+
+
+def drop_none(section: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in section.items() if v is not None}
+
+
+def data_source(data: str, known: tuple[str, ...]) -> dict[str, Any]:
+    """The data section for `--data`: a known data set by name, or an image file (made absolute)."""
+    if data in known:
+        return {"source": data}
+    if Path(data).exists():
+        return {"source": "file", "path": str(Path(data).resolve())}
+    raise GKNError(f"--data: {data!r} is neither a known data set ({', '.join(known)}) nor a file")
+
+
+def run_kind(run_path: Path) -> str:
+    from gkn_core.runs.reader import open_run
+
+    with open_run(run_path) as run:
+        return run.kind
+
+
+def wrote(out: Path, shapes: dict[str, tuple[int, ...]]) -> None:
+    """The `wrote OUT (chains 16x31x1, ...)` line of an export."""
+    from gkn_core.runs.export import described
+
+    stdout.print(f"wrote {out} ({described(shapes)})")
+
+
+@contextlib.contextmanager
+def ctrl_c_stops(job: Job) -> Iterator[None]:
+    """First Ctrl+C: stop at the next step; a second one interrupts at once."""
+
+    def handler(signum: int, frame: object) -> None:
+        if job.stop_requested:
+            raise KeyboardInterrupt
+        job.stop()
+        print("\nstopping after this step (Ctrl+C again to interrupt)", file=sys.stderr)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def progress_bar(quiet: bool) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[metric]}"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        disable=quiet,
+        transient=False,
+    )
+
+
+def raised_by_h5py(exc: BaseException) -> bool:
+    """True when the error came out of h5py (reading a damaged file), not out of this product's code."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    return bool(frames) and "h5py" in Path(frames[-1].filename).parts

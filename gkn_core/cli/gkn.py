@@ -1,0 +1,183 @@
+"""The GKN commands of `gkn`: `gkn train gkn`, and gkn runs in `gkn sample`, `gkn runs show`, `gkn export`
+and `gkn presets` (reached through gkn_core.families). No torch at import: the jobs load it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from gkn_core.cli.common import ctrl_c_stops, data_source, drop_none, progress_bar, stdout, wrote
+from gkn_core.cli.options import ConfigFile, FromRun
+from gkn_core.errors import GKNError
+from gkn_core.gkn.config import (
+    Activation,
+    ValueRange,
+    parse_points,
+    preset_names,
+)
+
+KNOWN_DATA = ("digits8", "mnist", "fashion", "fashion8", "uniform", "blobs", "ring", "moons")
+
+
+def data_overrides(
+    data: str | None, points: str | None, value_range: str | None, n: int | None, dim: int | None
+) -> dict[str, Any]:
+    section: dict[str, Any] = {}
+    if data is not None and points is not None:
+        raise GKNError("give either --data or --points, not both")
+    if points is not None:
+        section.update(source="points", points=parse_points(points))
+    elif data is not None:
+        section.update(points=None, **data_source(data, KNOWN_DATA))
+    for key, value in (("value_range", value_range), ("n", n), ("dim", dim)):
+        if value is not None:
+            section[key] = value
+    return section
+
+
+def train_gkn(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Run file to write (HDF5).")],
+    preset: Annotated[
+        str | None, typer.Option(help=f"Starting settings: {', '.join(preset_names())} (default 1d).")
+    ] = None,
+    from_run: FromRun = None,
+    config_file: ConfigFile = None,
+    layers: Annotated[int | None, typer.Option(help="Number of Linear layers L.")] = None,
+    hidden: Annotated[int | None, typer.Option(help="Hidden width H.")] = None,
+    activation: Annotated[Activation | None, typer.Option(help="Hidden activation.")] = None,
+    steps: Annotated[int | None, typer.Option(help="Optimizer steps.")] = None,
+    lr: Annotated[float | None, typer.Option(help="Adam learning rate.")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Minibatch size (default: preset).")] = None,
+    keep_best: Annotated[
+        bool | None, typer.Option("--keep-best/--keep-last", help="Keep the best-loss weights or the last.")
+    ] = None,
+    data: Annotated[
+        str | None,
+        typer.Option(help=f"{', '.join(KNOWN_DATA)}, or an image file (IDX, .gz or not, or .npz)."),
+    ] = None,
+    points: Annotated[
+        str | None, typer.Option(help="Training points: '0.2,0.8' or '0.2 0.2; 0.8 0.8'.")
+    ] = None,
+    value_range: Annotated[
+        ValueRange | None, typer.Option(help="unit = [0,1] (Sigmoid out), symmetric = [-1,1] (Tanh out).")
+    ] = None,
+    n: Annotated[int | None, typer.Option(help="Points drawn by a generator (uniform, blobs ...).")] = None,
+    dim: Annotated[int | None, typer.Option(help="Dimension for a generator.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Use only the first N images.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of weights, batches and data.")] = None,
+    device: Annotated[str | None, typer.Option(help="auto (CUDA if present), cpu, cuda, cuda:N.")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Train a Generative Kaleidoscopic Network (an MLP that learns x -> x)."""
+    from gkn_core.gkn.sessions import training_session
+    from gkn_core.runs.reader import open_run
+    from gkn_core.runs.settings_file import starting_settings
+
+    overrides: dict[str, Any] = drop_none({"seed": seed, "device": device})
+    sections = {
+        "model": drop_none({"layers": layers, "hidden": hidden, "activation": activation}),
+        "train": drop_none({"steps": steps, "lr": lr, "batch_size": batch_size, "keep_best": keep_best}),
+        "data": {**data_overrides(data, points, value_range, n, dim), **drop_none({"limit": limit})},
+    }
+    overrides.update({k: v for k, v in sections.items() if v})
+    config = starting_settings("gkn", preset, from_run, config_file, overrides)
+    preset = config.preset or "run"
+    job, snapshots = training_session(config, out, overwrite)
+    with ctrl_c_stops(job), progress_bar(quiet) as progress:
+        task = progress.add_task(f"train {preset}", total=job.total_steps, metric="")
+        for snap in snapshots:
+            if snap.step % 10 == 0 or snap.step == snap.total_steps:
+                progress.update(task, completed=snap.step, metric=f"loss {snap.loss:.3g}")
+    with open_run(out) as run:
+        stdout.print(
+            f"{run.status}: {out} ({job.steps_done} steps, best loss {job.best_loss:.4g}, "
+            f"{run.info.get('device')})"
+        )
+
+
+def sample_run(run_path: Path, options: dict[str, Any], quiet: bool) -> None:
+    """`gkn sample` on a gkn run: kaleidoscopic chains, added to the run."""
+    from gkn_core.gkn.sessions import sampling_session
+    from gkn_core.runs.reader import open_run
+
+    device = options.pop("device")
+    job, snapshots = sampling_session(run_path, drop_none(options), device)
+    last = None
+    with ctrl_c_stops(job), progress_bar(quiet) as progress:
+        task = progress.add_task("sample", total=job.total_steps, metric="")
+        for last in snapshots:
+            progress.update(task, completed=last.step, metric=f"moved {last.movement:.3g}")
+    with open_run(run_path) as run:
+        record = run.sampling()
+    distance = "" if last is None else f", distance to data {last.data_distance:.3g}"
+    stdout.print(
+        f"{record.status}: sampling {record.name} in {run_path}: {record.chains.shape[0]} chains x "
+        f"{record.chains.shape[1] - 1} steps{distance}"
+    )
+
+
+def show_run(run: Any) -> None:
+    """The `gkn runs show` table of a gkn run."""
+    table = Table(title=str(run.path), show_header=False)
+    for key, value in run.info.items():
+        table.add_row(key, str(value))
+    c = run.config
+    table.add_row("preset", str(c.preset))
+    table.add_row(
+        "data",
+        f"{c.data.source} ({run.file['data'].attrs['n']} x {run.dim}, "
+        f"range [{run.data_range[0]:g}, {run.data_range[1]:g}])",
+    )
+    table.add_row("model", f"L={c.model.layers} H={c.model.hidden} {c.model.activation}")
+    table.add_row(
+        "train", f"{c.train.steps} steps, lr {c.train.lr:g}, batch {c.train.batch_size or 'full'}"
+    )
+    metrics = run.train_metrics()
+    if metrics and len(metrics["step"]):
+        loss = metrics["loss"]
+        table.add_row(
+            "loss",
+            f"{loss[0]:.4g} at step 1 -> {loss[-1]:.4g} at step {metrics['step'][-1]}"
+            f" (best {metrics['best_loss'][-1]:.4g})",
+        )
+    table.add_row("checkpoints", ", ".join(map(str, run.checkpoint_steps())) or "none")
+    for name in run.sampling_names():
+        record = run.sampling(name)
+        s = record.settings
+        table.add_row(
+            f"sampling {name}",
+            f"{record.status}: {record.chains.shape[0]} chains x "
+            f"{record.chains.shape[1] - 1} steps, noise {s.noise:g} "
+            f"{s.noise_law}, burn-in {s.burn_in}",
+        )
+    stdout.print(table)
+
+
+def export_run_file(
+    run_path: Path,
+    out: Path,
+    what: str,
+    fmt: str,
+    sampling: int | None,
+    overwrite: bool,
+    recording: int | None = None,
+) -> None:
+    """`gkn export` of a gkn run: chains, samples or training metrics."""
+    from gkn_core.gkn.export import export_run
+    from gkn_core.runs.reader import open_run
+
+    if what == "recording":
+        raise GKNError(f"{run_path} is a gkn run; trajectory recordings belong to chaos runs")
+    with open_run(run_path) as run:
+        shapes = export_run(run, what, fmt, out, sampling, overwrite)  # type: ignore[arg-type]
+    wrote(out, shapes)
+
+
+def register(train_cli: typer.Typer, cli: typer.Typer) -> None:
+    """Add the GKN commands to the gkn CLI."""
+    train_cli.command("gkn")(train_gkn)
