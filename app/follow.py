@@ -82,6 +82,13 @@ class RunFollower(QObject):
         if self.lab is not None:
             self.lab.label_run(text)
 
+    def _say_if_silent(self, why: str = "") -> None:
+        if time.monotonic() - self._changed_at >= self.silent_s:
+            self._say(
+                f"no new data for {self.silent_s:g} s: the writer of {self.path.name} may have stopped"
+                f" (step {self.step}){why}"
+            )
+
     def poll(self) -> None:
         path, lab = self.path, self.lab
         if path is None or lab is None or lab.run_path != path:  # the lab shows something else now
@@ -89,18 +96,15 @@ class RunFollower(QObject):
             return
         stamp = file_stamp(path)
         if stamp == self._stamp:
-            if time.monotonic() - self._changed_at >= self.silent_s:
-                self._say(
-                    f"no new data for {self.silent_s:g} s: the writer of {path.name} may have stopped"
-                    f" (step {self.step})"
-                )
+            self._say_if_silent()
             return
         try:
             with open_run(path) as run:
                 status, step = run.status, newest_step(run)
                 data = lab.read_replay(run)
-        except GKNError:
-            return  # caught the writer between two flushes' writes: read again at the next tick
+        except GKNError as exc:  # caught the writer inside a flush: read again at the next tick
+            self._say_if_silent(f"; cannot read it: {exc}")
+            return
         self._stamp, self._changed_at = stamp, time.monotonic()
         lab.replay(path, data)
         self.window.redraw(force=True)
