@@ -23,8 +23,24 @@ sys.path.insert(0, str(ROOT))
 
 # (sweep file, figure, metric, second metric (dashed) or None, x field, log x, log y)
 FIGURES = (
-    ("gkn-depth", "sweep-depth-burn-in", "burn_in_steps", None, "model.layers", False, False),
-    ("gkn-depth", "sweep-depth-flat", "flat_fraction", None, "model.layers", False, False),
+    (
+        "gkn-depth",
+        "sweep-depth-capture",
+        "one_step_capture",
+        "one_step_capture_untrained",
+        "model.layers",
+        False,
+        False,
+    ),
+    (
+        "gkn-depth",
+        "sweep-depth-flat-near-data",
+        "flat_near_data",
+        "flat_near_data_untrained",
+        "model.layers",
+        False,
+        False,
+    ),
     ("gkn-points", "sweep-points-corner-loss", "corner_loss", None, "data.n", True, True),
     ("lyapunov-g", "sweep-lyapunov-g", "largest", None, "model.g", False, False),
     ("chaos-g", "sweep-chaos-before-after", "lyapunov_after", "lyapunov_before", "model.g", False, False),

@@ -328,3 +328,36 @@ def test_grid_values_and_field_names():
 def test_ready_sweep_files_are_valid(name, jobs):
     spec = build_spec(read_sweep_file(ROOT / "sweeps" / f"{name}.toml"))
     assert len(plan_jobs(spec)) == jobs
+
+
+def test_capture_metrics_are_the_capture_report_beside_the_untrained_network(tmp_path):
+    """The sweep's over-generalisation numbers are gkn_core.gkn.capture's, and its baseline is ~0."""
+    from gkn_core.gkn.capture import capture_with_baseline
+    from gkn_core.gkn.metrics import CAPTURE
+
+    names = [*CAPTURE, *(f"{n}_untrained" for n in CAPTURE)]
+    spec = build_spec(
+        {
+            "kind": "gkn",
+            "preset": "1d",
+            "grid": {"model.layers": [7]},
+            "seeds": 1,
+            "set": {"train": {"steps": 600, "manifold_every": 600, "checkpoint_every": 600}},
+            "metrics": names,
+            "measure": {"tol": 0.05},
+        }
+    )
+    assert run_sweep(spec, tmp_path / "cap", workers=0).completed == 1
+    (row,) = load_sweep(tmp_path / "cap").rows
+    with open_run(row.run) as run:
+        model, points, seed = run.load_model(), run.training_data(), run.config.seed
+        config = run.config
+    both = capture_with_baseline(config, model, points, seed, 0.0, 1.0, tol=0.05, n_steps=100)
+    def same(stored: float, measured: float) -> bool:  # the table has no inf: "never" is stored as NaN
+        return math.isnan(stored) if not math.isfinite(measured) else stored == pytest.approx(measured)
+
+    for name in CAPTURE:
+        assert same(row.metrics[name], getattr(both.trained, name)), name
+        assert same(row.metrics[f"{name}_untrained"], getattr(both.untrained, name)), name
+    assert row.metrics["one_step_capture_untrained"] < 0.05 and row.metrics["flat_near_data_untrained"] < 0.05
+    assert row.metrics["one_step_capture"] > row.metrics["one_step_capture_untrained"]

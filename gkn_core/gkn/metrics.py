@@ -12,6 +12,14 @@ how one GKN sweep job runs.
   land on nearly one output (the many-to-one effect). In 1D that is |f'(x)| < 0.1, exactly
   `manifolds.flat_fraction_1d`. `flat_all_fraction` asks for flatness in every direction (the
   largest singular value below the threshold: a whole neighbourhood mapped to nearly one point).
+- capture measures (gkn_core.gkn.capture, docs/overgeneralisation-measures.md), on the same starts,
+  the sound measures of over-generalisation: `one_step_capture` (f(x) within tol of a training point,
+  starts already there left out), `capture` (within max_steps), basin `balance`, `median_steps` and
+  `restricted_mean_steps` to capture (the uncaptured censored), `flat_near_data` and
+  `flat_some_near_data` (flat where f(x) is near a training point); each also as NAME_untrained,
+  the same measure of the untrained network of the run's seed, its baseline. burn_in_steps and
+  flat_fraction stay readable for old sweeps but are no measure of the claim: flat_fraction is 1.0 for
+  untrained networks, burn_in_steps ignores the starts that never arrive and where they go.
 - `corner_loss`: max over the 2^D corners c of [low, high]^D of ||c - f(c)||^2 / D (the reference
   code's loss-vs-number-of-points experiment), for D <= 16.
 """
@@ -26,13 +34,32 @@ from typing import Any
 import numpy as np
 import torch
 
+from gkn_core.gkn.capture import MEASURES
+
+# The sound over-generalisation measures, each beside the untrained network's (same seed, same starts).
+CAPTURE = (
+    "one_step_capture",
+    "capture",
+    "balance",
+    "median_steps",
+    "restricted_mean_steps",
+    "flat_near_data",
+    "flat_some_near_data",
+)
+CAPTURE_METRICS = {
+    **{name: MEASURES[name] for name in CAPTURE},
+    **{f"{name}_untrained": f"{MEASURES[name]}, of the untrained network (same seed)" for name in CAPTURE},
+}
+
 GKN_METRICS = {
     "final_loss": "batch loss MSE(f(x), x) at the last training step",
     "best_loss": "lowest batch loss of the run (the kept weights' loss with keep_best)",
     "burn_in_steps": "mean iterations of x <- f(x) until a start is within tol of a training point",
     "reach_fraction": "fraction of the starts that reach a training point within max_steps",
-    "flat_fraction": "fraction of the starts where f is flat along some direction (singular value < 0.1)",
+    "flat_fraction": "fraction of the starts where f is flat along some direction (singular value < 0.1); "
+    "unsound for the depth claim: 1.0 for untrained networks",
     "flat_all_fraction": "fraction of the starts where f is flat in every direction (all singular values)",
+    **CAPTURE_METRICS,
     "corner_loss": "max over the corners c of [low, high]^D of ||c - f(c)||^2 / D",
     "sample_distance": "mean RMS distance of kaleidoscopic samples (after burn-in) to the nearest data row",
 }
@@ -101,6 +128,7 @@ def gkn_metrics(run: Any, names: tuple[str, ...], measure: dict[str, Any], devic
             after = record.metrics.get("data_distance", np.empty(0))[record.settings.burn_in :]
             out["sample_distance"] = float(after.mean()) if len(after) else math.nan
     geometric = {"burn_in_steps", "reach_fraction", "flat_fraction", "flat_all_fraction", "corner_loss"}
+    geometric |= set(CAPTURE_METRICS)
     geometric &= set(names)
     if not geometric:
         return out
@@ -126,6 +154,34 @@ def gkn_metrics(run: Any, names: tuple[str, ...], measure: dict[str, Any], devic
     if {"flat_fraction", "flat_all_fraction"} & set(names):
         some, every = flat_fractions(model, starts, measure["flat_threshold"])
         out["flat_fraction"], out["flat_all_fraction"] = some, every
+    if set(CAPTURE_METRICS) & set(names):
+        out.update(capture_metrics(run, model, starts, measure))
+    return out
+
+
+def capture_metrics(run: Any, model: torch.nn.Module, starts: torch.Tensor, measure: dict[str, Any]) -> dict:
+    """Every capture measure of the run's network and of its untrained self, on the same starts."""
+    from gkn_core.gkn.capture import capture_with_baseline
+    from gkn_core.gkn.data import load_dataset
+
+    data = run.training_data()
+    if data is None:
+        data = load_dataset(run.config.data, run.config.seed).x
+    low, high = run.data_range
+    both = capture_with_baseline(
+        run.config,
+        model,
+        np.asarray(data, dtype=np.float32),
+        run.config.seed,
+        low,
+        high,
+        starts=starts.cpu(),
+        tol=measure["tol"],
+        n_steps=measure["max_steps"],
+        flat_threshold=measure["flat_threshold"],
+    )
+    out = {name: float(getattr(both.trained, name)) for name in CAPTURE}
+    out.update({f"{name}_untrained": float(getattr(both.untrained, name)) for name in CAPTURE})
     return out
 
 
