@@ -8,17 +8,23 @@ import signal
 import subprocess
 import sys
 
+import pytest
 from helpers.waiting import qt_wait_until, wait_until
 
 from gkn_core.errors import RunFileError
 from gkn_core.runs.check import check_run
 from gkn_core.runs.reader import open_run
 
+WRITERS = {  # a training that runs until it is stopped, of each kind
+    "gkn": ["gkn", "--preset", "2d", "--steps", "100000000"],
+    "chaos": ["chaos", "--preset", "digits8", "--nh", "20", "--steps", "100000000", "--metrics-every",
+              "100000000", "--lyapunov-every", "100000000", "--device", "cpu"],
+}  # fmt: skip
 
-def start_writer(path):
+
+def start_writer(path, kind="gkn"):
     return subprocess.Popen(
-        [sys.executable, "-m", "gkn_core.cli", "train", "gkn", "--preset", "2d", "--steps", "100000000",
-         "--out", str(path)],
+        [sys.executable, "-m", "gkn_core.cli", "train", *WRITERS[kind], "--out", str(path)],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
 
@@ -67,9 +73,10 @@ def test_the_window_follows_a_run_until_its_writer_stops(qtbot, window, tmp_path
         assert run.status == "stopped" and int(run.train_metrics()["step"][-1]) == follower.step
 
 
-def test_the_window_says_when_a_killed_writer_stopped_growing(qtbot, window, tmp_path):
+@pytest.mark.parametrize("kind", list(WRITERS))
+def test_the_window_says_when_a_killed_writer_stopped_growing(qtbot, window, tmp_path, kind):
     path = tmp_path / "live.h5"
-    child = start_writer(path)
+    child = start_writer(path, kind)
     try:
         follower = follow_until_it_grows(qtbot, window, path, child)
     finally:
