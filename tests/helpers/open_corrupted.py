@@ -52,15 +52,19 @@ def replay(path: Path) -> tuple[int, str]:
     try:
         with open_run(path) as run:
             run.train_metrics()
-            run.manifolds()
-            for name in run.sampling_names():
-                run.sampling(name)
-            if run.checkpoint_steps() and run.kind == "gkn":
-                run.load_model()
-            elif run.checkpoint_steps():
-                from gkn_core.chaos.runfile import load_chaos_model
+            if run.kind == "gkn":  # what the app replays of a GKN run (gkn_core.gkn.runfile.GknRun)
+                run.manifolds()
+                for name in run.sampling_names():
+                    run.sampling(name)
+                if run.checkpoint_steps():
+                    run.load_model()
+            else:  # a chaos run: its samplings as exported, and its network
+                from gkn_core.chaos.runfile import export_arrays, load_chaos_model
 
-                load_chaos_model(run)
+                for index in range(len(run.sampling_names())):
+                    export_arrays(run, "chains", index)
+                if run.checkpoint_steps():
+                    load_chaos_model(run)
     except GKNError as exc:
         return 2, f"gkn: error: {exc}\n"
     return 0, ""
