@@ -37,7 +37,13 @@ def _training_points(run: Any) -> torch.Tensor:
     return torch.from_numpy(np.asarray(data, dtype=np.float32))
 
 
-OVERGEN_MEASURES = ("one_step_capture", "flat_near_data", "balance", "median_steps")
+OVERGEN_MEASURES = (
+    "one_step_capture",
+    "flat_some_near_data",
+    "flat_near_data",
+    "balance",
+    "median_steps",
+)
 
 
 def overgeneralisation(
