@@ -30,6 +30,7 @@ from PyQt6.QtWidgets import (
 from app import export as exports
 from app import layout, run_actions
 from app.animation import AnimationOptions, OptionsDialog
+from app.follow import RunFollower
 from app.host import ExportSpec
 from app.lab import Lab
 from app.labs import LABS, SHELL_VIEWS, VIEW_SPECS, VIEWS
@@ -99,11 +100,8 @@ class MainWindow(QMainWindow):
                 layout.addWidget(lab.footer)
         self.setCentralWidget(central)
 
-        self.device_label, self.rate_label, self.file_label = (
-            QLabel("device: -"),
-            QLabel(""),
-            QLabel("no run"),
-        )
+        labels = QLabel("device: -"), QLabel(""), QLabel("no run")
+        self.device_label, self.rate_label, self.file_label = labels
         for label in (self.device_label, self.rate_label, self.file_label):
             self.statusBar().addPermanentWidget(label)
         self._build_menus()
@@ -113,6 +111,7 @@ class MainWindow(QMainWindow):
         self.views["claims"].run_requested.connect(self.open_run_file)
         run_actions.install(self)  # compare, train again, scalars, preset files, the Help menu
         self._show_front(VIEWS[self.tabs.currentIndex()])
+        self.follower = RunFollower(self)  # re-reads a run another process is writing (app/follow.py)
         self.timer = QTimer(self)
         self.timer.setInterval(REDRAW_MS)
         self.timer.timeout.connect(self.redraw)
@@ -305,6 +304,7 @@ class MainWindow(QMainWindow):
                 lab = self._lab_for(run.kind, path)
                 replay = lab.read_replay(run)
             view = lab.replay(path, replay)
+            self.follower.follow(path, lab)
         except GKNError as exc:
             self.show_error(str(exc))
             return False

@@ -21,7 +21,7 @@ from gkn_core.chaos.runfile import RECORDINGS, recording_names
 from gkn_core.chaos.trajectories import N_COMPONENTS, TrajectoryRecording, TrajectorySettings
 from gkn_core.errors import GKNError, RunFileError
 from gkn_core.runs.disk import open_h5
-from gkn_core.runs.h5util import hold_metadata_until_flush
+from gkn_core.runs.h5util import create_checked, hold_metadata_until_flush, read_checked
 from gkn_core.runs.reader import Run, open_run
 from gkn_core.runs.writer import utc_now
 
@@ -32,7 +32,7 @@ UNTRAINED_REASON = "untrained: the step-0 weights of its settings, no training s
 
 def _write_group(group: h5py.Group, recording: TrajectoryRecording) -> None:
     for name in ARRAYS:
-        group.create_dataset(name, data=getattr(recording, name))
+        create_checked(group, name, data=getattr(recording, name))
     group.attrs.update(
         json=recording.settings.model_dump_json(),
         model_json=recording.model_config.model_dump_json(),
@@ -93,7 +93,7 @@ def read_recording(run: Run, name: str | int | None = None) -> TrajectoryRecordi
 def _read_group(group: h5py.Group, where: str) -> TrajectoryRecording:
     attrs = group.attrs
     try:
-        arrays = {name: group[name][()] for name in ARRAYS}
+        arrays = {name: read_checked(where, group[name]) for name in ARRAYS}
         settings = TrajectorySettings.model_validate_json(attrs["json"])
         model_config = ChaosModelConfig.model_validate_json(attrs["model_json"])
         layers = tuple(str(v) for v in json.loads(attrs["layers"]))

@@ -20,7 +20,7 @@ from gkn_core.chaos.config import ChaosConfig, ChaosSampleConfig
 from gkn_core.data import Dataset
 from gkn_core.errors import Diverged, GKNError, RunFileError
 from gkn_core.runs.format import CHAIN_CHUNK_BYTES
-from gkn_core.runs.h5util import append_rows, growing_series, growing_stack
+from gkn_core.runs.h5util import append_rows, create_checked, growing_series, growing_stack
 from gkn_core.runs.recording import recorded_sampling, recorded_training
 from gkn_core.runs.writer import RunWriter
 from gkn_core.settings import validate_section
@@ -88,10 +88,11 @@ class ChaosRunWriter(RunWriter):
     # -- sampling --------------------------------------------------------------------------------
     def begin_chaos_sampling(self, job: ChaosSamplingJob, seed: int, checkpoint_step: int) -> str:
         def create(group: h5py.Group) -> None:
-            group.create_dataset("units", data=job.units.astype(np.int64))
+            create_checked(group, "units", data=job.units.astype(np.int64))
             chains, units = job.start_frame.shape
             per_chunk = int(np.clip(CHAIN_CHUNK_BYTES // max(1, chains * units * 4), 1, job.total_steps + 1))
-            group.create_dataset(
+            create_checked(
+                group,
                 "trajectories",
                 shape=(chains, 1, units),
                 maxshape=(chains, None, units),

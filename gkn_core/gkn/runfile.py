@@ -21,7 +21,7 @@ from gkn_core.errors import JobFailed, RunFileError
 from gkn_core.gkn.config import SampleConfig
 from gkn_core.job import Checkpoint
 from gkn_core.runs.format import CHAIN_CHUNK_BYTES
-from gkn_core.runs.h5util import append_rows, growing_series, growing_stack
+from gkn_core.runs.h5util import append_rows, create_checked, growing_series, growing_stack, read_checked
 from gkn_core.runs.reader import Run, reads_file, weights_mismatch
 from gkn_core.runs.recording import recorded_sampling, recorded_training
 from gkn_core.runs.writer import RunWriter
@@ -127,7 +127,7 @@ class GknRun(Run):
         if "step" in metrics:  # a killed sampler may have grown chains past its last metric row
             generations = min(generations, len(metrics["step"]) + 1)
         if read_chains:
-            chains = dataset[:, :generations]
+            chains = read_checked(self.path, dataset, np.s_[:, :generations])
         else:
             chains = np.empty((dataset.shape[0], 0, dataset.shape[2]), dataset.dtype)
         attrs = group.attrs
@@ -208,13 +208,13 @@ class GknRunWriter(RunWriter):
         if hasattr(manifold, "fx"):  # Manifold1D
             group.attrs["kind"] = "1d"
             if "x" not in group:
-                group.create_dataset("x", data=manifold.x)
+                create_checked(group, "x", data=manifold.x)
             frames = {"fx": manifold.fx, "loss": manifold.loss}
         else:
             group.attrs["kind"] = "2d"
             if "xs" not in group:
-                group.create_dataset("xs", data=manifold.xs)
-                group.create_dataset("ys", data=manifold.ys)
+                create_checked(group, "xs", data=manifold.xs)
+                create_checked(group, "ys", data=manifold.ys)
             frames = {"loss": manifold.loss, "displacement": manifold.displacement}
         for name, frame in frames.items():
             append_rows(growing_stack(group, name, frame.shape, np.float32), frame[None])
@@ -231,7 +231,8 @@ class GknRunWriter(RunWriter):
         def create(group: h5py.Group) -> None:
             n_chains, dim = starts.shape
             per_chunk = int(np.clip(CHAIN_CHUNK_BYTES // max(1, n_chains * dim * 4), 1, settings.steps + 1))
-            group.create_dataset(
+            create_checked(
+                group,
                 "chains",
                 shape=(n_chains, 1, dim),
                 maxshape=(n_chains, None, dim),

@@ -22,6 +22,7 @@ from gkn_core.errors import RunFileError
 from gkn_core.families import KINDS, family
 from gkn_core.job import Checkpoint
 from gkn_core.runs.format import FORMAT_NAME, FORMAT_VERSION
+from gkn_core.runs.h5util import read_checked
 from gkn_core.settings import describe_validation_error
 
 
@@ -162,7 +163,7 @@ class Run:
             raise RunFileError(f"{self.path}: {name} holds {dataset.dtype}, not numbers")
         if ndim is not None and dataset.ndim != ndim:
             raise RunFileError(f"{self.path}: {name} has shape {dataset.shape}; expected {ndim} axes")
-        return dataset[()]
+        return read_checked(self.path, dataset)
 
     # -- data and training ---------------------------------------------------------------------
     @property

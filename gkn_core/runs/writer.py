@@ -28,6 +28,7 @@ from gkn_core.runs.disk import megabytes, open_h5, os_reason, preallocate, room_
 from gkn_core.runs.format import CHAIN_CHUNK_BYTES, FORMAT_NAME, FORMAT_VERSION, INLINE_DATA_LIMIT, STATUSES
 from gkn_core.runs.h5util import (
     append_rows,
+    create_checked,
     growing_series,
     hold_metadata_until_flush,
     write_settings,
@@ -184,9 +185,9 @@ class RunWriter:
         if dataset.image_shape is not None:
             data.attrs["image_shape"] = np.asarray(dataset.image_shape, dtype=np.int64)
         if dataset.x.size <= INLINE_DATA_LIMIT:
-            data.create_dataset("x", data=dataset.x, compression="gzip")
+            create_checked(data, "x", data=dataset.x, compression="gzip")
             if dataset.labels is not None:
-                data.create_dataset("labels", data=dataset.labels, compression="gzip")
+                create_checked(data, "labels", data=dataset.labels, compression="gzip")
 
     def _create_datasets(self, config: BaseModel, dataset: Dataset) -> None:
         """The kind's own growing series, empty, so the file has its full layout from the start."""
@@ -230,7 +231,7 @@ class RunWriter:
                 group = self.file.create_group(name)
                 group.attrs.update(written=utc_now(), **attrs)
                 for key, value in arrays.items():
-                    group.create_dataset(key, data=value)
+                    create_checked(group, key, data=value)
             self.flush()
         except RunFileError:
             with contextlib.suppress(KeyError, OSError, RuntimeError):
@@ -282,7 +283,7 @@ class RunWriter:
                     self._write_pending()
                     final = samples()
                     if final is not None:
-                        group.create_dataset("samples", data=final)
+                        create_checked(group, "samples", data=final)
         except RunFileError:
             status, reason = "failed", self.write_failure or reason
             raise

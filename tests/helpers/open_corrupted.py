@@ -3,7 +3,8 @@
 Usage: python open_corrupted.py RUN.h5 FOLDER FIRST_SEED COUNT
 
 Each copy has a few random bytes or one random block overwritten, then goes through `gkn runs show`,
-`gkn export --what chains` and the reader's full replay (metrics, manifolds, samplings, the model).
+`gkn runs check`, `gkn export --what chains` and the reader's full replay
+(metrics, manifolds, samplings, the model).
 Runs in its own process: if the HDF5 library itself crashed on a damaged file, the parent would see
 which seed did it.
 """
@@ -80,6 +81,7 @@ def main(source: str, folder: str, first: int, count: int) -> None:
         how = corrupt(Path(source), target, rng)
         results = {
             "show": cli(["runs", "show", str(target)]),
+            "check": cli(["runs", "check", str(target)]),
             "export": cli(["export", str(target), "--overwrite", "--out", str(Path(folder) / "out.csv")]),
             "replay": replay(target),
         }

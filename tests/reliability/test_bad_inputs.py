@@ -732,9 +732,10 @@ def test_randomly_corrupted_runs_are_read_or_refused_in_one_line(kind, good_runs
     assert result.returncode == 0 and len(lines) == CORRUPTED[kind], (
         f"the reader process died after {len(lines)} files: {result.stderr[-2000:]}"
     )
-    refused = 0
+    refused = damaged = 0
     for line in lines:
         case = json.loads(line)
+        damaged += case["results"]["check"][0] == 2
         for what, (code, err) in case["results"].items():
             where = f"seed {case['seed']} ({case['how']}), {what}"
             assert "Traceback" not in err, f"{where}: {err}"
@@ -745,4 +746,5 @@ def test_randomly_corrupted_runs_are_read_or_refused_in_one_line(kind, good_runs
                 assert err.startswith("gkn: error"), f"{where}: {err}"
                 refused += 1
     tally.add("corrupted run files opened", len(lines))
-    tally.add("corrupted run files refused in one line (of 3 readers each)", refused)
+    tally.add("corrupted run files refused in one line (of 4 readers each)", refused)
+    tally.add("corrupted run files `gkn runs check` called damaged", damaged)
