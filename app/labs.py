@@ -4,9 +4,8 @@ Each lab package declares the views it contributes (app/gkn/__init__.py, app/cha
 window builds its labs, tabs, settings pages and exports from this table, and `gkn app --view` takes its
 choices from it. A new family adds its lab package and one line to LABS. No Qt is imported here.
 
-Where the core registry connects: once gkn_core/families.py (kind -> Family, with the names of the views
-each family contributes) is on main, `view_names` below is the one place to check the labs against it
-(or to take the names from it).
+The core registry gkn_core/families.py names the same kinds and, per kind, the same view names (the
+core knows no widgets); tests/test_architecture.py checks that the two agree.
 """
 
 from __future__ import annotations

@@ -35,8 +35,8 @@ FIGURES = (
     (
         "gkn-depth",
         "sweep-depth-flat-near-data",
-        "flat_near_data",
-        "flat_near_data_untrained",
+        "flat_some_near_data",
+        "flat_some_near_data_untrained",
         "model.layers",
         False,
         False,

@@ -44,3 +44,13 @@ def test_import_linter_contracts_hold():
     assert "gkn_core never imports Qt KEPT" in result.stdout
     assert "the app's labs know nothing of each other KEPT" in result.stdout
     assert "app layers: window and registry above the labs above the shared parts KEPT" in result.stdout
+
+
+def test_the_app_labs_and_the_core_registry_name_the_same_kinds_and_views():
+    """app/labs.py (the widgets) and gkn_core/families.py (the kinds) describe one set of families."""
+    from app.labs import LABS, view_names
+    from gkn_core.families import FAMILIES
+
+    assert [entry.kind for entry in LABS] == list(FAMILIES)
+    for kind, family in FAMILIES.items():
+        assert view_names(kind) == family.views, kind

@@ -12,13 +12,15 @@ import sys
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from gkn_core.errors import GKNError
-from gkn_core.job import Job
+
+if TYPE_CHECKING:  # numpy (through the job module) is not needed for --help
+    from gkn_core.job import Job
 
 stdout = Console(soft_wrap=True)  # result lines stay whole lines when piped
 
