@@ -194,10 +194,13 @@ def test_closing_mid_chaos_training_leaves_a_valid_stopped_run(qtbot, tmp_path):
     wait_for(qtbot, lambda: win.chaos.train_thread.job.steps_done > 3)
     path = win.chaos.run_path
     job = win.chaos.train_thread.job
-    before = job.steps_done
+    asked_at: list[int] = []  # the step the job had done when closing asked it to stop
+    stop = job.stop
+    job.stop = lambda: (asked_at.append(job.steps_done), stop())
     win.close()  # the job stops at the next step boundary and the thread ends before close returns
     assert not running_threads()
-    assert job.steps_done <= before + 1, f"{job.steps_done - before} steps after the close"
+    assert asked_at, "closing never asked the job to stop"
+    assert job.steps_done <= asked_at[0] + 1, f"{job.steps_done - asked_at[0]} steps after the stop"
     with open_run(path) as run:
         assert run.status == "stopped"
         assert run.checkpoint_steps()[-1] >= 4  # the weights it stopped with

@@ -266,10 +266,13 @@ def test_closing_mid_training_stops_at_the_next_step_and_marks_the_run(qtbot, tm
     wait_for(qtbot, lambda: win.gkn.train_thread.job.steps_done > 5)
     path = win.gkn.run_path
     job = win.gkn.train_thread.job
-    before = job.steps_done
+    asked_at: list[int] = []  # the step the job had done when closing asked it to stop
+    stop = job.stop
+    job.stop = lambda: (asked_at.append(job.steps_done), stop())
     win.close()  # the job stops at the next step boundary and the thread ends before close returns
     assert not running_threads()
-    assert job.steps_done <= before + 1, f"{job.steps_done - before} steps after the close"
+    assert asked_at, "closing never asked the job to stop"
+    assert job.steps_done <= asked_at[0] + 1, f"{job.steps_done - asked_at[0]} steps after the stop"
     with h5py.File(path, "r") as f:
         assert f.attrs["status"] == "stopped" and f["train"].attrs["status"] == "stopped"
 
