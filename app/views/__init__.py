@@ -7,6 +7,20 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtWidgets import QGraphicsItem
 
+# One colour per run or curve, in order (matplotlib's tab10, which readers of figures know).
+PALETTE = (
+    (31, 119, 180),
+    (255, 127, 14),
+    (44, 160, 44),
+    (214, 39, 40),
+    (148, 103, 189),
+    (140, 86, 75),
+    (227, 119, 194),
+    (127, 127, 127),
+    (188, 189, 34),
+    (23, 190, 207),
+)
+
 
 def cache_axes(plot: pg.PlotItem) -> None:
     """Keep each axis as a cached pixmap: a live frame then redraws the data, not the tick labels."""

@@ -29,7 +29,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from app.views import cache_axes
+from app.views import PALETTE, cache_axes
 from gkn_core.errors import GKNError
 from gkn_core.runs.scalars import RunScalars, differing_settings, ema, load_scalars, run_label
 
@@ -37,18 +37,6 @@ from gkn_core.runs.scalars import RunScalars, differing_settings, ema, load_scal
 PREFERRED = ("loss", "best_loss", "E2", "Es", "ER", "AAI", "digit", "lyapunov", "gap")
 HIDDEN_BY_DEFAULT = ("best_loss", "free_activity", "AAI_data", "AAI_gen", "digit_entropy")
 COLUMNS = 3
-PALETTE = (
-    (31, 119, 180),
-    (255, 127, 14),
-    (44, 160, 44),
-    (214, 39, 40),
-    (148, 103, 189),
-    (140, 86, 75),
-    (227, 119, 194),
-    (127, 127, 127),
-    (188, 189, 34),
-    (23, 190, 207),
-)
 TITLES = {
     "loss": "training loss",
     "best_loss": "best loss",

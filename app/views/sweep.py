@@ -25,23 +25,12 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from app.views import PALETTE
 from gkn_core.errors import GKNError
 from gkn_core.families import METRICS
 from gkn_core.sweeps import SweepCurve, SweepRow, SweepTable, load_sweep
 from gkn_core.sweeps.spec import describe_point, format_value
 
-PALETTE = (
-    (31, 119, 180),
-    (255, 127, 14),
-    (44, 160, 44),
-    (214, 39, 40),
-    (148, 103, 189),
-    (140, 86, 75),
-    (227, 119, 194),
-    (127, 127, 127),
-    (188, 189, 34),
-    (23, 190, 207),
-)
 NO_METRIC = "(nothing)"
 MAX_VALUE_TICKS = 16  # swept values labelled one by one up to this many
 RELOAD_DELAY_MS = 500  # a running sweep rewrites its summary after every job: redraw once per burst
