@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable
 
 from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import (
@@ -16,6 +17,8 @@ from PyQt6.QtWidgets import (
     QStyle,
     QWidget,
 )
+
+from gkn_core.errors import ConfigError
 
 
 def spin(low: int, high: int, tip: str) -> QSpinBox:
@@ -167,3 +170,21 @@ def field_message(message: str, labels: dict[str, str]) -> tuple[str | None, str
         if candidate in labels:
             return candidate, f"{labels[candidate]}: {reason}"
     return None, message
+
+
+def check_fields(
+    fields: dict[str, QWidget], labels: dict[str, str], build: Callable[[], object]
+) -> str | None:
+    """Build a panel's settings from its fields; the first field the settings refuse turns red with the
+    reason. Returns that reason, named as the panel shows the field, or None when every field is good."""
+    for widget in fields.values():
+        if widget.property("invalid"):
+            mark_invalid(widget, None)
+    try:
+        build()
+    except ConfigError as exc:
+        key, problem = field_message(str(exc), labels)
+        if key is not None:
+            mark_invalid(fields[key], problem.partition(": ")[2])
+        return problem
+    return None

@@ -10,7 +10,7 @@ from typing import Any
 from PyQt6.QtCore import pyqtSignal
 from PyQt6.QtWidgets import QFormLayout, QGroupBox, QLabel, QLineEdit, QVBoxLayout, QWidget
 
-from app.widgets import TransportButtons, combo, field_message, mark_invalid, real, spin
+from app.widgets import TransportButtons, check_fields, combo, real, spin
 from gkn_core.chaos.config import (
     ChaosConfig,
     chaos_preset_config,
@@ -158,16 +158,7 @@ class ChaosControlPanel(QWidget):
     def check(self, *_: Any) -> str | None:
         """Validate every field as typed: the first bad one turns red with the reason (also
         returned, with the field named as the panel shows it); None when all are good."""
-        for widget in self.fields.values():
-            if widget.property("invalid"):
-                mark_invalid(widget, None)
-        try:
-            self.training_config()
-            self.problem = None
-        except ConfigError as exc:
-            key, self.problem = field_message(str(exc), LABELS)
-            if key is not None:
-                mark_invalid(self.fields[key], self.problem.partition(": ")[2])
+        self.problem = check_fields(self.fields, LABELS, self.training_config)
         return self.problem
 
     def checked_config(self, **model_overrides: Any) -> ChaosConfig:

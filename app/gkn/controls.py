@@ -8,7 +8,7 @@ from typing import Any
 from PyQt6.QtCore import pyqtSignal
 from PyQt6.QtWidgets import QFormLayout, QGroupBox, QLineEdit, QVBoxLayout, QWidget
 
-from app.widgets import TransportButtons, combo, field_message, mark_invalid, real, spin
+from app.widgets import TransportButtons, check_fields, combo, real, spin
 from gkn_core.errors import ConfigError
 from gkn_core.gkn.config import GKNConfig, parse_points, preset_config, preset_description, preset_names
 
@@ -127,16 +127,7 @@ class ControlPanel(QWidget):
     def check(self, *_: Any) -> str | None:
         """Validate every field as typed: the first bad one turns red with the reason (also
         returned, with the field named as the panel shows it); None when all are good."""
-        for widget in self.fields.values():
-            if widget.property("invalid"):
-                mark_invalid(widget, None)
-        try:
-            self.training_config()
-            self.problem = None
-        except ConfigError as exc:
-            key, self.problem = field_message(str(exc), LABELS)
-            if key is not None:
-                mark_invalid(self.fields[key], self.problem.partition(": ")[2])
+        self.problem = check_fields(self.fields, LABELS, self.training_config)
         return self.problem
 
     def show_config(self, config: GKNConfig) -> None:
