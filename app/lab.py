@@ -84,6 +84,28 @@ class Lab(QObject):
             job.advance_one()
             buttons.show_running(False)
 
+    # -- the training transport, the same in every lab --------------------------------------------
+    DISCARD_QUESTION = "Discard the current model and clear the views?"
+
+    def train_play(self) -> None:
+        self.play("train_thread", self.controls.train_buttons, self.start_training)
+
+    def train_step(self) -> None:
+        self.step("train_thread", self.controls.train_buttons, self.start_training)
+
+    def train_reset(self) -> None:
+        """Stop the lab's jobs and forget its run (asked first when there is one), then `clear_model`."""
+        if self.run_path is not None and not self.host.confirm(self.DISCARD_QUESTION):
+            return
+        self.stop_jobs()
+        self.run_path = None
+        self.label_run("no run")
+        self.clear_model()
+
+    def clear_model(self) -> None:
+        """Empty the lab's live state and views after a reset (each lab its own)."""
+        raise NotImplementedError
+
     def _on_settings_changed(self) -> None:
         self.settings_changed = True
 

@@ -88,24 +88,13 @@ class ChaosLab(Lab):
         c.g.valueChanged.connect(self._on_settings_g)
 
     # -- training ---------------------------------------------------------------------------------
-    def train_play(self) -> None:
-        self.play("train_thread", self.controls.train_buttons, self.start_training)
-
-    def train_step(self) -> None:
-        self.step("train_thread", self.controls.train_buttons, self.start_training)
-
     def toggle_play(self) -> None:
         self.train_play()
 
-    def train_reset(self) -> None:
-        if self.run_path is not None and not self.host.confirm(
-            "Discard the chaos model and clear its views?"
-        ):
-            return
-        self.stop_jobs()
+    DISCARD_QUESTION = "Discard the chaos model and clear its views?"
+
+    def clear_model(self) -> None:
         self.train_state = ChaosTrainState()
-        self.run_path = None
-        self.label_run("no run")
         self.dynamics_stale = True
 
     def start_training(self, paused: bool, config: ChaosConfig | None = None) -> bool:

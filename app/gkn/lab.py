@@ -128,23 +128,10 @@ class GknLab(Lab):
             # (n steps per frame) is watched frame by frame.
             worker.deliver_every = LIVE_DELIVERY_S if value else TRAIN_DELIVERY_S
 
-    def train_play(self) -> None:
-        self.play("train_thread", self.controls.train_buttons, self.start_training)
-
-    def train_step(self) -> None:
-        self.step("train_thread", self.controls.train_buttons, self.start_training)
-
-    def train_reset(self) -> None:
-        if self.run_path is not None and not self.host.confirm(
-            "Discard the current model and clear the views?"
-        ):
-            return
-        self.stop_jobs()
+    def clear_model(self) -> None:
         self.state = LiveState()
         self.twin_state = None
         self.views["1d"].set_comparison(None)
-        self.run_path = None
-        self.label_run("no run")
         self._drawn_version = -1
         self.show_preview()
         self.render(self.front, force=True)
