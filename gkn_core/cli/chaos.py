@@ -19,10 +19,9 @@ from gkn_core.chaos.config import (
     chaos_preset_description,
     chaos_preset_names,
 )
-from gkn_core.cli.common import ctrl_c_stops, data_source, drop_none, progress_bar, stdout, wrote
-from gkn_core.cli.options import ConfigFile, FromRun
+from gkn_core.cli.common import data_source, drop_none, follow_job, settings_from_options, stdout, wrote
+from gkn_core.cli.options import ConfigFile, Device, FromRun, Overwrite, Quiet, RunOut
 from gkn_core.errors import ConfigError, GKNError
-from gkn_core.runs.settings_file import starting_settings
 
 CHAOS_DATA = ("digits8", "mnist", "fashion", "fashion8")
 
@@ -37,7 +36,7 @@ def chaos_data_overrides(data: str | None, limit: int | None) -> dict[str, Any]:
 
 
 def train_chaos(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Run file to write (HDF5).")],
+    out: RunOut,
     preset: Annotated[str | None, typer.Option(help=f"Settings: {', '.join(chaos_preset_names())}.")] = None,
     from_run: FromRun = None,
     config_file: ConfigFile = None,
@@ -61,15 +60,14 @@ def train_chaos(
     sample_every: Annotated[int | None, typer.Option(help="Keep a grid of samples every N steps.")] = None,
     metrics_every: Annotated[int | None, typer.Option(help="Scores every N steps.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of couplings, batches and states.")] = None,
-    device: Annotated[str | None, typer.Option(help="auto (CUDA if present), cpu, cuda, cuda:N.")] = None,
-    overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    device: Device = None,
+    overwrite: Overwrite = False,
+    quiet: Quiet = False,
 ) -> None:
     """Train a chaotic RNN generative model by contrastive Hebbian learning."""
     from gkn_core.chaos.sessions import chaos_training_session
     from gkn_core.runs.reader import open_run
 
-    overrides: dict[str, Any] = drop_none({"seed": seed, "device": device})
     sections = {
         "model": drop_none({"arch": arch, "Nh": nh, "Nh2": nh2, "g": g, "tau": tau, "dt": dt, "T": T}),
         "train": drop_none(
@@ -84,18 +82,16 @@ def train_chaos(
         ),
         "data": chaos_data_overrides(data, limit),
     }
-    overrides.update({key: v for key, v in sections.items() if v})
-    config = starting_settings("chaos", preset, from_run, config_file, overrides)
+    config = settings_from_options("chaos", preset, from_run, config_file, seed, device, sections)
     job, snapshots = chaos_training_session(config, out, overwrite)
     last_scores: dict[str, float] = {}
-    with ctrl_c_stops(job), progress_bar(quiet) as progress:
-        task = progress.add_task(f"train chaos {config.preset or 'run'}", total=job.total_steps, metric="")
-        for snap in snapshots:
-            if snap.scores:
-                last_scores = snap.scores
-            if snap.step % 10 == 0 or snap.step == snap.total_steps:
-                shown = f"gap {snap.gap:.3g}" + (f" E2 {last_scores['E2']:.3g}" if last_scores else "")
-                progress.update(task, completed=snap.step, metric=shown)
+
+    def shown(snap: Any) -> str:
+        if snap.scores:
+            last_scores.update(snap.scores)
+        return f"gap {snap.gap:.3g}" + (f" E2 {last_scores['E2']:.3g}" if last_scores else "")
+
+    follow_job(job, snapshots, f"train chaos {config.preset or 'run'}", quiet, shown, every=10)
     with open_run(out) as run:
         status, where = run.status, run.info.get("device")
     line = f"{status}: {out} ({job.steps_done} steps, {where}"
@@ -235,10 +231,7 @@ def sample_chaos_run(run_path: Path, options: dict[str, Any], quiet: bool) -> No
         dt = run.config.model.dt
     overrides = drop_none({"n": chains, "T": None if steps is None else steps * dt, "seed": seed})
     job, snapshots = chaos_sampling_session(run_path, overrides, device)
-    with ctrl_c_stops(job), progress_bar(quiet) as progress:
-        task = progress.add_task("sample chaos", total=job.total_steps, metric="")
-        for last in snapshots:
-            progress.update(task, completed=last.step, metric=f"|phi(v)| {last.activity:.3g}")
+    follow_job(job, snapshots, "sample chaos", quiet, lambda s: f"|phi(v)| {s.activity:.3g}")
     with open_run(run_path) as run:
         name = run.sampling_names()[-1]
         status = str(run.file[f"sampling/{name}"].attrs["status"])
