@@ -2,7 +2,7 @@
 (the papers' sizes, for a GPU) and `tiny` (the smallest settings, for tests only: numbers too noisy
 to mean anything).
 
-The sizes stand in one table, a column per budget, so that the budgets read side by side."""
+The sizes are data, like the presets: gkn_core/presets/budgets.toml."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from gkn_core.errors import ConfigError
+from gkn_core.settings import preset_table
 
 
 @dataclass(frozen=True)
@@ -53,41 +54,13 @@ class Budget:
         return asdict(self)
 
 
-COLUMNS = ("tiny", "quick", "paper")
-_SCORE_TIMES = (10.0, 25.0, 50.0, 100.0, 200.0, 400.0)
-# setting: (tiny, quick, paper)
-_SIZES: dict[str, tuple[Any, Any, Any]] = {
-    "seeds": (2, 3, 5),
-    "depth_layers": ((2, 4), (2, 4, 7, 10), (2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12)),
-    "depth_steps": (60, 1000, 2000),
-    "points_n": ((1, 16), (1, 8, 64, 256), (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048)),
-    "points_dims": ((2, 4), (2, 4), (2, 4)),
-    "points_steps": (60, 1000, 10_000),
-    "image_layers": ((2, 4), (2, 7), (2, 4, 7, 10)),
-    "image_hidden": (16, 128, 256),
-    "image_batch": (64, 128, 256),
-    "image_steps": (20, 1500, 3000),
-    "image_chains": (32, 500, 1000),
-    "image_generations": (5, 60, 60),
-    "chaos_steps": (6, 400, 300_000),
-    "chaos_metrics_every": (3, 100, 5000),
-    "chaos_M": (16, 200, 500),
-    "chaos_Nh": (12, 100, 500),
-    "chaos_T": (10.0, 100.0, 100.0),
-    "chaos_data": ("digits8", "digits8", "mnist"),
-    "score_n": (64, 1000, 10_000),
-    "score_times": ((5.0, 10.0, 20.0), _SCORE_TIMES, _SCORE_TIMES),
-    "lyap_g": ((0.5, 2.0), (0.5, 1.0, 1.5, 2.0, 2.5), (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0)),
-    "lyap_steps": (20, 300, 1000),
-    "lyap_chains": (2, 4, 8),
-    "change_chains": (3, 16, 32),
-    "change_steps": (20, 300, 1000),
-    "fashion_steps": (2, 200, 300_000),
-    "fashion_Nh": (8, 100, 500),
-}
+def _budget(name: str, sizes: dict[str, Any]) -> Budget:
+    # TOML has lists; the budget keeps tuples, so that it stays hashable and immutable.
+    return Budget(name=name, **{k: tuple(v) if isinstance(v, list) else v for k, v in sizes.items()})
+
+
 BUDGETS: dict[str, Budget] = {
-    name: Budget(name=name, **{setting: sizes[column] for setting, sizes in _SIZES.items()})
-    for column, name in enumerate(COLUMNS)
+    name: _budget(name, sizes) for name, sizes in preset_table("budgets.toml").items()
 }
 PUBLIC_BUDGETS = ("quick", "paper")  # `tiny` exists for the tests
 
