@@ -35,7 +35,7 @@ class SweepKind:
     metrics: str  # dict of end metric name -> description
     default_metrics: tuple[str, ...]
     default_preset: str
-    execute: str  # (job, run_path | None, should_stop) -> (metrics, device text)
+    execute: str  # (gkn_core.job.SweepTask) -> (end metrics, device text)
     writes_run: bool = True  # False: the job only measures numbers, no run file
     base_settings: str | None = None  # (preset, overrides) -> raw settings; None: the family's presets
 

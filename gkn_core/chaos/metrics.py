@@ -6,8 +6,6 @@ metrics. Every metric is one number per job; NaN where it does not apply.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from pathlib import Path
 from typing import Annotated, Any
 
 import torch
@@ -16,6 +14,7 @@ from pydantic import Field, model_validator
 from gkn_core.chaos.config import ChaosModelConfig
 from gkn_core.chaos.scores import DIGIT_SCORE_NAMES, SCORE_NAMES
 from gkn_core.errors import ConfigError
+from gkn_core.job import SweepTask
 from gkn_core.settings import DeviceName, Settings, merge_settings, preset_table
 
 # Pixels of the data each chaos preset names: the visible size of an untrained network built from it.
@@ -143,35 +142,22 @@ def lyapunov_metrics(config: Any, names: tuple[str, ...], device: torch.device) 
     return {k: v for k, v in out.items() if k in names}
 
 
-def run_sweep_job(
-    config: Any,
-    names: tuple[str, ...],
-    measure: dict[str, Any],
-    run_path: Path,
-    train: bool,
-    drive: Callable[..., None],
-) -> tuple[dict, str]:
+def run_sweep_job(task: SweepTask) -> tuple[dict, str]:
     """One chaos sweep job: train unless the run file is complete already, then measure it."""
     from gkn_core.chaos.sessions import chaos_training_session
     from gkn_core.device import resolve_device
     from gkn_core.runs.reader import open_run
 
-    if train:
-        drive(*chaos_training_session(config, run_path, overwrite=True))
-    with open_run(run_path) as run:
-        return chaos_metrics(run, names, resolve_device(config.device)), str(run.info.get("device", ""))
+    if task.train:
+        task.drive(*chaos_training_session(task.config, task.run_path, overwrite=True))
+    with open_run(task.run_path) as run:
+        metrics = chaos_metrics(run, task.metrics, resolve_device(task.config.device))
+        return metrics, str(run.info.get("device", ""))
 
 
-def run_lyapunov_job(
-    config: Any,
-    names: tuple[str, ...],
-    measure: dict[str, Any],
-    run_path: Path | None,
-    train: bool,
-    drive: Callable[..., None],
-) -> tuple[dict, str]:
+def run_lyapunov_job(task: SweepTask) -> tuple[dict, str]:
     """One lyapunov sweep job: the spectrum of an untrained network; no run file."""
     from gkn_core.device import describe_device, resolve_device
 
-    device = resolve_device(config.device)
-    return lyapunov_metrics(config, names, device), describe_device(device)
+    device = resolve_device(task.config.device)
+    return lyapunov_metrics(task.config, task.metrics, device), describe_device(device)
