@@ -50,14 +50,15 @@ class ChaoticRNN:
 
     def __init__(
         self,
-        arch: str,
-        n_visible: int,
         settings: ChaosModelConfig,
+        n_visible: int,
         device: torch.device | str = "cpu",
         seed: int = 0,
         dtype: torch.dtype = torch.float32,
     ) -> None:
-        self.arch = arch
+        """The network of the settings; the same seed gives the same couplings in any dtype."""
+        _ensure_room(settings, n_visible, device, dtype)
+        arch = self.arch = settings.arch
         self.settings = settings
         self.n_visible = n_visible
         self.device = torch.device(device)
@@ -346,14 +347,9 @@ def _add_product(
     return current.addmm_(rates, matrix) if not torch.is_grad_enabled() else current + rates @ matrix
 
 
-def build_chaos_model(
-    settings: ChaosModelConfig,
-    n_visible: int,
-    device: torch.device | str = "cpu",
-    seed: int = 0,
-    dtype: torch.dtype = torch.float32,
-) -> ChaoticRNN:
-    """The network of the settings; the same seed gives the same couplings in any dtype."""
+def _ensure_room(
+    settings: ChaosModelConfig, n_visible: int, device: torch.device | str, dtype: torch.dtype
+) -> None:
     from gkn_core.job import ensure_memory
 
     sizes = [n_visible + settings.Nh] if settings.arch == "unrestricted" else [n_visible, settings.Nh]
@@ -363,7 +359,9 @@ def build_chaos_model(
     itemsize = torch.empty((), dtype=dtype).element_size()
     # the couplings, their effective copies, and float64 construction of the random ones
     ensure_memory(4 * itemsize * couplings, device, f"this {settings.arch} network")
-    return ChaoticRNN(settings.arch, n_visible, settings, device, seed, dtype)
+
+
+build_chaos_model = ChaoticRNN  # the name the rest of the product builds networks by
 
 
 @torch.no_grad()
