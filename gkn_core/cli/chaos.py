@@ -112,13 +112,19 @@ def lyapunov(
     run_path: Annotated[
         Path | None, typer.Argument(metavar="[RUN.h5]", help="A chaos run; leave out with --untrained.")
     ] = None,
-    exponents: Annotated[int, typer.Option(help="How many of the largest exponents.")] = 10,
-    steps: Annotated[int, typer.Option(help="Euler steps averaged over.")] = LARGEST_EXPONENT_STEPS,
+    exponents: Annotated[
+        int | None, typer.Option(help="How many of the largest exponents (default: every unit, at most 128).")
+    ] = None,
+    steps: Annotated[
+        int | None, typer.Option(help=f"Euler steps averaged over (default {LARGEST_EXPONENT_STEPS}).")
+    ] = None,
     transient: Annotated[
         int | None, typer.Option(help="Steps discarded first (default: one phase T/dt).")
     ] = None,
-    chains: Annotated[int, typer.Option(help="Trajectories (initial states).")] = LARGEST_EXPONENT_CHAINS,
-    renorm_every: Annotated[int, typer.Option(help="QR every N steps.")] = 1,
+    chains: Annotated[
+        int | None, typer.Option(help=f"Trajectories (initial states; default {LARGEST_EXPONENT_CHAINS}).")
+    ] = None,
+    renorm_every: Annotated[int | None, typer.Option(help="QR every N steps (default 1).")] = None,
     local_window: Annotated[
         int | None, typer.Option(help="Also the finite-time largest exponent over windows of N steps.")
     ] = None,
@@ -141,7 +147,12 @@ def lyapunov(
     """Lyapunov spectrum (per tau) of a trained chaos run or of an untrained network."""
     import torch
 
-    from gkn_core.chaos.analysis import largest_exponent, network_local_largest, network_spectrum
+    from gkn_core.chaos.analysis import (
+        SpectrumSettings,
+        largest_exponent,
+        network_local_largest,
+        network_spectrum,
+    )
     from gkn_core.chaos.config import ChaosModelConfig
     from gkn_core.chaos.models import build_chaos_model
     from gkn_core.chaos.runfile import load_chaos_model
@@ -150,8 +161,10 @@ def lyapunov(
     from gkn_core.runs.reader import open_run
     from gkn_core.settings import validate_section
 
-    if exponents < 1 or steps < 1 or chains < 1 or renorm_every < 1:
-        raise GKNError("--exponents, --steps, --chains and --renorm-every must be >= 1")
+    measure = {"exponents": exponents, "steps": steps, "transient": transient, "chains": chains}
+    spectrum_settings = validate_section(
+        SpectrumSettings, drop_none({**measure, "renorm_every": renorm_every}), "lyapunov"
+    )
     models: list[tuple[str, Any]] = []
     if untrained:
         if run_path is not None:
@@ -181,16 +194,17 @@ def lyapunov(
             model, step = load_chaos_model(run, checkpoint, torch_device)
             seed = run.config.seed if seed is None else seed
             models.append((f"{run_path} at step {step} (g={run.config.model.g:g})", model))
-    table = Table("network", "largest", f"top {exponents} (per tau)", "PR", "KY dim")
+    s = spectrum_settings
+    k = s.exponents_for(models[0][1].dim)
+    table = Table("network", "largest", f"top {k} (per tau)", "PR", "KY dim")
     locals_: list[tuple[str, Any]] = []
+    steps = s.steps
     for name, model in models:
-        if exponents > model.dim:
-            raise GKNError(f"--exponents: the network has only {model.dim} units")
-        skip = transient if transient is not None else model.settings.n_steps
-        spectrum = network_spectrum(model, exponents, steps, skip, chains, renorm_every, seed)
-        locals_.append((name, largest_exponent(model, steps, skip, chains, seed)))
+        k, skip = s.exponents_for(model.dim), s.transient_for(model)
+        spectrum = network_spectrum(model, k, steps, skip, s.chains, s.renorm_every, seed)
+        locals_.append((name, largest_exponent(model, steps, skip, s.chains, seed)))
         mean = spectrum.mean(0)
-        shown = ", ".join(f"{v:.3f}" for v in mean[:8].tolist()) + (" ..." if exponents > 8 else "")
+        shown = ", ".join(f"{v:.3f}" for v in mean[:8].tolist()) + (" ..." if k > 8 else "")
         table.add_row(
             name,
             f"{mean[0]:+.4f}",
@@ -201,7 +215,7 @@ def lyapunov(
         if local_window is not None:
             if local_window < 1 or local_window > steps:
                 raise GKNError(f"--local-window: must be between 1 and --steps ({steps})")
-            local = network_local_largest(model, local_window, steps // local_window, skip, chains, seed)
+            local = network_local_largest(model, local_window, steps // local_window, skip, s.chains, seed)
             locals_.append((name, local))
     stdout.print(table)
     for name, local in locals_:
