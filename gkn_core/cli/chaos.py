@@ -16,10 +16,17 @@ from gkn_core.chaos.config import (
     LARGEST_EXPONENT_CHAINS,
     LARGEST_EXPONENT_STEPS,
     Architecture,
-    chaos_preset_description,
     chaos_preset_names,
 )
-from gkn_core.cli.common import data_source, drop_none, follow_job, settings_from_options, stdout, wrote
+from gkn_core.cli.common import (
+    data_source,
+    drop_none,
+    follow_job,
+    presets_command,
+    settings_from_options,
+    stdout,
+    wrote,
+)
 from gkn_core.cli.options import ConfigFile, Device, FromRun, Overwrite, Quiet, RunOut
 from gkn_core.errors import ConfigError, GKNError
 
@@ -331,16 +338,8 @@ def export_chaos_run(
     wrote(out, {k: v.shape for k, v in arrays.items()})
 
 
-def chaos_presets() -> None:
-    """List the chaos presets."""
-    table = Table("preset", "description")
-    for name in chaos_preset_names():
-        table.add_row(name, chaos_preset_description(name))
-    stdout.print(table)
-
-
 def register(train_cli: typer.Typer, cli: typer.Typer) -> None:
     """Add the chaos commands to the gkn CLI."""
     train_cli.command("chaos")(train_chaos)
     cli.command("lyapunov")(lyapunov)
-    cli.command("chaos-presets")(chaos_presets)
+    cli.command("chaos-presets")(presets_command("chaos", "chaos presets"))

@@ -116,6 +116,24 @@ def follow_job(
     return last
 
 
+def presets_command(kind: str, what: str) -> Callable[[], None]:
+    """The command that lists a family's presets (`gkn presets`, `gkn chaos-presets`)."""
+
+    def presets() -> None:
+        from rich.table import Table
+
+        from gkn_core.families import family
+
+        presets = family(kind)
+        table = Table("preset", "description")
+        for name in presets.preset_names():
+            table.add_row(name, presets.preset_description(name))
+        stdout.print(table)
+
+    presets.__doc__ = f"List the {what}."
+    return presets
+
+
 def raised_by_h5py(exc: BaseException) -> bool:
     """True when the error came out of h5py (reading a damaged file), not out of this product's code."""
     frames = traceback.extract_tb(exc.__traceback__)

@@ -10,7 +10,15 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from gkn_core.cli.common import data_source, drop_none, follow_job, settings_from_options, stdout, wrote
+from gkn_core.cli.common import (
+    data_source,
+    drop_none,
+    follow_job,
+    presets_command,
+    settings_from_options,
+    stdout,
+    wrote,
+)
 from gkn_core.cli.options import ConfigFile, Device, FromRun, Overwrite, Quiet, RunOut
 from gkn_core.errors import GKNError
 from gkn_core.gkn.config import (
@@ -168,3 +176,4 @@ def export_run_file(
 def register(train_cli: typer.Typer, cli: typer.Typer) -> None:
     """Add the GKN commands to the gkn CLI."""
     train_cli.command("gkn")(train_gkn)
+    cli.command("presets")(presets_command("gkn", "presets"))
