@@ -330,7 +330,7 @@ class LyapunovAnalysisJob(Job[LyapunovSnapshot]):
         elif index == 1:
             stage.run = largest_exponent_run(self.model, s.steps, self.transient, s.chains, seed)
         else:
-            # the largest exponent of the untrained network at this gain, as largest_exponent_per_tau
+            # the largest exponent of the untrained network at this gain, as network_spectrum
             g = s.g_values[index - 2]
             untrained = build_chaos_model(
                 self._at_gain(g), self.n_visible, self.model.device, self.model_seed

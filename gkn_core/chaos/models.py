@@ -381,29 +381,6 @@ def sample_visible(
     return torch.cat(out)
 
 
-def largest_exponent_per_tau(
-    model: ChaoticRNN,
-    chains: int,
-    steps: int,
-    transient: int,
-    seed: int = 0,
-    k: int = 1,
-    check: Callable[[], None] | None = None,
-) -> torch.Tensor:
-    """The k largest exponents per tau of the free dynamics (mean over `chains` trajectories); check:
-    called every CHECK_EVERY steps (see run)."""
-    from gkn_core.lyapunov import Benettin
-
-    gen = torch.Generator(device=model.device).manual_seed(seed)
-    x0 = torch.cat(model.random_state(chains, gen), dim=1)
-    run = Benettin(model.euler_map(), x0, k, steps, transient, seed=seed)
-    while not run.finished:
-        if check is not None:
-            check()
-        run.advance(CHECK_EVERY)
-    return run.exponents().mean(0) * (model.settings.tau / model.settings.dt)
-
-
 def model_from_weights(config: Any, dim: int, tensors: dict[str, np.ndarray]) -> ChaoticRNN:
     """The network of a run's settings with these weights (a safetensors export read back)."""
     model = build_chaos_model(config.model, dim, "cpu", seed=config.seed)
