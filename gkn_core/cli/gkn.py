@@ -116,11 +116,11 @@ def sample_run(run_path: Path, options: dict[str, Any], quiet: bool) -> None:
     job, snapshots = sampling_session(run_path, drop_none(options), device)
     last = follow_job(job, snapshots, "sample", quiet, lambda s: f"moved {s.movement:.3g}")
     with open_run(run_path) as run:
-        record = run.sampling()
+        record = run.sampling(read_chains=False)  # the counts only: the chains stay on disk
     distance = "" if last is None else f", distance to data {last.data_distance:.3g}"
     stdout.print(
         f"{record.status}: sampling {record.name} in {run_path}: {record.chains.shape[0]} chains x "
-        f"{record.chains.shape[1] - 1} steps{distance}"
+        f"{record.generations - 1} steps{distance}"
     )
 
 
@@ -148,12 +148,12 @@ def show_run(run: Any) -> None:
         )
     table.add_row("checkpoints", ", ".join(map(str, run.checkpoint_steps())) or "none")
     for name in run.sampling_names():
-        record = run.sampling(name)
+        record = run.sampling(name, read_chains=False)
         s = record.settings
         table.add_row(
             f"sampling {name}",
             f"{record.status}: {record.chains.shape[0]} chains x "
-            f"{record.chains.shape[1] - 1} steps, noise {s.noise:g} "
+            f"{record.generations - 1} steps, noise {s.noise:g} "
             f"{s.noise_law}, burn-in {s.burn_in}",
         )
         if record.quality is not None and run.image_shape is not None:

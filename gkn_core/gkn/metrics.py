@@ -137,7 +137,7 @@ def gkn_metrics(run: Any, names: tuple[str, ...], measure: dict[str, Any], devic
     if "sample_distance" in names:
         out["sample_distance"] = math.nan
         if run.sampling_names():
-            record = run.sampling()
+            record = run.sampling(read_chains=False)  # its metric rows only
             after = record.metrics.get("data_distance", np.empty(0))[record.settings.burn_in :]
             out["sample_distance"] = float(after.mean()) if len(after) else math.nan
     if set(names) & SAMPLING_METRICS - {"sample_distance"}:
