@@ -26,6 +26,7 @@ from pathlib import Path
 
 from report import Figure, read_figures
 
+NOTES = "## Notes"  # a report's hand-written section, kept by every later run
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
@@ -223,6 +224,8 @@ def report(
         "`--only NAME` for one). `tests/test_benchmarks.py` runs the quick version in CI.",
         "",
     ]
+    if NOTES in previous:  # the notes written by hand under the table stay
+        lines += [NOTES + previous.split(NOTES, 1)[1].rstrip("\n"), ""]
     return "\n".join(lines)
 
 
@@ -249,7 +252,9 @@ def main() -> None:
             results.append((bench, *run_benchmark(bench, args.quick, Path(scratch), args.threads)))
     load = f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after (1-minute load average)"
     out = Path(args.out)
-    previous = out.read_text() if args.only and out.exists() else ""
+    previous = out.read_text() if out.exists() else ""
+    if not args.only:  # a full run replaces every row; only the notes stay
+        previous = previous[previous.index(NOTES) :] if NOTES in previous else ""
     out.write_text(report(results, args.quick, device_description(), args.threads, load, previous))
     print(f"wrote {args.out}")
 

@@ -84,6 +84,10 @@ def test_a_partial_run_keeps_the_rows_of_the_benchmarks_it_did_not_run(monkeypat
             "| old startup | 9 ms | torch 900 ms | 0.01 | < 300 | `python benchmarks/cli_startup.py` |",
             "",
             "- `python benchmarks/gui_overhead.py --steps 3000` (16 s, 2 figures): the window.",
+            "",
+            "## Notes",
+            "",
+            "No GPU was lent.",
         ]
     )
     bench = next(b for b in run_all.BENCHMARKS if b.name == "cli_startup")
@@ -98,6 +102,7 @@ def test_a_partial_run_keeps_the_rows_of_the_benchmarks_it_did_not_run(monkeypat
     assert "- `python benchmarks/gui_overhead.py --steps 3000` (16 s, 2 figures)" in text
     # the table order is BENCHMARKS' order: the window rows before the startup rows
     assert text.index("gui_overhead.py --steps 3000` |") < text.index("| gkn --help")
+    assert text.rstrip().endswith("## Notes\n\nNo GPU was lent.")  # the hand-written notes stay
 
 
 @pytest.mark.full
