@@ -22,6 +22,7 @@ All exponents are per step of the map. Divide by the map's time step for exponen
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch.func import jvp
@@ -184,27 +185,18 @@ class Benettin:
         return float(self._condition.max())
 
 
-def lyapunov_spectrum(
-    step: StepFn,
-    x0: torch.Tensor,
-    k: int,
-    steps: int,
-    transient: int = 0,
-    renorm_every: int = 1,
-    dtype: torch.dtype | None = None,
-    seed: int = 0,
-    frame: torch.Tensor | None = None,
-) -> torch.Tensor:
+def lyapunov_spectrum(step: StepFn, x0: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
     """The k largest Lyapunov exponents per step of `step`, for every row of x0: (batch, k), descending.
 
-    transient: steps run first (states and tangent frame) and not counted, so the frame has aligned
-    with the leading directions before averaging starts. renorm_every: QR every that many steps (1 is
-    safest; more is faster when exponents are moderate). dtype: e.g. torch.float64 for precision
-    (`step` must then accept that dtype). seed: of the random initial frame (or frame: that
-    orthonormal (batch, k, dim) frame). The frame's condition number and a spectrum in short
-    pieces: use Benettin.
+    The arguments are Benettin's: (step, x0, k, steps, transient=0, renorm_every=1, dtype=None,
+    seed=0, frame=None). transient: steps run first (states and tangent frame) and not counted, so
+    the frame has aligned with the leading directions before averaging starts. renorm_every: QR
+    every that many steps (1 is safest; more is faster when exponents are moderate). dtype: e.g.
+    torch.float64 for precision (`step` must then accept that dtype). seed: of the random initial
+    frame (or frame: that orthonormal (batch, k, dim) frame). The frame's condition number and a
+    spectrum in short pieces: use Benettin.
     """
-    run = Benettin(step, x0, k, steps, transient, renorm_every, dtype, seed, frame)
+    run = Benettin(step, x0, *args, **kwargs)
     run.advance()
     return run.exponents()
 
