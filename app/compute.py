@@ -75,10 +75,14 @@ class ComputeProcess(QObject):
         self.process.start()
         writer.close()  # the child holds the only writing end: its death reads as the end of the pipe
         self.alive = True
-        self.handlers: dict[int, Callable[[tuple], None]] = {}
+        self.ready = False  # the child has imported torch and the jobs' modules
+        self.handlers: dict[int, Callable[[tuple], None]] = {0: self._on_ready}
         self.notifier = QSocketNotifier(self.events.fileno(), QSocketNotifier.Type.Read, self)
         self.notifier.activated.connect(self.drain)
         _PROCESSES.add(self)
+
+    def _on_ready(self, _: tuple) -> None:
+        self.ready = True
 
     def send(self, message: tuple) -> bool:
         if not self.alive:

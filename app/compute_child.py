@@ -134,13 +134,24 @@ def stopping(jobs: dict[int, Driven]) -> list[threading.Thread]:
     return [d.thread for d in jobs.values() if d.stop_asked and d.thread is not None]
 
 
-def serve(commands: Any, events: Any, torch_threads: int) -> None:
-    """The child's main loop: run until "shutdown" (or until the window's end of the queue is gone)."""
+PRELOAD = ("app.compute_jobs", "gkn_core.gkn.sessions", "gkn_core.chaos.sessions")
+
+
+def serve(commands: Any, events: Any, torch_threads: int, preload: tuple[str, ...] = PRELOAD) -> None:
+    """The child's main loop: run until "shutdown" (or until the window's end of the queue is gone).
+    It imports torch and the job modules first, warms torch up and says ("ready", 0), so that a
+    first job starts at once."""
     os.environ.setdefault("OMP_NUM_THREADS", str(torch_threads))
+    import importlib
+
     import torch
 
     torch.set_num_threads(torch_threads)
+    for name in preload:
+        importlib.import_module(name)
+    importlib.import_module("app.compute_jobs").warm_up()
     outbox: queue.Queue = queue.Queue()
+    outbox.put(("ready", 0))
 
     def sender() -> None:
         while True:

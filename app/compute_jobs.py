@@ -73,3 +73,14 @@ def chaos_record(target: Path, config: Any, recording: Any, untrained: bool) -> 
     if untrained:
         new_untrained_run(target, config)
     return target, write_recording(target, recording)
+
+
+def warm_up() -> None:
+    """What a first job would pay once (torch's optimizer machinery imports sympy and more, about
+    2 s on a busy 2-core machine): paid when the process starts, before anyone presses Train."""
+    import torch
+
+    model = torch.nn.Linear(2, 2)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    model(torch.zeros(1, 2)).sum().backward()
+    optimizer.step()
