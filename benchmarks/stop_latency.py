@@ -11,9 +11,12 @@ test: tests/test_stop.py checks the same in steps, never in seconds.
 from __future__ import annotations
 
 import argparse
+import os
 import random
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 import torch
 
@@ -79,11 +82,46 @@ def latency(make, warm_steps: int, rng: random.Random) -> float:
     return time.perf_counter() - start
 
 
+def process_latency(stops: int, rng: random.Random) -> tuple[list[float], list[float]]:
+    """The 1d training in the window's compute process (app/compute.py): seconds from Stop, sent by the
+    GUI thread at a random moment, to the job's end reaching it; and from asking the process to end
+    (closing a window) to its exit."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PyQt6.QtCore import QCoreApplication
+
+    from app import compute_jobs
+    from app.compute import ComputeProcess, ProcessJobThread
+    from app.main import wait_until
+
+    app = QCoreApplication.instance() or QCoreApplication([])
+    config = preset_config("1d", {"device": "cpu", "train": {"steps": 10**7}})
+    stop_s, close_s = [], []
+    with tempfile.TemporaryDirectory() as folder:
+        for i in range(stops):
+            compute = ComputeProcess()
+            wait_until(app, lambda c=compute: c.ready, 600)
+            start_job = (compute_jobs.gkn_training, (config, Path(folder) / f"{i}.h5"), {})
+            thread = ProcessJobThread(compute, start_job)
+            thread.start()
+            wait_until(app, lambda t=thread: t.job.steps_done >= 10, 600)
+            deadline = time.monotonic() + rng.uniform(0.0, 0.3)
+            wait_until(app, lambda d=deadline: time.monotonic() >= d, 600)
+            start = time.perf_counter()
+            thread.stop()
+            wait_until(app, lambda t=thread: t.finished, 600)
+            stop_s.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            compute.shutdown(time.monotonic() + 60)
+            close_s.append(time.perf_counter() - start)
+    return sorted(stop_s), sorted(close_s)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--stops", type=int, default=5)
     parser.add_argument("--no-paper", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-process", action="store_true", help="leave out the compute process lines")
     args = parser.parse_args()
     torch.set_num_threads(1)
     rng = random.Random(args.seed)
@@ -102,6 +140,11 @@ def main() -> None:
     for name, make, warm in jobs:
         values = sorted(latency(make, warm, rng) for _ in range(args.stops))
         print(f"{name:46s} median {values[len(values) // 2]:.3f} s  worst {values[-1]:.3f} s", flush=True)
+    if not args.no_process:
+        stop_s, close_s = process_latency(args.stops, rng)
+        lines = (("gkn train (1d) in the compute process: Stop", stop_s), ("  then its exit", close_s))
+        for name, values in lines:
+            print(f"{name:46s} median {values[len(values) // 2]:.3f} s  worst {values[-1]:.3f} s", flush=True)
 
 
 if __name__ == "__main__":

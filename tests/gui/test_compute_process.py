@@ -158,3 +158,16 @@ def test_the_chaos_g_slider_restarts_the_dynamics_in_the_child_and_record_writes
     wait_for(qtbot, lambda: not lab.workers.busy)  # written by the child, its reply handed over
     with open_run(window.recent_runs()[0]) as run:
         np.testing.assert_array_equal(read_recording(run).states, recording.states)
+
+
+def test_closing_the_window_stops_the_job_in_the_child_and_ends_the_process(window, qtbot):
+    lab = window.gkn
+    use_preset(window, "1d", 10**6)
+    lab.train_play()
+    wait_for(qtbot, lambda: lab.state.steps.size > 5)
+    process, path = lab.workers.compute.process, lab.run_path
+    window.close()  # stops the job at its next step, waits for its end, then for the process
+    assert not process.is_alive() and process.exitcode == 0
+    assert not running_threads()
+    with h5py.File(path, "r") as f:  # the job closed its file before the process ended
+        assert f.attrs["status"] == "stopped"
