@@ -217,8 +217,6 @@ class Lab(QObject):
         """The window's front view changed (to one of this lab's, or not)."""
         self.front = view if view in self.views else None
         if self.front is not None:
-            if self.remote():
-                self.workers.compute_process()  # started while the user looks, ready for the first job
             self.view_shown(view)
 
     def view_shown(self, view: str) -> None:
