@@ -21,9 +21,10 @@ from PyQt6.QtCore import QObject
 from PyQt6.QtWidgets import QWidget
 
 from app.animation import AnimationExport, AnimationOptions
+from app.compute import ProcessJobThread
 from app.host import ExportSpec, LabHost, ViewSpec
 from app.widgets import TransportButtons
-from app.worker import LIVE_DELIVERY_S, JobThread, Workers
+from app.worker import LIVE_DELIVERY_S, JobThread, Workers, compute_in_process
 from gkn_core.errors import GKNError
 from gkn_core.job import Job
 
@@ -41,6 +42,7 @@ class Lab(QObject):
         super().__init__(parent)
         self.host = host
         self.workers = Workers(self)
+        self.workers.died.connect(self.host.show_error)  # one line however many jobs it had
         self.views: dict[str, Any] = {spec.name: spec.create() for spec in self.VIEWS}
         self.front: str | None = None  # its view in front, if one is
         self.run_path: Path | None = None
@@ -62,8 +64,10 @@ class Lab(QObject):
         buttons.step.connect(step)
         buttons.reset.connect(reset)
 
+    remote = staticmethod(compute_in_process)  # the switch: jobs in the compute process
+
     @staticmethod
-    def alive(thread: JobThread | None) -> bool:
+    def alive(thread: JobThread | ProcessJobThread | None) -> bool:
         return thread is not None and not thread.finished
 
     def play(self, slot: str, buttons: TransportButtons, start: Callable[..., bool]) -> None:
@@ -144,15 +148,41 @@ class Lab(QObject):
         old one."""
         thread = self.workers.job(job, snapshots)
         thread.worker.deliver_every = deliver_every
+        return self._start(slot, thread, deliver)
+
+    def launch_remote(
+        self,
+        slot: str,
+        start: tuple[Callable[..., Any], tuple],
+        deliver: Callable[[list], None],
+        deliver_every: float = LIVE_DELIVERY_S,
+        known: dict[str, Any] | None = None,
+        run_file: Path | None = None,
+        paused: bool = False,
+        started: Callable[[dict], None] | None = None,
+    ) -> ProcessJobThread:
+        """`launch` for a job the compute process makes with factory(*args) (start = (factory, args)):
+        `known` is what the window knows of it already, `started(info)` gets what the child tells
+        before its first batch, `run_file` is marked failed if the process dies under the job."""
+        thread = self.workers.remote_job(start[0], start[1], known, run_file, deliver_every)
+        if paused:
+            thread.job.pause()
+        if started is not None:
+            thread.started_info.connect(
+                lambda info, t=thread: started(info) if getattr(self, slot) is t else None
+            )
+        return self._start(slot, thread, deliver)
+
+    def _start(self, slot: str, thread: Any, deliver: Callable[[list], None]) -> Any:
         thread.delivered.connect(lambda batch, t=thread: deliver(batch) if getattr(self, slot) is t else None)
         thread.ended.connect(lambda status, reason, t=thread: self._on_ended(slot, t, status, reason))
         setattr(self, slot, thread)
         thread.start()
         return thread
 
-    def _on_ended(self, slot: str, thread: JobThread, status: str, reason: str) -> None:
+    def _on_ended(self, slot: str, thread: Any, status: str, reason: str) -> None:
         self.job_ended(slot, getattr(self, slot) is thread, status, reason)
-        if status == "failed":
+        if status == "failed" and not getattr(thread, "died", False):  # a death is said once
             self.host.show_error(f"the job failed: {reason}")
 
     def job_ended(self, slot: str, current: bool, status: str, reason: str) -> None:
@@ -170,6 +200,11 @@ class Lab(QObject):
     def call(self, fn: Callable[[], Any], done: Callable[[Any], None]) -> None:
         """A one-off computation off the GUI thread; its failure becomes one line in a dialog."""
         self.workers.call(fn, done, self.host.show_error)
+
+    def request(self, fn: Callable[..., Any], args: tuple, done: Callable[[Any], None]) -> None:
+        """fn(*args), a module-level function of the model, in the compute process (or a thread with
+        the switch off); its failure becomes one line in a dialog."""
+        self.workers.request(fn, args, done, self.host.show_error)
 
     def stop_jobs(self) -> None:
         """Stop every job and function of the lab and wait for them (the same wait as on closing)."""

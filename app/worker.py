@@ -8,6 +8,11 @@ Step-by-step jobs (training, sampling, trajectories, Lyapunov analyses) run in a
 functions (basins, writing a recording) run as superqt `FunctionWorker`s. Each lab keeps every thread
 it started in one `Workers`, and closing waits for all of them in one way, under CLOSE_TIMEOUT_S.
 
+With GKN_COMPUTE=process the jobs (and the one-shot functions of the model, `Workers.request`) run in
+a compute process instead (app/compute.py), behind the same JobThread interface: the GUI thread's
+drawing then takes nothing from them. The threads stay for what is not a job of the model: writing an
+animation's frames, which are drawn by the GUI, and any function passed as a closure (`Workers.call`).
+
 Why not superqt's GeneratorWorker for the jobs: it emits one queued signal per yielded snapshot
 (thousands a second, each a slice of GUI time holding the GIL away from training), so batching would
 need a wrapping generator anyway; its pause and quit are polled between yields, while our jobs pause,
@@ -18,6 +23,7 @@ restarted job knows the old one has closed its run file before the new one opens
 
 from __future__ import annotations
 
+import os
 import time
 import weakref
 from collections.abc import Callable, Iterator
@@ -27,6 +33,7 @@ from PyQt6 import sip
 from PyQt6.QtCore import QObject, QThread, QThreadPool, pyqtSignal, pyqtSlot
 from superqt.utils import FunctionWorker
 
+from app.compute import _KEYS, ComputeProcess, ProcessJobThread, running_processes
 from gkn_core.job import Job
 
 LIVE_DELIVERY_S = 1 / 30  # snapshots reach the window thirty times a second ...
@@ -38,12 +45,21 @@ CLOSE_TIMEOUT_S = 30.0  # the one limit on closing: every job and function of a 
 _THREADS: weakref.WeakSet[QThread] = weakref.WeakSet()
 _JOB_THREADS: weakref.WeakSet[JobThread] = weakref.WeakSet()
 _POOLS: weakref.WeakSet[QThreadPool] = weakref.WeakSet()
+_COMPUTES: weakref.WeakSet[ComputeProcess] = weakref.WeakSet()
 
 
-def running_threads() -> list[QObject]:
-    """Compute threads (and pools with a function running) still busy: none once a window has closed."""
-    threads: list[QObject] = [thread for thread in _THREADS if thread.isRunning()]
-    return threads + [pool for pool in _POOLS if not sip.isdeleted(pool) and pool.activeThreadCount() > 0]
+def compute_in_process() -> bool:
+    """The switch: GKN_COMPUTE=process runs the labs' jobs in a compute process; unset or "thread"
+    (the default for now), in QThreads of the window's process."""
+    return os.environ.get("GKN_COMPUTE", "thread").strip().lower() == "process"
+
+
+def running_threads() -> list[object]:
+    """Compute threads, pools with a function running and compute processes still alive: none once
+    a window has closed."""
+    threads: list[object] = [thread for thread in _THREADS if thread.isRunning()]
+    pools = [pool for pool in _POOLS if not sip.isdeleted(pool) and pool.activeThreadCount() > 0]
+    return threads + pools + running_processes()
 
 
 def stop_running(timeout_s: float = CLOSE_TIMEOUT_S) -> None:
@@ -56,6 +72,8 @@ def stop_running(timeout_s: float = CLOSE_TIMEOUT_S) -> None:
     for pool in list(_POOLS):
         if not sip.isdeleted(pool):
             pool.waitForDone(int(timeout_s * 1000))
+    for compute in list(_COMPUTES):
+        compute.shutdown(time.monotonic() + timeout_s)
 
 
 def error_line(exc: BaseException) -> str:
@@ -139,14 +157,19 @@ class JobThread(QObject):
 
 class Workers(QObject):
     """Every thread one lab started: its job threads and its one-shot functions (superqt workers in a
-    pool of the lab's own, so that waiting for them waits for nobody else's)."""
+    pool of the lab's own, so that waiting for them waits for nobody else's); with the switch on, its
+    compute process and the jobs and requests in it."""
+
+    died = pyqtSignal(str)  # its compute process died: every job in it ended as failed, this reason
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.pool = QThreadPool(self)
         _POOLS.add(self.pool)
-        self.jobs: list[JobThread] = []
+        self.jobs: list[JobThread | ProcessJobThread] = []
         self._functions: set[FunctionWorker] = set()  # kept alive until they have finished
+        self.compute: ComputeProcess | None = None
+        self._requests: dict[int, ComputeProcess] = {}  # requests not yet answered
 
     def job(self, job: Job, snapshots: Iterator) -> JobThread:
         """A job thread, not started yet; replaced ones stay listed until they have ended."""
@@ -154,6 +177,37 @@ class Workers(QObject):
         thread = JobThread(job, snapshots, self)
         self.jobs.append(thread)
         return thread
+
+    def compute_process(self) -> ComputeProcess:
+        """The lab's compute process, started on first use (and again after one died)."""
+        if self.compute is None or not self.compute.alive:
+            self.compute = ComputeProcess(self)
+            _COMPUTES.add(self.compute)
+            self.compute.died.connect(lambda reason, c=self.compute: self._on_death(c, reason))
+        return self.compute
+
+    def remote_job(
+        self,
+        factory: Callable[..., Any],
+        args: tuple,
+        known: dict[str, Any] | None = None,
+        run_file: Any = None,
+        deliver_every: float = LIVE_DELIVERY_S,
+    ) -> ProcessJobThread:
+        """A job the compute process makes with factory(*args) and drives; not started yet."""
+        self.jobs = self._live()
+        compute = self.compute_process()
+        thread = ProcessJobThread(compute, (factory, args, {}), known, run_file, deliver_every, self)
+        self.jobs.append(thread)
+        return thread
+
+    def _on_death(self, compute: ComputeProcess, reason: str) -> None:
+        for thread in list(self.jobs):
+            if isinstance(thread, ProcessJobThread) and thread.compute is compute:
+                thread.on_death(reason)
+        for key in [k for k, c in self._requests.items() if c is compute]:
+            del self._requests[key]  # its answer never comes; the one dialog line says why
+        self.died.emit(reason)
 
     def call(self, fn: Callable[[], Any], done: Callable[[Any], None], failed: Callable[[str], None]) -> None:
         """Run fn off the GUI thread; its result (or its error as one line) comes back in the GUI thread."""
@@ -164,13 +218,37 @@ class Workers(QObject):
         self._functions.add(worker)
         self.pool.start(worker)
 
+    def request(
+        self,
+        fn: Callable[..., Any],
+        args: tuple,
+        done: Callable[[Any], None],
+        failed: Callable[[str], None],
+    ) -> None:
+        """fn(*args), a module-level function of the model: in the compute process when the switch is
+        on (its reply comes back in the GUI thread), else in a thread like `call`."""
+        if not compute_in_process():
+            self.call(lambda: fn(*args), done, failed)
+            return
+        compute = self.compute_process()
+        key = next(_KEYS)
+
+        def on_reply(message: tuple) -> None:
+            compute.handlers.pop(key, None)
+            if self._requests.pop(key, None) is not None:
+                (done if message[2] else failed)(message[3])
+
+        compute.handlers[key] = on_reply
+        self._requests[key] = compute
+        compute.send(("call", key, fn, args, {}))
+
     @property
     def busy(self) -> bool:
         """A function still running, or its result not yet handed over."""
-        return bool(self._functions)
+        return bool(self._functions) or bool(self._requests)
 
-    def _live(self) -> list[JobThread]:
-        return [thread for thread in self.jobs if thread.thread.isRunning() or not thread.finished]
+    def _live(self) -> list[JobThread | ProcessJobThread]:
+        return [t for t in self.jobs if not t.finished or (t.thread is not None and t.thread.isRunning())]
 
     def request_stop(self) -> None:
         for thread in self._live():
@@ -180,10 +258,24 @@ class Workers(QObject):
         """Wait (until time.monotonic() reaches deadline) for every job and function; True when all ended."""
         ended = True
         for thread in self._live():
-            ended = thread.stop(int(1000 * (deadline - time.monotonic()))) and ended
+            if isinstance(thread, JobThread):
+                ended = thread.stop(int(1000 * (deadline - time.monotonic()))) and ended
+        if self.compute is not None:
+            compute = self.compute
+            remote = [t for t in self.jobs if isinstance(t, ProcessJobThread)]
+            ended = compute.wait_until(
+                lambda: all(t.finished for t in remote) and compute not in self._requests.values(), deadline
+            ) and ended
         ended = self.pool.waitForDone(max(0, int(1000 * (deadline - time.monotonic())))) and ended
         self.jobs = [thread for thread in self.jobs if not thread.finished]
         return ended
+
+    def close(self, deadline: float) -> bool:
+        """End the compute process (after `wait`); True when it ended by itself before deadline."""
+        if self.compute is None:
+            return True
+        compute, self.compute = self.compute, None
+        return compute.shutdown(deadline)
 
     def stop_all(self, timeout_s: float = CLOSE_TIMEOUT_S) -> bool:
         self.request_stop()
@@ -191,8 +283,10 @@ class Workers(QObject):
 
 
 def stop_all(groups: list[Workers], timeout_s: float = CLOSE_TIMEOUT_S) -> bool:
-    """Ask every job of every group to stop, then wait for them all under one deadline."""
+    """Ask every job of every group to stop, then wait for them all under one deadline, and end the
+    compute processes (closing a window)."""
     for workers in groups:
         workers.request_stop()
     deadline = time.monotonic() + timeout_s
-    return all([workers.wait(deadline) for workers in groups])
+    ended = all([workers.wait(deadline) for workers in groups])
+    return all([workers.close(deadline) for workers in groups]) and ended

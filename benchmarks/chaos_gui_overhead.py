@@ -4,14 +4,18 @@ In one process, side by side and interleaved: (a) the chaos training job of a pr
 thread, writing its run file, as the CLI does; (b) the same job started from the window's chaos lab,
 whose timer redraws the views while the tab in front cycles through the training, dynamics and
 Lyapunov views every --switch-ms (the dynamics and Lyapunov jobs are computed once before (b) starts,
-so only training competes for the CPU). A 10 ms heartbeat on the GUI thread measures event-loop stalls.
+so only training competes for the CPU), once with the compute in QThreads and once in the compute
+process (GKN_COMPUTE=process). A 10 ms heartbeat on the GUI thread measures event-loop stalls. That
+process runs once on Qt's offscreen platform and once under a real X server (xvfb-run -a), and one
+table shows both, with the load average before and after each.
 
-    QT_QPA_PLATFORM=offscreen python benchmarks/chaos_gui_overhead.py [--preset digits8] [--steps 600]
+    python benchmarks/chaos_gui_overhead.py [--preset digits8] [--steps 600] [--displays offscreen,xvfb]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -20,7 +24,16 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np
 from report import Figure, write_figures
-from window_timing import HEARTBEAT_MS, rate_in_thread, run_in_window
+from window_timing import (
+    DISPLAYS,
+    MODES,
+    measure_modes,
+    print_side_by_side,
+    rate_in_thread,
+    ready_compute,
+    run_displays,
+    run_in_window,
+)
 
 from app.main import make_application, wait_until
 from gkn_core.chaos.config import chaos_preset_config
@@ -35,7 +48,9 @@ def headless_rate(preset: str, steps: int, folder: Path, tag: str) -> float:
     return rate_in_thread(snapshots, steps)
 
 
-def windowed_rate(app, preset: str, steps: int, folder: Path, switch_ms: int) -> tuple[float, np.ndarray]:
+def windowed_rate(
+    app, preset: str, steps: int, folder: Path, switch_ms: int, mode: str = "thread"
+) -> tuple[float, np.ndarray]:
     from PyQt6.QtCore import QSettings
 
     from app.labs import VIEWS
@@ -49,6 +64,7 @@ def windowed_rate(app, preset: str, steps: int, folder: Path, switch_ms: int) ->
     lab = window.chaos
     lab.controls.preset.setCurrentText(preset)
     lab.controls.train_steps.setValue(steps)
+    ready_compute(app, lab, mode)
     window.tabs.setCurrentIndex(VIEWS.index("dynamics"))  # its trajectories, computed before timing
     lab.start_lyapunov(lab.lyapunov_view.settings())
     wait_until(app, lambda: lab.dynamics_thread.finished and lab.lyapunov_thread.finished, 300)
@@ -70,47 +86,52 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--switch-ms", type=int, default=1000, help="how often the tab in front changes")
+    parser.add_argument("--displays", default=",".join(DISPLAYS), help="offscreen, xvfb or both")
     parser.add_argument("--json", metavar="PATH", help="also write the figures there (for run_all.py)")
+    parser.add_argument("--display", help=argparse.SUPPRESS)  # one display, in the child run
+    parser.add_argument("--raw-json", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    app = make_application(offscreen=True)
-    headless, windowed, all_stalls = [], [], []
-    with tempfile.TemporaryDirectory() as scratch:
-        folder = Path(scratch)
-        headless_rate(args.preset, 20, folder, "warm-up")  # first-use costs (data, kernels) out of the way
-        for repeat in range(args.repeats):  # interleaved, so drifts in machine load hit both alike
-            headless.append(headless_rate(args.preset, args.steps, folder, str(repeat)))
-            rate, stalls = windowed_rate(app, args.preset, args.steps, folder / str(repeat), args.switch_ms)
-            windowed.append(rate)
-            all_stalls.append(stalls)
-    stalls = np.concatenate(all_stalls)
-    h, w = float(np.median(headless)), float(np.median(windowed))
-    print(
+    if args.display:
+        app = make_application(offscreen=args.display == "offscreen")
+        with tempfile.TemporaryDirectory() as scratch:
+            folder = Path(scratch)
+            headless_rate(args.preset, 20, folder, "warm-up")  # first-use costs (data, kernels) first
+            result = measure_modes(
+                args.repeats,
+                lambda r: headless_rate(args.preset, args.steps, folder, str(r)),
+                lambda mode, r: windowed_rate(
+                    app, args.preset, args.steps, folder / f"{mode}{r}", args.switch_ms, mode
+                ),
+            )
+        Path(args.raw_json).write_text(json.dumps(result))
+        return
+    own = ["--preset", args.preset, "--steps", str(args.steps), "--repeats", str(args.repeats)]
+    results = run_displays(__file__, [*own, "--switch-ms", str(args.switch_ms)], args.displays.split(","))
+    print_side_by_side(
         f"chaos preset {args.preset}, {args.steps} steps x {args.repeats}, "
-        f"tab switch every {args.switch_ms} ms"
+        f"tab switch every {args.switch_ms} ms",
+        results,
+        digits=1,
     )
-    runs = {name: ", ".join(f"{x:,.1f}" for x in rates) for name, rates in (("h", headless), ("w", windowed))}
-    print(f"chaos training steps/s headless (thread + run file): {h:,.1f}   (runs: {runs['h']})")
-    print(f"chaos training steps/s in the window, views live:    {w:,.1f}   (runs: {runs['w']})")
-    print(f"ratio window / headless: {w / h:.2f}   (target >= 0.95)")
-    print(
-        f"GUI event-loop stall over a {HEARTBEAT_MS} ms heartbeat: p50 {np.percentile(stalls, 50):.1f} ms, "
-        f"p99 {np.percentile(stalls, 99):.1f} ms, max {stalls.max():.1f} ms"
-    )
-    p99 = float(np.percentile(stalls, 99))
-    write_figures(
-        args.json,
-        [
-            Figure(
-                f"chaos {args.preset} training in the window, views live (tab every {args.switch_ms} ms)",
-                w,
-                "steps/s",
-                f"headless (thread + run file) {h:,.1f} steps/s",
-                w / h,
-                ">= 0.95",
-            ),
-            Figure("GUI event-loop stall while chaos training, p99", p99, "ms"),
-        ],
-    )
+    figures = []
+    for display, result in results.items():
+        h = float(np.median(result["headless"]))
+        for mode in MODES:
+            w = float(np.median(result[mode]))
+            figures.append(
+                Figure(
+                    f"chaos {args.preset} training in the window ({display}, compute {mode}), views live",
+                    w, "steps/s", f"headless (thread + run file) {h:,.1f} steps/s", w / h, ">= 0.95",
+                )
+            )
+            p50, p99, worst = result[f"stalls_{mode}"]
+            figures.append(
+                Figure(
+                    f"GUI event-loop stall while chaos training ({display}, compute {mode}), p99",
+                    p99, "ms", f"p50 {p50:.1f} ms, max {worst:.1f} ms", target="p99 < 20 ms, max < 100 ms",
+                )
+            )
+    write_figures(args.json, figures)
 
 
 if __name__ == "__main__":

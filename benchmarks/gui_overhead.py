@@ -1,16 +1,20 @@
-"""What the window costs training: steps/s headless vs in the app with its views live (offscreen).
+"""What the window costs training: steps/s headless vs in the app with its views live.
 
-In one process, side by side: (a) the training job run in a plain thread, writing its run file, as the
-CLI does; (b) the same job started from the window, whose timer redraws the views (the tab in front
-is switched between the 2D manifold and the loss view every --switch-ms so both keep drawing). While
-(b) runs, a 10 ms heartbeat timer on the GUI thread measures how long the event loop stalls (p50, p99, max).
+In one process, side by side and interleaved: (a) the training job run in a plain thread, writing its
+run file, as the CLI does; (b) the same job started from the window, whose timer redraws the views
+(the tab in front is switched between the 2D manifold and the loss view every --switch-ms so both keep
+drawing), once with the compute in a QThread and once in the compute process (GKN_COMPUTE=process).
+While (b) runs, a 10 ms heartbeat timer on the GUI thread measures how long the event loop stalls
+(p50, p99, max). That process runs once on Qt's offscreen platform and once under a real X server
+(xvfb-run -a), and one table shows both, with the load average before and after each.
 
-    QT_QPA_PLATFORM=offscreen python benchmarks/gui_overhead.py [--preset 2d] [--steps 3000] [--repeats 2]
+    python benchmarks/gui_overhead.py [--preset 2d] [--steps 3000] [--repeats 2] [--displays offscreen,xvfb]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -19,7 +23,16 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np
 from report import Figure, write_figures
-from window_timing import HEARTBEAT_MS, rate_in_thread, run_in_window
+from window_timing import (
+    DISPLAYS,
+    MODES,
+    measure_modes,
+    print_side_by_side,
+    rate_in_thread,
+    ready_compute,
+    run_displays,
+    run_in_window,
+)
 
 from app.main import make_application
 from gkn_core.gkn.config import preset_config
@@ -33,7 +46,7 @@ def headless_rate(preset: str, steps: int, folder: Path, tag: str) -> float:
 
 
 def windowed_rate(
-    app, preset: str, steps: int, folder: Path, switch_ms: int = 1000
+    app, preset: str, steps: int, folder: Path, switch_ms: int = 1000, mode: str = "thread"
 ) -> tuple[float, np.ndarray]:
     from PyQt6.QtCore import QSettings
 
@@ -47,6 +60,8 @@ def windowed_rate(
     window.show()
     window.gkn.controls.preset.setCurrentText(preset)
     window.gkn.controls.train_steps.setValue(steps)
+    ready_compute(app, window.gkn, mode)
+
     def start():
         window.gkn.train_play()
         return window.gkn.train_thread
@@ -64,48 +79,49 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--switch-ms", type=int, default=1000, help="how often the tab in front changes")
+    parser.add_argument("--displays", default=",".join(DISPLAYS), help="offscreen, xvfb or both")
     parser.add_argument("--json", metavar="PATH", help="also write the figures there (for run_all.py)")
+    parser.add_argument("--display", help=argparse.SUPPRESS)  # one display, in the child run
+    parser.add_argument("--raw-json", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    app = make_application(offscreen=True)
-    headless, windowed, all_stalls = [], [], []
-    with tempfile.TemporaryDirectory() as scratch:
-        folder = Path(scratch)
-        for repeat in range(args.repeats):  # interleaved, so drifts in machine load hit both alike
-            headless.append(headless_rate(args.preset, args.steps, folder, str(repeat)))
-            rate, stalls = windowed_rate(app, args.preset, args.steps, folder / str(repeat), args.switch_ms)
-            windowed.append(rate)
-            all_stalls.append(stalls)
-    stalls = np.concatenate(all_stalls)
-    h, w = float(np.median(headless)), float(np.median(windowed))
-    print(f"preset {args.preset}, {args.steps} steps x {args.repeats}, tab switch every {args.switch_ms} ms")
-    runs = {name: ", ".join(f"{x:,.0f}" for x in rates) for name, rates in (("h", headless), ("w", windowed))}
-    print(f"training steps/s headless (thread + run file): {h:,.0f}   (runs: {runs['h']})")
-    print(f"training steps/s in the window, views live:    {w:,.0f}   (runs: {runs['w']})")
-    print(f"ratio window / headless: {w / h:.2f}   (target >= 0.95)")
-    print(
-        f"GUI event-loop stall over a {HEARTBEAT_MS} ms heartbeat: p50 {np.percentile(stalls, 50):.1f} ms, "
-        f"p99 {np.percentile(stalls, 99):.1f} ms, max {stalls.max():.1f} ms   (target p99 < 30 ms)"
+    if args.display:
+        app = make_application(offscreen=args.display == "offscreen")
+        with tempfile.TemporaryDirectory() as scratch:
+            folder = Path(scratch)
+            result = measure_modes(
+                args.repeats,
+                lambda r: headless_rate(args.preset, args.steps, folder, str(r)),
+                lambda mode, r: windowed_rate(
+                    app, args.preset, args.steps, folder / f"{mode}{r}", args.switch_ms, mode
+                ),
+            )
+        Path(args.raw_json).write_text(json.dumps(result))
+        return
+    own = ["--preset", args.preset, "--steps", str(args.steps), "--repeats", str(args.repeats)]
+    results = run_displays(__file__, [*own, "--switch-ms", str(args.switch_ms)], args.displays.split(","))
+    print_side_by_side(
+        f"preset {args.preset}, {args.steps} steps x {args.repeats}, tab switch every {args.switch_ms} ms",
+        results,
     )
-    write_figures(
-        args.json,
-        [
-            Figure(
-                f"{args.preset} training in the window, views live",
-                w,
-                "steps/s",
-                f"headless (thread + run file) {h:,.0f} steps/s",
-                w / h,
-                ">= 0.95",
-            ),
-            Figure(
-                "GUI event-loop stall while training, p99",
-                float(np.percentile(stalls, 99)),
-                "ms",
-                f"p50 {np.percentile(stalls, 50):.1f} ms, max {stalls.max():.1f} ms",
-                target="< 30 ms",
-            ),
-        ],
-    )
+    figures = []
+    for display, result in results.items():
+        h = float(np.median(result["headless"]))
+        for mode in MODES:
+            w = float(np.median(result[mode]))
+            figures.append(
+                Figure(
+                    f"{args.preset} training in the window ({display}, compute {mode}), views live",
+                    w, "steps/s", f"headless (thread + run file) {h:,.0f} steps/s", w / h, ">= 0.95",
+                )
+            )
+            p50, p99, worst = result[f"stalls_{mode}"]
+            figures.append(
+                Figure(
+                    f"GUI event-loop stall while training ({display}, compute {mode}), p99",
+                    p99, "ms", f"p50 {p50:.1f} ms, max {worst:.1f} ms", target="p99 < 20 ms, max < 100 ms",
+                )
+            )
+    write_figures(args.json, figures)
 
 
 if __name__ == "__main__":

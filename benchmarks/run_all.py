@@ -56,8 +56,8 @@ BENCHMARKS = [
         "gui_overhead.py",
         ("--steps", "3000", "--repeats", "2"),
         ("--steps", "300", "--repeats", "1"),
-        "Training in the window (views live, offscreen) against the same training headless; how long the "
-        "GUI event loop stalls meanwhile.",
+        "Training in the window (views live; offscreen and under xvfb-run; compute thread and compute "
+        "process) against the same training headless; how long the GUI event loop stalls meanwhile.",
     ),
     Benchmark(
         "chaos_gui_overhead",
@@ -65,7 +65,8 @@ BENCHMARKS = [
         ("--steps", "400", "--repeats", "3"),
         ("--steps", "20", "--repeats", "1", "--switch-ms", "200"),
         "Chaos training (digits8) in the window with the chaos views live, the front tab cycling through "
-        "training, dynamics and Lyapunov every second, against the same training headless.",
+        "training, dynamics and Lyapunov every second (offscreen and under xvfb-run; compute thread and "
+        "compute process), against the same training headless.",
     ),
     Benchmark(
         "chaos_throughput",

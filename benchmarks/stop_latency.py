@@ -13,8 +13,10 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 import torch
 from report import Figure, write_figures
@@ -81,12 +83,47 @@ def latency(make, warm_steps: int, rng: random.Random) -> float:
     return time.perf_counter() - start
 
 
+def process_latency(stops: int, rng: random.Random) -> tuple[list[float], list[float]]:
+    """The 1d training in the window's compute process (app/compute.py): seconds from Stop, sent by the
+    GUI thread at a random moment, to the job's end reaching it; and from asking the process to end
+    (closing a window) to its exit."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PyQt6.QtCore import QCoreApplication
+
+    from app import compute_jobs
+    from app.compute import ComputeProcess, ProcessJobThread
+    from app.main import wait_until
+
+    app = QCoreApplication.instance() or QCoreApplication([])
+    config = preset_config("1d", {"device": "cpu", "train": {"steps": 10**7}})
+    stop_s, close_s = [], []
+    with tempfile.TemporaryDirectory() as folder:
+        for i in range(stops):
+            compute = ComputeProcess()
+            wait_until(app, lambda c=compute: c.ready, 600)
+            start_job = (compute_jobs.gkn_training, (config, Path(folder) / f"{i}.h5"), {})
+            thread = ProcessJobThread(compute, start_job)
+            thread.start()
+            wait_until(app, lambda t=thread: t.job.steps_done >= 10, 600)
+            deadline = time.monotonic() + rng.uniform(0.0, 0.3)
+            wait_until(app, lambda d=deadline: time.monotonic() >= d, 600)
+            start = time.perf_counter()
+            thread.stop()
+            wait_until(app, lambda t=thread: t.finished, 600)
+            stop_s.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            compute.shutdown(time.monotonic() + 60)
+            close_s.append(time.perf_counter() - start)
+    return sorted(stop_s), sorted(close_s)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stops", type=int, default=5)
     parser.add_argument("--no-paper", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", metavar="PATH", help="also write the figures there (for run_all.py)")
+    parser.add_argument("--no-process", action="store_true", help="leave out the compute process lines")
     args = parser.parse_args()
     load = os.getloadavg()[0]
     figures: list[Figure] = []
@@ -110,6 +147,14 @@ def main() -> None:
         print(f"{name:46s} median {median:.3f} s  worst {worst:.3f} s", flush=True)
         against = f"median {median * 1e3:.0f} ms of {args.stops} stops; load {load:.1f}"
         figures.append(Figure(f"Stop latency, {name}, worst", worst * 1e3, "ms", against, None, "< 500 ms"))
+    if not args.no_process:
+        stop_s, close_s = process_latency(args.stops, rng)
+        lines = (("gkn train (1d) in the compute process: Stop", stop_s), ("  then its exit", close_s))
+        for name, values in lines:
+            median, worst = values[len(values) // 2], values[-1]
+            print(f"{name:46s} median {median:.3f} s  worst {worst:.3f} s", flush=True)
+            against = f"median {median * 1e3:.0f} ms of {args.stops} stops; load {load:.1f}"
+            figures.append(Figure(f"Stop latency, {name.strip()}, worst", worst * 1e3, "ms", against, None, "< 500 ms"))
     print(f"load after: {os.getloadavg()[0]:.1f} (1 min)")
     write_figures(args.json, figures)
 

@@ -76,7 +76,8 @@ def _one_torch_thread_everywhere() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _no_compute_thread_outlives_its_test() -> Iterator[None]:
-    """A test that leaves a window's compute thread running fails, and the thread is stopped here.
+    """A test that leaves a window's compute thread (or compute process, app/compute.py) running
+    fails, and it is stopped here.
 
     Left alone it would be garbage-collected later, in whatever test runs next in this process, and
     Qt aborts the whole process when a running QThread is destroyed (that crashed a pytest worker).
@@ -89,7 +90,9 @@ def _no_compute_thread_outlives_its_test() -> Iterator[None]:
     if not left:
         return
     worker.stop_running()
-    pytest.fail(f"{len(left)} compute thread(s) outlived the test (close its window or stop its jobs)")
+    pytest.fail(
+        f"{len(left)} compute thread(s) or process(es) outlived the test (close its window or stop its jobs)"
+    )
 
 
 @pytest.fixture

@@ -10,20 +10,21 @@ from typing import Any
 
 from PyQt6.QtCore import QObject
 
-from app import chaos
+from app import chaos, compute_jobs
 from app import export as exports
 from app.animation import AnimationOptions
 from app.chaos.controls import ChaosControlPanel
 from app.chaos.dynamics_view import DynamicsState, animation_frames
 from app.chaos.lyapunov_view import LyapunovState
 from app.chaos.training_state import ChaosTrainState
+from app.compute_jobs import DataShape, pickled
 from app.host import ExportSpec, LabHost
 from app.lab import Lab
 from app.worker import TRAIN_DELIVERY_S
 from gkn_core.chaos.analysis import LyapunovAnalysisJob, LyapunovSettings
 from gkn_core.chaos.config import ChaosConfig, ChaosDataConfig
 from gkn_core.chaos.models import ChaoticRNN, build_chaos_model
-from gkn_core.chaos.recordings import export_recording, new_untrained_run, write_recording
+from gkn_core.chaos.recordings import export_recording
 from gkn_core.chaos.runfile import load_chaos_model
 from gkn_core.chaos.sessions import chaos_training_session
 from gkn_core.chaos.train import load_chaos_dataset
@@ -110,27 +111,38 @@ class ChaosLab(Lab):
         self.stop_slot("train_thread")
         try:
             path = self.chaos_run_path(config)
-            job, snapshots = chaos_training_session(config, path)
+            if self.remote():  # the compute process makes the job; the window needs the data's shape
+                job, snapshots, shape = None, None, DataShape(*self.data_shape(config.data))
+            else:
+                job, snapshots = chaos_training_session(config, path)
+                shape = DataShape(job.dataset.dim, job.dataset.image_shape)
         except (GKNError, OSError) as exc:
             self.host.show_error(str(exc))
             return False
         self.settings_changed = False
         self.run_path = path
         self.train_state = ChaosTrainState(
-            image_shape=job.dataset.image_shape,
-            total_steps=job.total_steps,
+            image_shape=shape.image_shape,
+            total_steps=config.train.steps,
             title=path.name,
             class_score_name=score_name(config.data.source),
         )
         self.label_run(path.name)
-        self.host.set_device_label(str(job.device))
         self.job_started("chaos training", path)
         self.dynamics_stale = True  # the Dynamics and Lyapunov views now study this run's network
-        if paused:
-            job.pause()
         # The training view draws at most 4 times a second: 10 deliveries a second are plenty, and
         # each one the GUI thread handles is time the GIL is away from the training loop.
-        self.launch("train_thread", job, snapshots, self.train_state.add, TRAIN_DELIVERY_S)
+        if job is None:
+            self.launch_remote(
+                "train_thread", (compute_jobs.chaos_training, (config, path)), self.train_state.add,
+                TRAIN_DELIVERY_S, {"config": config, "dataset": shape}, path, paused,
+                lambda info: self.host.set_device_label(info["device"]),
+            )  # fmt: skip
+        else:
+            self.host.set_device_label(str(job.device))
+            if paused:
+                job.pause()
+            self.launch("train_thread", job, snapshots, self.train_state.add, TRAIN_DELIVERY_S)
         self.controls.train_buttons.show_running(not paused)
         self.host.remember_run(path)
         return True
@@ -201,7 +213,7 @@ class ChaosLab(Lab):
                 {k: wanted[k] for k in ("chains", "steps") if k in wanted}
                 | {"seed": config.seed, "layers": recorded_layers(model, wanted.get("layers", "all"))}
             )
-            job = TrajectoryJob(model, trajectory, source, model_seed=config.seed)
+            job = None if self.remote() else TrajectoryJob(model, trajectory, source, model_seed=config.seed)
         except (GKNError, OSError) as exc:
             self.host.show_error(str(exc))
             return False
@@ -211,7 +223,12 @@ class ChaosLab(Lab):
         self.dynamics_view.set_settings(g=config.model.g)
         self.dynamics_state.reset()
         self.dynamics_view.set_image_shape(shape)
-        self.launch("dynamics_thread", job, iter(job), self.dynamics_state.add)
+        if job is None:
+            args = (TrajectoryJob, pickled(model), trajectory, source, config.seed)
+            start = (compute_jobs.with_model, args)
+            self.launch_remote("dynamics_thread", start, self.dynamics_state.add, known={"model": model})
+        else:
+            self.launch("dynamics_thread", job, iter(job), self.dynamics_state.add)
         return True
 
     def ensure_dynamics(self) -> None:
@@ -263,14 +280,8 @@ class ChaosLab(Lab):
             self.stop_slot("train_thread")  # one writer per run file: training ends with its checkpoint
             self.controls.train_buttons.show_running(False)
         target = self.chaos_run_path(config, "-untrained") if untrained else self.run_path
-
-        def write() -> tuple[Path, str]:
-            if untrained:
-                new_untrained_run(target, config)
-            return target, write_recording(target, recording)
-
         self.last_recording = recording
-        self.call(write, self._on_recorded)
+        self.request(compute_jobs.chaos_record, (target, config, recording, untrained), self._on_recorded)
         return True
 
     def _on_recorded(self, result: tuple[Path, str]) -> None:
@@ -297,14 +308,19 @@ class ChaosLab(Lab):
         try:
             settings = validate_section(LyapunovSettings, raw, "lyapunov")
             model, config, _, _ = self.network(wanted.get("source", "untrained"), wanted.get("g"))
-            job = LyapunovAnalysisJob(model, settings, model.n_visible, config.seed)
+            seed = config.seed
+            job = None if self.remote() else LyapunovAnalysisJob(model, settings, model.n_visible, seed)
         except (GKNError, OSError) as exc:
             self.host.show_error(str(exc))
             return False
         self.lyapunov_view.set_network(self.network_text)
         self.lyapunov_state.reset()
         self.lyapunov_view.set_busy(True)
-        self.launch("lyapunov_thread", job, iter(job), self.lyapunov_state.add)
+        if job is None:
+            args = (LyapunovAnalysisJob, pickled(model), settings, model.n_visible, seed)
+            self.launch_remote("lyapunov_thread", (compute_jobs.with_model, args), self.lyapunov_state.add)
+        else:
+            self.launch("lyapunov_thread", job, iter(job), self.lyapunov_state.add)
         return True
 
     def stop_lyapunov(self) -> None:

@@ -13,8 +13,8 @@ from PyQt6.QtCore import QObject, Qt
 from PyQt6.QtWidgets import QHBoxLayout, QLabel, QWidget
 from superqt import QLabeledSlider
 
+from app import compute_jobs, gkn
 from app import export as exports
-from app import gkn
 from app.animation import AnimationOptions, render_item, scale_image
 from app.gkn.chain_history import ChainHistory
 from app.gkn.controls import ControlPanel
@@ -28,7 +28,6 @@ from gkn_core.errors import GKNError
 from gkn_core.gkn.config import GKNConfig
 from gkn_core.gkn.data import load_dataset
 from gkn_core.gkn.export import export_run
-from gkn_core.gkn.manifolds import basins_2d
 from gkn_core.gkn.sample import SampleSnapshot
 from gkn_core.gkn.sessions import sampling_session, training_session
 from gkn_core.gkn.train import TrainSnapshot
@@ -152,23 +151,37 @@ class GknLab(Lab):
         self.stop_slot("sample_thread")
         try:
             path = self.new_run_path(f"{config.preset}-L{config.model.layers}")
-            job, snapshots = training_session(config, path)
+            job, snapshots, dataset = self._training(config, path)
         except (GKNError, OSError) as exc:
             self.host.show_error(str(exc))
             return False
         self.settings_changed = False
         self.run_path = path
-        self.state = self._state_for(job.dataset)
+        self.state = self._state_for(dataset)
         self.label_run(path.name)
-        self.host.set_device_label(str(job.device))
         self.job_started("training", path)
-        if paused:
-            job.pause()
-        self.launch("train_thread", job, snapshots, self._on_delivered, TRAIN_DELIVERY_S)
+        if job is None:  # the compute process makes the job and writes the run
+            self.launch_remote(
+                "train_thread", (compute_jobs.gkn_training, (config, path)), self._on_delivered,
+                TRAIN_DELIVERY_S, {"config": config, "dataset": dataset}, path, paused,
+                lambda info: self.host.set_device_label(info["device"]),
+            )  # fmt: skip
+        else:
+            self.host.set_device_label(str(job.device))
+            if paused:
+                job.pause()
+            self.launch("train_thread", job, snapshots, self._on_delivered, TRAIN_DELIVERY_S)
         self._on_steps_per_frame(self.controls.steps_per_frame.value())
         self.controls.train_buttons.show_running(not paused)
         self.host.remember_run(path)
         return True
+
+    def _training(self, config: GKNConfig, path: Path) -> tuple[Any, Any, Dataset]:
+        """(job, snapshots, data set); the job None for the compute process, which makes it itself."""
+        if self.remote():
+            return None, None, load_dataset(config.data, config.seed)
+        job, snapshots = training_session(config, path)
+        return job, snapshots, job.dataset
 
     @staticmethod
     def _state_for(dataset: Dataset) -> LiveState:
@@ -185,14 +198,19 @@ class GknLab(Lab):
             if config.data.source not in TWIN_SOURCES:
                 raise GKNError("the twin comparison is for 1D toy data")
             path = self.new_run_path(f"{config.preset}-L{layers}-twin")
-            job, snapshots = training_session(config, path)
+            job, snapshots, dataset = self._training(config, path)
         except (GKNError, OSError) as exc:
             self.host.show_error(str(exc))
             return False
         self.stop_slot("twin_thread")
-        self.twin_state = self._state_for(job.dataset)
+        self.twin_state = self._state_for(dataset)
         self.twin_title = f"twin L={layers}"
-        self.launch("twin_thread", job, snapshots, lambda batch: self.twin_state.add_training(batch))
+        deliver = lambda batch: self.twin_state.add_training(batch)  # noqa: E731
+        start = (compute_jobs.gkn_training, (config, path))
+        if job is None:
+            self.launch_remote("twin_thread", start, deliver, run_file=path)
+        else:
+            self.launch("twin_thread", job, snapshots, deliver)
         self.host.remember_run(path)
         return True
 
@@ -225,6 +243,15 @@ class GknLab(Lab):
         overrides = self.controls.sample_overrides()
         if starts is not None:
             overrides["chains"] = len(starts)
+        if self.remote():
+            start = (compute_jobs.gkn_sampling, (self.run_path, overrides, starts))
+            self.job_started("sampling", self.run_path)
+            self.launch_remote(
+                "sample_thread", start, self._on_delivered, run_file=self.run_path, paused=paused,
+                started=lambda info: self.state.start_chains(info["starts"], info["burn_in"]),
+            )  # fmt: skip
+            self.controls.sample_buttons.show_running(not paused)
+            return True
         try:
             job, snapshots = sampling_session(self.run_path, overrides, starts=starts)
         except (GKNError, OSError) as exc:
@@ -238,8 +265,7 @@ class GknLab(Lab):
         self.controls.sample_buttons.show_running(not paused)
         return True
 
-    def toggle_play(self) -> None:
-        """Space: the sampling job if one is alive, else training."""
+    def toggle_play(self) -> None:  # Space: the sampling job if one is alive, else training
         (self.sample_play if self.alive(self.sample_thread) else self.train_play)()
 
     # -- results ----------------------------------------------------------------------------------
@@ -261,14 +287,8 @@ class GknLab(Lab):
     def compute_basins(self) -> None:
         if self.run_path is None or self.state.dim != 2:
             return
-        path, low, high = self.run_path, self.state.low, self.state.high
-
-        def basins():
-            with open_run(path) as run:
-                model = run.load_model()
-            return basins_2d(model, low, high, n=128)
-
-        self.call(basins, self.views["2d"].show_basins)
+        args = (self.run_path, self.state.low, self.state.high)
+        self.request(compute_jobs.gkn_basins, args, self.views["2d"].show_basins)
 
     # -- drawing ----------------------------------------------------------------------------------
     def view_shown(self, view: str) -> None:

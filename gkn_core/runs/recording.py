@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 from gkn_core.errors import GKNError
@@ -80,3 +81,25 @@ def recorded_sampling(
             writer.end(status, reason)
 
     return recorded(job, write, finish)
+
+
+def mark_failed(path: str | Path, reason: str) -> bool:
+    """After the process writing a run died (killed, crashed): the file's status and that of every
+    section still "running" (training, the newest sampling) become "failed" with `reason`. Only
+    attributes are written, nothing that was flushed is touched; False when the file cannot be opened
+    for it (then its readers see a writer that stopped writing, as after any kill)."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r+") as f:
+            sections = [f.attrs]
+            if "train" in f:
+                sections.append(f["train"].attrs)
+            sections += [group.attrs for group in f.get("sampling", {}).values()]
+            for attrs in sections:
+                if attrs.get("status", "running") == "running":  # a section says so only when it ends
+                    attrs["status"] = "failed"
+                    attrs["failure_reason"] = reason
+    except (OSError, KeyError, ValueError):
+        return False
+    return True

@@ -1,0 +1,220 @@
+"""The compute process's side (no Qt here): it owns the jobs and their torch models, drives each job in
+a thread of its own, and sends the snapshots back to the window in batches.
+
+The window (app/compute.py) starts this module's `serve` in a process of the "spawn" context, so the
+child shares nothing with the window's Qt and torch threads. Commands come in on a multiprocessing
+queue, events go out on a pipe, through one sender thread (a job never waits for the window):
+
+    commands   ("start", id, factory, args, kwargs, paused, deliver_every, steps_per_frame)
+               ("control", id, op, value)    op: pause, resume, stop, advance_one, steps_per_frame,
+                                                 deliver_every
+               ("call", id, fn, args, kwargs)    a one-shot function; its result is the reply
+               ("shutdown",)                     stop every job, wait for them, exit
+    events     ("started", id, info)  ("batch", id, snapshots, steps_done)  ("ended", id, status,
+               reason, result)  ("reply", id, ok, value)
+
+A job factory returns a Job (driven as `iter(job)`), or (job, snapshots) or (job, snapshots, info):
+snapshots is the recorded generator of a session (the job writes its run file here, in the child),
+info a dict of plain values the window wants before the first batch. The job contract of
+gkn_core/job.py is unchanged: the CLI and the sweeps drive the same jobs in their own way.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+FRAME_S = 1 / 30  # slow motion: at most steps_per_frame steps per frame
+
+
+def error_line(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
+
+
+def job_result(job: Any) -> Any:
+    """What an ended job hands back besides its snapshots (a trajectory set's recording)."""
+    recording = getattr(job, "recording", None)
+    if callable(recording) and getattr(job, "steps_done", 0) > 0:
+        try:
+            return recording()
+        except Exception:
+            return None
+    return None
+
+
+class Driven:
+    """One job in a thread of the child, driven as app/worker.py's JobWorker drives one in the window."""
+
+    def __init__(self, key: int, send: Callable[[tuple], None]) -> None:
+        self.key = key
+        self.send = send
+        self.job: Any = None
+        self.pending: list[tuple[str, Any]] = []  # controls that came before the job was made
+        self.lock = threading.Lock()
+        self.deliver_every = 0.1
+        self.steps_per_frame = 0
+        self.stop_asked = False
+        self.thread: threading.Thread | None = None
+
+    def control(self, op: str, value: Any = None) -> None:
+        if op == "steps_per_frame":
+            self.steps_per_frame = int(value)
+            return
+        if op == "deliver_every":
+            self.deliver_every = float(value)
+            return
+        if op == "stop":
+            self.stop_asked = True
+        with self.lock:
+            if self.job is None:
+                self.pending.append((op, value))
+                return
+        getattr(self.job, op)()
+
+    def run(self, factory: Callable[..., Any], args: tuple, kwargs: dict, paused: bool, before: list) -> None:
+        for thread in before:  # replaced jobs close their run files before a new job opens one
+            thread.join()
+        status, reason = "failed", "the job ended unexpectedly"
+        job = None
+        try:
+            made = factory(*args, **kwargs)
+            job, snapshots, info = self._parts(made)
+            if paused:
+                job.pause()
+            with self.lock:
+                self.job = job
+                pending, self.pending = self.pending, []
+            for op, _ in pending:
+                getattr(job, op)()
+            self.send(("started", self.key, info))
+            status, reason = self._drive(job, snapshots)
+        except Exception as exc:  # the run file (when there is one) records it; the window shows it
+            status, reason = "failed", error_line(exc)
+        finally:
+            result = job_result(job) if job is not None else None
+            self.send(("ended", self.key, status, reason, result))
+
+    @staticmethod
+    def _parts(made: Any) -> tuple[Any, Iterator, dict]:
+        if isinstance(made, tuple):
+            job, snapshots = made[0], made[1]
+            info = made[2] if len(made) > 2 else {}
+        else:
+            job, snapshots, info = made, iter(made), {}
+        return job, snapshots, dict(info)
+
+    def _drive(self, job: Any, snapshots: Iterator) -> tuple[str, str]:
+        batch: list = []
+        last = time.monotonic()
+        frame_start, frame_steps = last, 0
+        try:
+            for snapshot in snapshots:
+                batch.append(snapshot)
+                now = time.monotonic()
+                if now - last >= self.deliver_every or job.is_paused:
+                    self.send(("batch", self.key, batch, job.steps_done))
+                    batch, last = [], now
+                frame_steps += 1
+                if self.steps_per_frame and frame_steps >= self.steps_per_frame:
+                    time.sleep(max(0.0, frame_start + FRAME_S - time.monotonic()))
+                    frame_start, frame_steps = time.monotonic(), 0
+        finally:
+            if batch:
+                self.send(("batch", self.key, batch, job.steps_done))
+        if job.stop_requested:
+            return "stopped", "stopped before the last step"
+        return "completed", ""
+
+
+def stopping(jobs: dict[int, Driven]) -> list[threading.Thread]:
+    return [d.thread for d in jobs.values() if d.stop_asked and d.thread is not None]
+
+
+PRELOAD = ("app.compute_jobs", "gkn_core.gkn.sessions", "gkn_core.chaos.sessions")
+
+
+def serve(commands: Any, events: Any, torch_threads: int, preload: tuple[str, ...] = PRELOAD) -> None:
+    """The child's main loop: run until "shutdown" (or until the window's end of the queue is gone).
+    It imports torch and the job modules first, warms torch up and says ("ready", 0), so that a
+    first job starts at once."""
+    os.environ.setdefault("OMP_NUM_THREADS", str(torch_threads))
+    import importlib
+
+    import torch
+
+    torch.set_num_threads(torch_threads)
+    for name in preload:
+        importlib.import_module(name)
+    importlib.import_module("app.compute_jobs").warm_up()
+    outbox: queue.Queue = queue.Queue()
+    outbox.put(("ready", 0))
+
+    def sender() -> None:
+        while True:
+            message = outbox.get()
+            if message is None:
+                return
+            try:
+                events.send(message)
+            except (OSError, ValueError):  # the window is gone
+                return
+
+    sending = threading.Thread(target=sender, name="compute-sender", daemon=True)
+    sending.start()
+    jobs: dict[int, Driven] = {}
+    calls: list[threading.Thread] = []
+
+    def call(key: int, fn: Callable[..., Any], args: tuple, kwargs: dict, before: list) -> None:
+        for thread in before:  # a stopped job closes its run file before a function reads or writes it
+            thread.join()
+        try:
+            outbox.put(("reply", key, True, fn(*args, **kwargs)))
+        except Exception as exc:  # one line in a dialog
+            outbox.put(("reply", key, False, error_line(exc)))
+
+    try:
+        while True:
+            try:
+                message = commands.get()
+            except (EOFError, OSError):
+                break
+            what = message[0]
+            if what == "shutdown":
+                break
+            if what == "start":
+                _, key, factory, args, kwargs, paused, deliver_every, steps_per_frame = message
+                driven = Driven(key, outbox.put)
+                driven.deliver_every, driven.steps_per_frame = deliver_every, steps_per_frame
+                before = stopping(jobs)
+                driven.thread = threading.Thread(
+                    target=driven.run, args=(factory, args, kwargs, paused, before), daemon=True
+                )
+                jobs[key] = driven
+                driven.thread.start()
+            elif what == "control":
+                _, key, op, value = message
+                if key in jobs:
+                    jobs[key].control(op, value)
+            elif what == "call":
+                _, key, fn, args, kwargs = message
+                work = (key, fn, args, kwargs, stopping(jobs))
+                thread = threading.Thread(target=call, args=work, daemon=True)
+                calls.append(thread)
+                thread.start()
+            for key in [k for k, d in jobs.items() if d.thread is not None and not d.thread.is_alive()]:
+                del jobs[key]
+            calls = [t for t in calls if t.is_alive()]
+    finally:
+        for driven in jobs.values():
+            driven.control("stop")
+        for driven in jobs.values():
+            if driven.thread is not None:
+                driven.thread.join()
+        for thread in calls:
+            thread.join()
+        outbox.put(None)
+        sending.join()
