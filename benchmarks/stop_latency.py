@@ -141,20 +141,20 @@ def main() -> None:
         paper = ("chaos train (paper-mnist size, 1000 images)", lambda: chaos_train("paper-mnist", 1000), 0)
         jobs.append(paper)
     print(f"stop latency, {args.stops} stops each, torch threads 1 (target < 0.5 s), load {load:.1f} (1 min)")
-    for name, make, warm in jobs:
-        values = sorted(latency(make, warm, rng) for _ in range(args.stops))
+
+    def report(name: str, values: list[float]) -> None:
         median, worst = values[len(values) // 2], values[-1]
         print(f"{name:46s} median {median:.3f} s  worst {worst:.3f} s", flush=True)
         against = f"median {median * 1e3:.0f} ms of {args.stops} stops; load {load:.1f}"
-        figures.append(Figure(f"Stop latency, {name}, worst", worst * 1e3, "ms", against, None, "< 500 ms"))
+        title = f"Stop latency, {name.strip()}, worst"
+        figures.append(Figure(title, worst * 1e3, "ms", against, None, "< 500 ms"))
+
+    for name, make, warm in jobs:
+        report(name, sorted(latency(make, warm, rng) for _ in range(args.stops)))
     if not args.no_process:
         stop_s, close_s = process_latency(args.stops, rng)
-        lines = (("gkn train (1d) in the compute process: Stop", stop_s), ("  then its exit", close_s))
-        for name, values in lines:
-            median, worst = values[len(values) // 2], values[-1]
-            print(f"{name:46s} median {median:.3f} s  worst {worst:.3f} s", flush=True)
-            against = f"median {median * 1e3:.0f} ms of {args.stops} stops; load {load:.1f}"
-            figures.append(Figure(f"Stop latency, {name.strip()}, worst", worst * 1e3, "ms", against, None, "< 500 ms"))
+        report("gkn train (1d) in the compute process: Stop", stop_s)
+        report("  then its exit", close_s)
     print(f"load after: {os.getloadavg()[0]:.1f} (1 min)")
     write_figures(args.json, figures)
 
