@@ -23,6 +23,7 @@ from gkn_core.families import KINDS, family
 from gkn_core.job import Checkpoint
 from gkn_core.runs.format import FORMAT_NAME, FORMAT_VERSION
 from gkn_core.runs.h5util import read_checked
+from gkn_core.runs.layout import checkpoint_count, read_state, stacked_checkpoints
 from gkn_core.settings import describe_validation_error
 
 
@@ -102,13 +103,19 @@ class Run:
         value = self.file.attrs.get(name, default)
         return value.decode() if isinstance(value, bytes) else value
 
+    @reads_file
+    def state(self, name: str, where: str = "/", default: str = "") -> str:
+        """A state string (status, failure_reason, updated, finished) of the root or of a group:
+        a dataset in format version 2, an attribute in version 1."""
+        return read_state(self.file[where], name, default)
+
     @property
     def status(self) -> str:
-        return str(self._attr("status", "unknown"))
+        return self.state("status", default="unknown")
 
     @property
     def failure_reason(self) -> str:
-        return str(self._attr("failure_reason", ""))
+        return self.state("failure_reason")
 
     @property
     def info(self) -> dict[str, Any]:
@@ -124,7 +131,12 @@ class Run:
             "status",
             "failure_reason",
         )
-        return {k: self._attr(k) for k in keys if k in self.file.attrs}
+        states = ("updated", "status", "failure_reason")
+        return {
+            k: self.state(k) if k in states else self._attr(k)
+            for k in keys
+            if k in self.file.attrs or (k in states and k in self.file)
+        }
 
     def _read_config(self) -> Any:
         """The stored settings, validated by the config model of the run's kind."""
@@ -226,7 +238,12 @@ class Run:
     def checkpoint_steps(self) -> list[int]:
         if "checkpoints" not in self.file:
             return []
-        return sorted(int(self.file["checkpoints"][name].attrs["step"]) for name in self.file["checkpoints"])
+        group = self.file["checkpoints"]
+        if stacked_checkpoints(self.file):
+            return sorted(
+                int(step) for step in read_checked(self.path, group["step"])[: checkpoint_count(group)]
+            )
+        return sorted(int(group[name].attrs["step"]) for name in group)
 
     @reads_file
     def checkpoint(self, step: int | None = None) -> Checkpoint:
@@ -237,13 +254,21 @@ class Run:
         step = steps[-1] if step is None else step
         if step not in steps:
             raise RunFileError(f"{self.path} has no checkpoint at step {step} (it has {steps})")
-        name = f"checkpoints/{step:010d}"
-        group = self.file[name]
-        weights = {key: self.numbers(f"{name}/{key}") for key in group}
+        if stacked_checkpoints(self.file):
+            group = self.file["checkpoints"]
+            index = int(
+                np.flatnonzero(read_checked(self.path, group["step"])[: checkpoint_count(group)] == step)[-1]
+            )
+            weights = {key: read_checked(self.path, stack, index) for key, stack in group["weights"].items()}
+            loss = float(read_checked(self.path, group["loss"], index))
+        else:
+            name = f"checkpoints/{step:010d}"
+            group = self.file[name]
+            weights = {key: self.numbers(f"{name}/{key}") for key in group}
+            loss = float(group.attrs.get("loss", np.nan))
         bad = [key for key, value in weights.items() if not np.isfinite(value).all()]
         if bad:
             raise RunFileError(f"{self.path}: checkpoint {step} holds non-finite weights ({bad[0]})")
-        loss = float(group.attrs.get("loss", np.nan))
         return Checkpoint(step, loss if math.isfinite(loss) else float("nan"), weights)
 
     # -- sampling --------------------------------------------------------------------------------
@@ -307,13 +332,24 @@ def open_run(path: str | Path) -> Run:
 def _open_read_only(path: Path) -> h5py.File:
     try:
         # No lock: `gkn runs show` may look at a run another process is still writing.
-        return h5py.File(path, "r", locking=False)
+        return _open_closed_or_swmr(path, locking=False)
     except OSError as exc:
         if "locking" not in str(exc):
             raise
     # This process writes the file now (the app exporting or replaying the run a job records): HDF5
     # shares the open file, which it allows only with the writer's locking setting.
-    return h5py.File(path, "r")
+    return _open_closed_or_swmr(path)
+
+
+def _open_closed_or_swmr(path: Path, **kwargs: Any) -> h5py.File:
+    """A plain read (which checks the file's length), or, for a version 2 file a writer has open
+    or was killed with (HDF5's "open for writing" flag is set then), a SWMR read."""
+    try:
+        return h5py.File(path, "r", **kwargs)
+    except OSError as exc:
+        if "already open for write" not in str(exc):
+            raise
+    return h5py.File(path, "r", swmr=True, **kwargs)
 
 
 def _check_header(path: Path, file: h5py.File) -> None:
