@@ -80,6 +80,7 @@ class GknRun(Run):
         frames = {name: self.numbers(f"train/manifolds/{name}", axes[name]) for name in names}
         stacked = [k for k in ("step", "fx", "loss", "displacement") if k in frames]
         count = min(len(frames[k]) for k in stacked)
+        count = min(count, self.records_saved(frames["step"][:count]))
         return {k: (v[:count] if k in stacked else v) for k, v in frames.items()}
 
     @reads_file

@@ -199,12 +199,27 @@ class RunWriter(RoomKeeper):
         self._pending_rows.setdefault((group, name), []).append(value)
 
     def _write_pending(self) -> None:
-        """Write the queued rows; a family's writer writes what else it queued after them."""
+        """Write the queued rows of the secondary series (scores, exponents: all but a job's
+        `metrics`); a family's writer writes what else it queued after them."""
+        self._write_rows(primary=False)
+
+    def _write_rows(self, primary: bool) -> None:
         for (group, name), rows in self._pending_rows.items():
-            if rows:
+            if rows and group.endswith("metrics") == primary:
                 series = self.file[group][name]
                 append_rows(series, np.asarray(rows, dtype=series.dtype))
                 rows.clear()
+
+    def _write_all_pending(self) -> None:
+        """Everything queued, in two HDF5 flushes: first the secondary records (frames, grids,
+        chains, checkpoints' rows, scores), then a job's `metrics` rows, its saved steps. SWMR keeps
+        each dataset whole through a kill, not several together: so a file's metrics never run
+        ahead of its secondary records, and readers take the metrics' last step as the step saved
+        (docs/run-format.md, Crash safety)."""
+        self._write_pending()
+        self.file.flush()
+        self._write_rows(primary=True)
+        write_state(self.file, updated=utc_now())
 
     def _drop_pending(self) -> None:
         """Forget what waits for the next flush (after a failed write)."""
@@ -273,7 +288,7 @@ class RunWriter(RoomKeeper):
             if self.write_failure is None:
                 self.reserve(self._pending_bytes() + nbytes)
                 with self.writing():
-                    self._write_pending()
+                    self._write_all_pending()
                     final = samples()
                     if final is not None:
                         stored = group["samples"]
@@ -328,8 +343,7 @@ class RunWriter(RoomKeeper):
     def flush(self) -> None:
         self.reserve(self._pending_bytes())
         with self.writing():
-            self._write_pending()
-            write_state(self.file, updated=utc_now())
+            self._write_all_pending()
             self.file.flush()
         self._last_flush = time.monotonic()
         if self.on_flush is not None:

@@ -61,7 +61,17 @@ def check_steps(f: h5py.File, where: str, flushed: int, reached: int | None = No
     return len(steps)
 
 
-def check_checkpoints(f: h5py.File, last: int) -> list[int]:
+def saved_records(steps: np.ndarray, last: int, reached: int | None) -> np.ndarray:
+    """The steps of a secondary record (frames, grids, scores, checkpoints) that belong to saved
+    steps (<= last). The writer writes a flush's metrics rows after everything else, so a kill inside
+    a flush may leave records of steps past `last` (never past the steps reached), never fewer."""
+    steps = np.asarray(steps)
+    if reached is not None:
+        assert (steps <= reached + 1).all(), f"records at steps {steps[steps > reached + 1]}, {reached=}"
+    return steps[steps <= last]
+
+
+def check_checkpoints(f: h5py.File, last: int, reached: int | None = None) -> list[int]:
     """The checkpoint stacks: steps, losses and every weight stack, cut to the count all of them hold."""
     group = f["checkpoints"]
     stacks = [group["step"], group["loss"], *group["weights"].values()]
@@ -69,9 +79,8 @@ def check_checkpoints(f: h5py.File, last: int) -> list[int]:
     steps = [int(step) for step in group["step"][:count]]
     for name, stack in group["weights"].items():
         assert np.isfinite(stack[:count]).all(), f"checkpoint weights {name} not finite"
-    assert all(step <= last for step in steps), f"checkpoints {steps} after the last saved step {last}"
     assert steps == sorted(set(steps)), f"checkpoint steps {steps} not increasing"
-    return steps
+    return [int(step) for step in saved_records(np.asarray(steps, dtype=np.int64), last, reached)]
 
 
 def gkn_train(f: h5py.File, path: Path, result: KillResult) -> int:
@@ -79,13 +88,16 @@ def gkn_train(f: h5py.File, path: Path, result: KillResult) -> int:
     settings = GKN_TRAIN["train"]
     # the stacks of frames and their steps, cut alike (the grid's axes xs, ys are not stacks)
     frames = series_group(f, "train/manifolds", names=("step", "loss", "displacement"))
-    np.testing.assert_array_equal(frames["step"], scheduled(settings["manifold_every"], last))
+    saved = saved_records(frames["step"], last, result.reached)
+    np.testing.assert_array_equal(saved, scheduled(settings["manifold_every"], last))
     assert np.isfinite(frames["loss"]).all() and np.isfinite(frames["displacement"]).all()
-    checkpoints = check_checkpoints(f, last)
+    checkpoints = check_checkpoints(f, last, result.reached)
     # keep-best: a checkpoint every checkpoint_every steps, named by the step of the best weights
-    assert len(checkpoints) <= last // settings["checkpoint_every"]
+    # (one written in the flush a kill cut may be of a step <= last)
+    assert len(checkpoints) <= (result.reached + 1) // settings["checkpoint_every"]
     with open_run(path) as run:
         assert len(run.train_metrics()["step"]) == last and run.checkpoint_steps() == checkpoints
+        np.testing.assert_array_equal(run.manifolds()["step"], scheduled(settings["manifold_every"], last))
         if checkpoints:
             run.load_model()
     return last
@@ -106,19 +118,23 @@ def gkn_sample(f: h5py.File, path: Path, result: KillResult) -> int:
 
 
 def chaos_train(f: h5py.File, path: Path, result: KillResult) -> int:
-    from gkn_core.chaos.runfile import load_chaos_model
+    from gkn_core.chaos.runfile import chaos_series, load_chaos_model
 
     last = check_steps(f, "train/metrics", result.flushed, result.reached)
     settings = CHAOS_TRAIN["train"]
     for where, every in (("train/scores", "metrics_every"), ("train/lyapunov", "lyapunov_every")):
-        np.testing.assert_array_equal(series_group(f, where)["step"], scheduled(settings[every], last))
+        saved = saved_records(series_group(f, where)["step"], last, result.reached)
+        np.testing.assert_array_equal(saved, scheduled(settings[every], last))
     samples = series_group(f, "train/samples")
-    np.testing.assert_array_equal(samples["step"], scheduled(settings["sample_every"], last))
+    saved = saved_records(samples["step"], last, result.reached)
+    np.testing.assert_array_equal(saved, scheduled(settings["sample_every"], last))
     assert np.isfinite(samples["images"]).all()
-    checkpoints = check_checkpoints(f, last)
+    checkpoints = check_checkpoints(f, last, result.reached)
     assert checkpoints == list(range(settings["checkpoint_every"], last + 1, settings["checkpoint_every"]))
     with open_run(path) as run:
         assert run.checkpoint_steps() == checkpoints
+        for where, every in (("train/scores", "metrics_every"), ("train/lyapunov", "lyapunov_every")):
+            np.testing.assert_array_equal(chaos_series(run, where)["step"], scheduled(settings[every], last))
         if checkpoints:
             _, step = load_chaos_model(run)
             assert step == checkpoints[-1]
