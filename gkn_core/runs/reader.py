@@ -273,8 +273,10 @@ class Run:
             self.dataset(f"checkpoints/{name}")
         for key, stack in self.file["checkpoints/weights"].items():
             where = f"checkpoints/weights/{key}"
-            if not isinstance(stack, h5py.Dataset):
+            if isinstance(stack, h5py.Group):
                 raise RunFileError(f"{self.path}: {where} is not a dataset")
+            if not isinstance(stack, h5py.Dataset):  # h5py could not open it: a damaged header
+                raise RunFileError(f"{self.path} is damaged: {where} cannot be opened")
             if stack.dtype.kind not in "biuf" or stack.ndim < 1:
                 raise RunFileError(f"{self.path}: {where} holds {stack.dtype} {stack.shape}, not numbers")
             stacks[key] = stack

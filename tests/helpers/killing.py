@@ -29,6 +29,12 @@ class KillResult:
     killed_at: float  # time.monotonic() of the SIGKILL
     progress: list[tuple[int, float]] = field(default_factory=list)  # (step, time) reports
     in_flush: bool = False  # killed after a flush started and before it reported done
+    flushing: int = 0  # the step of the last flush that started
+
+    @property
+    def highest(self) -> int:
+        """The highest step the file may hold rows of: reached, or being flushed at the kill."""
+        return max(self.reached, self.flushing, self.flushed)
 
     @property
     def reached(self) -> int:
@@ -122,7 +128,7 @@ def kill_at_random(
             if not line.endswith("\n") or len(words) < 2:
                 continue  # the last line, cut by the kill
             if words[0] == "flushing":
-                result.in_flush = True
+                result.in_flush, result.flushing = True, int(words[1])
             elif words[0] == "flushed":
                 result.in_flush = False
                 result.flushed = int(words[1])

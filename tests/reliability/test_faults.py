@@ -367,7 +367,7 @@ def test_another_program_filling_the_disk_mid_run(tiny_filesystem):
 
 
 def test_sampling_onto_a_full_disk_fails_cleanly(tmp_path, monkeypatch):
-    import gkn_core.runs.writer as writer_module
+    import gkn_core.runs.disk as writer_module  # the writer keeps its disk room there (RoomKeeper)
 
     path = tmp_path / "run.h5"
     for _ in training_session(preset_config("1d", {"train": {"steps": 20}}), path)[1]:
@@ -413,7 +413,7 @@ def test_out_of_memory_outside_a_job_is_one_line_too(monkeypatch, capsys):
 
 
 def _disk_fills(monkeypatch) -> None:
-    import gkn_core.runs.writer as writer_module
+    import gkn_core.runs.disk as writer_module  # the writer keeps its disk room there (RoomKeeper)
 
     monkeypatch.setattr(writer_module, "room_for_writing", lambda *args: 1000)
 
