@@ -1,21 +1,21 @@
-"""The app's one registry: which lab shows which kind of run, and every tab in its order.
+"""Which lab shows which kind of run, and every tab in its order.
 
-Each lab package declares the views it contributes (app/gkn/__init__.py, app/chaos/__init__.py); the
-window builds its labs, tabs, settings pages and exports from this table, and `gkn app --view` takes its
-choices from it. A new family adds its lab package and one line to LABS. No Qt is imported here.
-
-The core registry gkn_core/families.py names the same kinds and, per kind, the same view names (the
-core knows no widgets); tests/test_architecture.py checks that the two agree.
+The kinds are those of the core registry, gkn_core/families.py; the lab of kind K is the package
+`app.K`, which declares its lab class (`LAB`, "module:Class") and the views it contributes (`VIEWS`),
+without importing Qt. The window builds its labs, tabs, settings pages and exports from LABS, and
+`gkn app --view` takes its choices from VIEWS. A new family adds its package app/NAME and nothing here;
+a family without one runs from the CLI only.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib import import_module
+from importlib.util import find_spec
 from typing import Any
 
-from app import chaos, gkn
 from app.host import ViewSpec
+from gkn_core.families import FAMILIES
 
 
 @dataclass(frozen=True)
@@ -29,10 +29,12 @@ class LabEntry:
         return getattr(import_module(module), attribute)
 
 
-LABS = (
-    LabEntry("gkn", "app.gkn.lab:GknLab", gkn.VIEWS),
-    LabEntry("chaos", "app.chaos.lab:ChaosLab", chaos.VIEWS),
-)
+def _lab_entry(kind: str) -> LabEntry:
+    package = import_module(f"app.{kind}")
+    return LabEntry(kind, package.LAB, package.VIEWS)
+
+
+LABS = tuple(_lab_entry(kind) for kind in FAMILIES if find_spec(f"app.{kind}") is not None)
 # The window's own views, which know no family: sweep folders, reproduction reports, the list of runs.
 SHELL_VIEWS = (
     ViewSpec("sweep", "Sweeps", "app.views.sweep:SweepView"),
@@ -45,7 +47,7 @@ VIEWS = tuple(view.name for view in VIEW_SPECS)  # tab order; the `--view` choic
 
 
 def view_names(kind: str) -> tuple[str, ...]:
-    """The views of one kind's lab (the place to compare with gkn_core.families once it lands)."""
+    """The views of one kind's lab, in tab order."""
     return next(tuple(v.name for v in entry.views) for entry in LABS if entry.kind == kind)
 
 

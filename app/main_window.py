@@ -9,7 +9,9 @@ folder); it owns the menus, the docks, the status bar, opening and dropping runs
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from PyQt6.QtCore import QSettings, Qt, QTimer
 from PyQt6.QtGui import QAction, QKeySequence, QShortcut
@@ -254,34 +256,33 @@ class MainWindow(QMainWindow):
             self.open_run_file(path)
 
     def open_sweep_dialog(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Open a sweep folder", str(self.runs_dir))
-        if path:
-            self.open_sweep_folder(path)
+        self._choose_folder("Open a sweep folder", self.open_sweep_folder)
 
     def open_sweep_folder(self, path: str | Path) -> bool:
         """Compare the runs of a `gkn sweep` folder: any end metric against any swept field."""
-        try:
-            self.views["sweep"].open_folder(path)
-        except GKNError as exc:
-            self.show_error(str(exc))
-            return False
-        self.show_view("sweep")
-        return True
+        return self.show_filled("sweep", lambda view: view.open_folder(path))
 
     def open_report_dialog(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Open a gkn reproduce report", str(self.runs_dir))
-        if path:
-            self.open_report_folder(path)
+        self._choose_folder("Open a gkn reproduce report", self.open_report_folder)
 
     def open_report_folder(self, path: str | Path) -> bool:
         """Show a `gkn reproduce` report: each claim's verdict, numbers, figure and runs."""
+        return self.show_filled("claims", lambda view: view.open_folder(path))
+
+    def show_filled(self, name: str, fill: Callable[[Any], object]) -> bool:
+        """Fill the view `name` (`fill(view)`; a GKNError is shown as one line) and bring it to front."""
         try:
-            self.views["claims"].open_folder(path)
+            fill(self.views[name])
         except GKNError as exc:
             self.show_error(str(exc))
             return False
-        self.show_view("claims")
+        self.show_view(name)
         return True
+
+    def _choose_folder(self, title: str, then: Callable[[str], object]) -> None:
+        path = QFileDialog.getExistingDirectory(self, title, str(self.runs_dir))
+        if path:
+            then(path)
 
     def _lab_for(self, kind: str, path: Path) -> Lab:
         if kind not in self.labs:

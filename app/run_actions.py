@@ -114,16 +114,14 @@ def show_text(window: Any, title: str, text: str, to_copy: str | None = None) ->
 # -- compare, train again ---------------------------------------------------------------------------
 def compare_runs(window: Any, paths: list[str | Path]) -> bool:
     """Overlay the curves of the runs (files, or the runs of a folder) in the Compare view."""
-    try:
+
+    def fill(view: Any) -> None:
         files = run_files(paths)
         if len(files) < 1:
             raise GKNError("select one or more runs to compare")
-        window.views["compare"].open_paths(files)
-    except GKNError as exc:
-        window.show_error(str(exc))
-        return False
-    window.show_view("compare")
-    return True
+        view.open_paths(files)
+
+    return window.show_filled("compare", fill)
 
 
 def train_again(window: Any, path: str | Path) -> bool:

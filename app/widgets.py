@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -42,6 +44,15 @@ def combo(items: tuple[str, ...] | list[str], tip: str) -> QComboBox:
     box.addItems(list(items))
     box.setToolTip(tip)
     return box
+
+
+def form_box(title: str, rows: Sequence[tuple[str, QWidget]]) -> tuple[QGroupBox, QFormLayout]:
+    """A titled group of labelled fields; the form is returned for rows that span it."""
+    box = QGroupBox(title)
+    form = QFormLayout(box)
+    for label, widget in rows:
+        form.addRow(label, widget)
+    return box, form
 
 
 class TransportButtons(QWidget):

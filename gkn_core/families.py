@@ -35,7 +35,7 @@ class SweepKind:
     metrics: str  # dict of end metric name -> description
     default_metrics: tuple[str, ...]
     default_preset: str
-    execute: str  # (job, run_path | None, should_stop) -> (metrics, device text)
+    execute: str  # (gkn_core.job.SweepTask) -> (end metrics, device text)
     writes_run: bool = True  # False: the job only measures numbers, no run file
     base_settings: str | None = None  # (preset, overrides) -> raw settings; None: the family's presets
 
@@ -59,11 +59,11 @@ class Family:
     run: str  # the Run class open_run returns for this kind (gkn_core.runs.reader.Run or a subclass)
     training_session: str  # (config, out, overwrite, flush_interval, on_flush) -> (job, snapshots)
     sampling_session: str  # (run_path, overrides, device, ...) -> (job, snapshots)
+    commands: str  # (train_cli, cli) -> None: adds `gkn train KIND` and the family's own commands
     sample_cli: str  # (run_path, options, quiet) -> None: `gkn sample` on a run of this kind
     show: str  # (run) -> None: the `gkn runs show` table
     export: str  # (run_path, out, what, fmt, sampling, overwrite, recording) -> None: `gkn export`
     weights_model: str  # (config, dim, tensors) -> the network with those weights (safetensors import)
-    views: tuple[str, ...]  # the app views it contributes, in tab order
     preset_label: str = "preset"  # what its presets are called in errors ("unknown chaos preset 'x'")
     sweeps: tuple[SweepKind, ...] = field(default_factory=tuple)
 
@@ -94,11 +94,11 @@ GKN = Family(
     run="gkn_core.gkn.runfile:GknRun",
     training_session="gkn_core.gkn.sessions:training_session",
     sampling_session="gkn_core.gkn.sessions:sampling_session",
+    commands="gkn_core.cli.gkn:register",
     sample_cli="gkn_core.cli.gkn:sample_run",
     show="gkn_core.cli.gkn:show_run",
     export="gkn_core.cli.gkn:export_run_file",
     weights_model="gkn_core.gkn.model:model_from_weights",
-    views=("1d", "2d", "kaleidoscope", "loss"),
     sweeps=(
         SweepKind(
             name="gkn",
@@ -131,11 +131,11 @@ CHAOS = Family(
     run="gkn_core.runs.reader:Run",
     training_session="gkn_core.chaos.sessions:chaos_training_session",
     sampling_session="gkn_core.chaos.sessions:chaos_sampling_session",
+    commands="gkn_core.cli.chaos:register",
     sample_cli="gkn_core.cli.chaos:sample_chaos_run",
     show="gkn_core.cli.chaos:show_chaos_run",
     export="gkn_core.cli.chaos:export_chaos_run",
     weights_model="gkn_core.chaos.models:model_from_weights",
-    views=("chaos", "dynamics", "lyapunov"),
     preset_label="chaos preset",
     sweeps=(
         SweepKind(
@@ -173,7 +173,6 @@ CHAOS = Family(
 FAMILIES: dict[str, Family] = {family.kind: family for family in (GKN, CHAOS)}
 KINDS: tuple[str, ...] = tuple(FAMILIES)
 SWEEP_KINDS: dict[str, SweepKind] = {s.name: s for family in FAMILIES.values() for s in family.sweeps}
-VIEWS: tuple[str, ...] = tuple(view for family in FAMILIES.values() for view in family.views)
 
 
 class _MetricTable(Mapping[str, dict[str, str]]):
@@ -207,6 +206,3 @@ def sweep_kind(name: str) -> SweepKind:
         known = ", ".join(SWEEP_KINDS)
         raise ConfigError(f"kind: unknown sweep kind {name!r} (known: {known})") from None
 
-
-def family_of_view(view: str) -> Family | None:
-    return next((f for f in FAMILIES.values() if view in f.views), None)

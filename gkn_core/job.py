@@ -12,9 +12,10 @@ import enum
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Generic, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import numpy as np
 
@@ -199,3 +200,16 @@ class Job(ABC, Generic[SnapshotT]):
     @abstractmethod
     def _advance(self) -> SnapshotT:
         """Do one step of work and describe it."""
+
+
+@dataclass(frozen=True)
+class SweepTask:
+    """One sweep job as a family's executor (gkn_core.families.SweepKind.execute) receives it; the
+    executor returns (end metrics, device text)."""
+
+    config: Any  # the job's validated settings
+    metrics: tuple[str, ...]  # the end metrics asked for
+    measure: dict[str, Any]  # the sweep's measure settings (tolerances, step counts ...)
+    run_path: Path | None  # None: the kind writes no run file
+    train: bool  # False: the run file is complete already, only measure it
+    drive: Callable[..., None]  # drive(job, snapshots): run a job to its end, stopping when asked

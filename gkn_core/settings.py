@@ -9,9 +9,9 @@ from __future__ import annotations
 import tomllib
 from functools import cache
 from importlib import resources
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from gkn_core.device import DEVICE_PATTERN
 from gkn_core.errors import ConfigError
@@ -32,6 +32,15 @@ class Settings(BaseModel):
     """Immutable, and unknown keys are errors rather than silently ignored typos."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class RunSettings(Settings):
+    """What every family's run settings begin with; each family adds its data, model, train and
+    sample sections."""
+
+    preset: str | None = None
+    seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
+    device: DeviceName = "auto"
 
 
 def _shown_key(part: object) -> str:
@@ -100,6 +109,23 @@ def preset_settings(
     raw = {k: v for k, v in table[name].items() if k != "description"}
     raw["preset"] = name
     return merge_settings(raw, overrides or {})
+
+
+class Presets(Generic[SettingsT]):
+    """A family's named presets: its TOML table in gkn_core/presets, validated by its settings model."""
+
+    def __init__(self, filename: str, model: type[SettingsT], label: str = "preset") -> None:
+        self.filename, self.model, self.label = filename, model, label
+
+    def names(self) -> list[str]:
+        return preset_table_names(self.filename)
+
+    def description(self, name: str) -> str:
+        return preset_table_description(self.filename, name)
+
+    def config(self, name: str, overrides: dict[str, Any] | None = None) -> SettingsT:
+        """The named preset with `overrides` (nested sections) applied, validated."""
+        return validate_settings(self.model, preset_settings(self.filename, name, overrides, self.label))
 
 
 def merge_settings(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:

@@ -46,11 +46,14 @@ def test_import_linter_contracts_hold():
     assert "app layers: window and registry above the labs above the shared parts KEPT" in result.stdout
 
 
-def test_the_app_labs_and_the_core_registry_name_the_same_kinds_and_views():
-    """app/labs.py (the widgets) and gkn_core/families.py (the kinds) describe one set of families."""
-    from app.labs import LABS, view_names
+def test_every_family_of_the_core_registry_has_its_lab_and_views_in_the_app():
+    """The app finds the lab of kind K in the package app.K (LAB, VIEWS): one lab per registered
+    family, each with views of its own, every tab name once."""
+    from app.labs import LABS, VIEWS, view_names
     from gkn_core.families import FAMILIES
 
-    assert [entry.kind for entry in LABS] == list(FAMILIES)
-    for kind, family in FAMILIES.items():
-        assert view_names(kind) == family.views, kind
+    assert [entry.kind for entry in LABS] == list(FAMILIES) == ["gkn", "chaos"]
+    assert all(entry.load().__module__ == f"app.{entry.kind}.lab" for entry in LABS)
+    assert view_names("gkn") == ("1d", "2d", "kaleidoscope", "loss")
+    assert view_names("chaos") == ("chaos", "dynamics", "lyapunov")
+    assert len(VIEWS) == len(set(VIEWS))

@@ -8,9 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from PyQt6.QtCore import pyqtSignal
-from PyQt6.QtWidgets import QFormLayout, QGroupBox, QLabel, QLineEdit, QVBoxLayout, QWidget
+from PyQt6.QtWidgets import QLabel, QLineEdit, QVBoxLayout, QWidget
 
-from app.widgets import TransportButtons, check_fields, combo, real, spin
+from app.widgets import TransportButtons, check_fields, combo, form_box, real, spin
 from gkn_core.chaos.config import (
     ChaosConfig,
     chaos_preset_config,
@@ -68,35 +68,35 @@ class ChaosControlPanel(QWidget):
         self.every_hint.setWordWrap(True)
         self.every_hint.setStyleSheet("color: #b35900;")
 
-        network = QGroupBox("Network")
-        form = QFormLayout(network)
-        for label, widget in (
-            ("preset", self.preset),
-            ("architecture", self.arch),
-            ("hidden Nh", self.Nh),
-            ("hidden Nh2", self.Nh2),
-            ("gain g", self.g),
-            ("tau", self.tau),
-            ("dt", self.dt),
-            ("phase T", self.T),
-            ("seed", self.seed),
-            ("device", self.device),
-        ):
-            form.addRow(label, widget)
-        training = QGroupBox("Contrastive Hebbian training")
-        form = QFormLayout(training)
-        for label, widget in (
-            ("data", self.data),
-            ("file", self.data_path),
-            ("first N images", self.limit),
-            ("rate k", self.k),
-            ("minibatch M", self.M),
-            ("steps", self.train_steps),
-            ("scores every", self.metrics_every),
-            ("exponent every", self.lyapunov_every),
-            ("samples every", self.sample_every),
-        ):
-            form.addRow(label, widget)
+        network, form = form_box(
+            "Network",
+            (
+                ("preset", self.preset),
+                ("architecture", self.arch),
+                ("hidden Nh", self.Nh),
+                ("hidden Nh2", self.Nh2),
+                ("gain g", self.g),
+                ("tau", self.tau),
+                ("dt", self.dt),
+                ("phase T", self.T),
+                ("seed", self.seed),
+                ("device", self.device),
+            ),
+        )
+        training, form = form_box(
+            "Contrastive Hebbian training",
+            (
+                ("data", self.data),
+                ("file", self.data_path),
+                ("first N images", self.limit),
+                ("rate k", self.k),
+                ("minibatch M", self.M),
+                ("steps", self.train_steps),
+                ("scores every", self.metrics_every),
+                ("exponent every", self.lyapunov_every),
+                ("samples every", self.sample_every),
+            ),
+        )
         form.addRow(self.every_hint)
         form.addRow(self.train_buttons)
         layout = QVBoxLayout(self)

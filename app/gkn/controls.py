@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from PyQt6.QtCore import pyqtSignal
-from PyQt6.QtWidgets import QFormLayout, QGroupBox, QLineEdit, QVBoxLayout, QWidget
+from PyQt6.QtWidgets import QLineEdit, QVBoxLayout, QWidget
 
-from app.widgets import TransportButtons, check_fields, combo, real, spin
+from app.widgets import TransportButtons, check_fields, combo, form_box, real, spin
 from gkn_core.errors import ConfigError
 from gkn_core.gkn.config import GKNConfig, parse_points, preset_config, preset_description, preset_names
 
@@ -52,34 +52,34 @@ class ControlPanel(QWidget):
         self.train_buttons = TransportButtons("Train")
         self.sample_buttons = TransportButtons("Sample")
 
-        model_box = QGroupBox("Model and training")
-        form = QFormLayout(model_box)
-        for label, widget in (
-            ("preset", self.preset),
-            ("data", self.data),
-            ("points", self.points),
-            ("layers L", self.layers),
-            ("width H", self.hidden),
-            ("activation", self.activation),
-            ("learning rate", self.lr),
-            ("steps", self.train_steps),
-            ("steps / frame", self.steps_per_frame),
-            ("seed", self.seed),
-            ("device", self.device),
-        ):
-            form.addRow(label, widget)
+        model_box, form = form_box(
+            "Model and training",
+            (
+                ("preset", self.preset),
+                ("data", self.data),
+                ("points", self.points),
+                ("layers L", self.layers),
+                ("width H", self.hidden),
+                ("activation", self.activation),
+                ("learning rate", self.lr),
+                ("steps", self.train_steps),
+                ("steps / frame", self.steps_per_frame),
+                ("seed", self.seed),
+                ("device", self.device),
+            ),
+        )
         form.addRow(self.train_buttons)
-        sample_box = QGroupBox("Kaleidoscopic sampling")
-        form = QFormLayout(sample_box)
-        for label, widget in (
-            ("chains", self.chains),
-            ("steps", self.sample_steps),
-            ("noise σ", self.noise),
-            ("noise law", self.noise_law),
-            ("start", self.start),
-            ("burn-in", self.burn_in),
-        ):
-            form.addRow(label, widget)
+        sample_box, form = form_box(
+            "Kaleidoscopic sampling",
+            (
+                ("chains", self.chains),
+                ("steps", self.sample_steps),
+                ("noise σ", self.noise),
+                ("noise law", self.noise_law),
+                ("start", self.start),
+                ("burn-in", self.burn_in),
+            ),
+        )
         form.addRow(self.sample_buttons)
         layout = QVBoxLayout(self)
         layout.addWidget(model_box)

@@ -59,18 +59,39 @@ def g_grid(start: float, stop: float, step: float) -> list[float]:
     return [round(start + i * step, 10) for i in range(count)]
 
 
-class LyapunovSettings(Settings):
+class SpectrumSettings(Settings):
+    """How a Lyapunov spectrum is measured: the one set of these settings and their defaults, for
+    `gkn lyapunov`, the Lyapunov view and the `lyapunov` sweep kind."""
+
     exponents: Annotated[int, Field(ge=1, le=65536)] | None = None  # None: every unit, at most 128
     steps: Annotated[int, Field(ge=1, le=1_000_000)] = LARGEST_EXPONENT_STEPS  # Euler steps averaged
     transient: Annotated[int, Field(ge=0, le=1_000_000)] | None = None  # None: one phase T/dt
     chains: Annotated[int, Field(ge=1, le=10_000)] = LARGEST_EXPONENT_CHAINS  # trajectories
     renorm_every: Annotated[int, Field(ge=1, le=1_000_000)] = 1  # QR every that many steps
+    # initial states and tangent frames; None: the model seed (as the training curve's exponent)
+    seed: Annotated[int, Field(ge=0, lt=2**63)] | None = None
+
+    def exponents_for(self, units: int) -> int:
+        """How many exponents to follow for a network of `units` units (ConfigError if too many)."""
+        if self.exponents is None:
+            return min(units, MAX_DEFAULT_EXPONENTS)
+        if self.exponents > units:
+            raise ConfigError(
+                f"lyapunov.exponents: the network has only {units} units (got {self.exponents})"
+            )
+        return self.exponents
+
+    def transient_for(self, model: ChaoticRNN) -> int:
+        return self.transient if self.transient is not None else model.settings.n_steps
+
+
+class LyapunovSettings(SpectrumSettings):
+    """The Lyapunov view's settings: a spectrum, finite-time windows and a sweep over the gain."""
+
     local_window: Annotated[int, Field(ge=1, le=1_000_000)] = 10  # steps per finite-time window
     g_values: tuple[Gain, ...] = tuple(g_grid(0.5, 3.0, 0.25))
     g_steps: Annotated[int, Field(ge=1, le=1_000_000)] = 150  # steps per gain of the sweep
     g_chains: Annotated[int, Field(ge=1, le=10_000)] = 2
-    # initial states and tangent frames; None: the model seed (as the training curve's exponent)
-    seed: Annotated[int, Field(ge=0, lt=2**63)] | None = None
     # Euler steps per job step (None: as many as WORK_PER_JOB_STEP floating-point operations allow)
     steps_per_job_step: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
 
@@ -86,16 +107,6 @@ class LyapunovSettings(Settings):
         if self.local_window > self.steps:
             raise ValueError(f"local_window ({self.local_window}) must not exceed steps ({self.steps})")
         return self
-
-    def exponents_for(self, units: int) -> int:
-        """How many exponents to follow for a network of `units` units (ConfigError if too many)."""
-        if self.exponents is None:
-            return min(units, MAX_DEFAULT_EXPONENTS)
-        if self.exponents > units:
-            raise ConfigError(
-                f"lyapunov.exponents: the network has only {units} units (got {self.exponents})"
-            )
-        return self.exponents
 
 
 def lyapunov_settings(raw: dict[str, Any]) -> LyapunovSettings:
@@ -256,7 +267,7 @@ class LyapunovAnalysisJob(Job[LyapunovSnapshot]):
         self.model_seed = model_seed
         self.k = settings.exponents_for(model.dim)
         self.seed = settings.seed if settings.seed is not None else model_seed
-        self.transient = settings.transient if settings.transient is not None else model.settings.n_steps
+        self.transient = settings.transient_for(model)
         s, t = settings, self.transient
 
         def chunk(k: int, chains: int, renorm: int) -> int:
@@ -319,7 +330,7 @@ class LyapunovAnalysisJob(Job[LyapunovSnapshot]):
         elif index == 1:
             stage.run = largest_exponent_run(self.model, s.steps, self.transient, s.chains, seed)
         else:
-            # the largest exponent of the untrained network at this gain, as largest_exponent_per_tau
+            # the largest exponent of the untrained network at this gain, as network_spectrum
             g = s.g_values[index - 2]
             untrained = build_chaos_model(
                 self._at_gain(g), self.n_visible, self.model.device, self.model_seed

@@ -11,11 +11,9 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, model_validator
 
 from gkn_core.settings import (
-    DeviceName,
+    Presets,
+    RunSettings,
     Settings,
-    preset_settings,
-    preset_table_description,
-    preset_table_names,
     validate_settings,
 )
 
@@ -90,10 +88,7 @@ class ChaosSampleConfig(Settings):
     seed: Annotated[int, Field(ge=0, lt=2**63)] | None = None
 
 
-class ChaosConfig(Settings):
-    preset: str | None = None
-    seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
-    device: DeviceName = "auto"
+class ChaosConfig(RunSettings):
     data: ChaosDataConfig = ChaosDataConfig()
     model: ChaosModelConfig = ChaosModelConfig()
     train: ChaosTrainConfig = ChaosTrainConfig()
@@ -104,14 +99,7 @@ def validate_chaos_config(raw: dict[str, Any]) -> ChaosConfig:
     return validate_settings(ChaosConfig, raw)
 
 
-def chaos_preset_names() -> list[str]:
-    return preset_table_names("chaos.toml")
-
-
-def chaos_preset_description(name: str) -> str:
-    return preset_table_description("chaos.toml", name)
-
-
-def chaos_preset_config(name: str, overrides: dict[str, Any] | None = None) -> ChaosConfig:
-    """The named chaos preset with `overrides` (nested sections) applied, validated."""
-    return validate_chaos_config(preset_settings("chaos.toml", name, overrides, "chaos preset"))
+PRESETS = Presets("chaos.toml", ChaosConfig, "chaos preset")
+chaos_preset_names = PRESETS.names
+chaos_preset_description = PRESETS.description
+chaos_preset_config = PRESETS.config

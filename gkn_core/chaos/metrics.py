@@ -6,16 +6,16 @@ metrics. Every metric is one number per job; NaN where it does not apply.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from pathlib import Path
 from typing import Annotated, Any
 
 import torch
 from pydantic import Field, model_validator
 
+from gkn_core.chaos.analysis import SpectrumSettings
 from gkn_core.chaos.config import ChaosModelConfig
 from gkn_core.chaos.scores import DIGIT_SCORE_NAMES, SCORE_NAMES
 from gkn_core.errors import ConfigError
+from gkn_core.job import SweepTask
 from gkn_core.settings import DeviceName, Settings, merge_settings, preset_table
 
 # Pixels of the data each chaos preset names: the visible size of an untrained network built from it.
@@ -41,14 +41,6 @@ LYAPUNOV_METRICS = {
 }
 
 
-class LyapunovSettings(Settings):
-    steps: Annotated[int, Field(ge=1, le=10_000_000)] = 500  # Euler steps averaged over
-    transient: Annotated[int, Field(ge=0)] | None = None  # None: one phase T/dt, as `gkn lyapunov`
-    chains: Annotated[int, Field(ge=1, le=100_000)] = 4
-    exponents: Annotated[int, Field(ge=1)] = 1
-    renorm_every: Annotated[int, Field(ge=1)] = 1
-
-
 class LyapunovJobConfig(Settings):
     """An untrained chaotic network and how to measure its spectrum (the `lyapunov` sweep kind)."""
 
@@ -57,25 +49,26 @@ class LyapunovJobConfig(Settings):
     device: DeviceName = "auto"
     nv: Annotated[int, Field(ge=1, le=65536)] = 64  # visible units (the data's pixels when trained)
     model: ChaosModelConfig = ChaosModelConfig()
-    lyapunov: LyapunovSettings = LyapunovSettings()
+    # The sweep kind's base settings measure only the largest exponent unless a sweep asks for more.
+    lyapunov: SpectrumSettings = SpectrumSettings()
 
     @model_validator(mode="after")
     def _exponents_fit(self) -> LyapunovJobConfig:
         units = self.nv + self.model.Nh + (self.model.Nh2 if self.model.arch == "restricted3" else 0)
-        if self.lyapunov.exponents > units:
+        if self.lyapunov.exponents is not None and self.lyapunov.exponents > units:
             raise ValueError(f"lyapunov.exponents ({self.lyapunov.exponents}) exceeds the {units} units")
         return self
 
 
 def untrained_base_settings(preset: str | None, overrides: dict[str, Any]) -> dict[str, Any]:
     """An untrained network: the model section of a chaos preset, sized like that preset's data."""
-    base: dict[str, Any] = {}
+    base: dict[str, Any] = {"lyapunov": {"exponents": 1}}
     if preset is not None:
         table = preset_table("chaos.toml")
         if preset not in table:
             raise ConfigError(f"preset: unknown chaos preset {preset!r} (known: {', '.join(table)})")
         source = table[preset].get("data", {}).get("source")
-        base = {"preset": preset, "model": dict(table[preset].get("model", {}))}
+        base.update(preset=preset, model=dict(table[preset].get("model", {})))
         if source in CHAOS_VISIBLE_UNITS:
             base["nv"] = CHAOS_VISIBLE_UNITS[source]
     return merge_settings(base, overrides)
@@ -115,20 +108,15 @@ def chaos_metrics(run: Any, names: tuple[str, ...], device: torch.device) -> dic
 # -- untrained networks ----------------------------------------------------------------------------
 def untrained_spectrum(config: Any, device: torch.device) -> torch.Tensor:
     """The k largest exponents per tau of an untrained network (a LyapunovJobConfig), averaged over
-    chains: the same seeds and steps as `gkn lyapunov --untrained`, so the numbers agree."""
+    chains: the same function, seeds and steps as `gkn lyapunov --untrained`, so the numbers agree."""
+    from gkn_core.chaos.analysis import network_spectrum
     from gkn_core.chaos.models import build_chaos_model
-    from gkn_core.lyapunov import lyapunov_spectrum
 
-    settings = config.lyapunov
+    s = config.lyapunov
     model = build_chaos_model(config.model, config.nv, device, config.seed)
-    per_tau = model.settings.tau / model.settings.dt
-    generator = torch.Generator(device=model.device).manual_seed(config.seed + 7)
-    x0 = torch.cat(model.random_state(settings.chains, generator), dim=1)
-    transient = settings.transient if settings.transient is not None else model.settings.n_steps
-    spectrum = lyapunov_spectrum(
-        model.flat_step, x0, settings.exponents, settings.steps, transient, settings.renorm_every
-    )
-    return (spectrum * per_tau).mean(0)
+    seed = config.seed if s.seed is None else s.seed
+    k, transient = s.exponents_for(model.dim), s.transient_for(model)
+    return network_spectrum(model, k, s.steps, transient, s.chains, s.renorm_every, seed).mean(0)
 
 
 def lyapunov_metrics(config: Any, names: tuple[str, ...], device: torch.device) -> dict:
@@ -143,35 +131,22 @@ def lyapunov_metrics(config: Any, names: tuple[str, ...], device: torch.device) 
     return {k: v for k, v in out.items() if k in names}
 
 
-def run_sweep_job(
-    config: Any,
-    names: tuple[str, ...],
-    measure: dict[str, Any],
-    run_path: Path,
-    train: bool,
-    drive: Callable[..., None],
-) -> tuple[dict, str]:
+def run_sweep_job(task: SweepTask) -> tuple[dict, str]:
     """One chaos sweep job: train unless the run file is complete already, then measure it."""
     from gkn_core.chaos.sessions import chaos_training_session
     from gkn_core.device import resolve_device
     from gkn_core.runs.reader import open_run
 
-    if train:
-        drive(*chaos_training_session(config, run_path, overwrite=True))
-    with open_run(run_path) as run:
-        return chaos_metrics(run, names, resolve_device(config.device)), str(run.info.get("device", ""))
+    if task.train:
+        task.drive(*chaos_training_session(task.config, task.run_path, overwrite=True))
+    with open_run(task.run_path) as run:
+        metrics = chaos_metrics(run, task.metrics, resolve_device(task.config.device))
+        return metrics, str(run.info.get("device", ""))
 
 
-def run_lyapunov_job(
-    config: Any,
-    names: tuple[str, ...],
-    measure: dict[str, Any],
-    run_path: Path | None,
-    train: bool,
-    drive: Callable[..., None],
-) -> tuple[dict, str]:
+def run_lyapunov_job(task: SweepTask) -> tuple[dict, str]:
     """One lyapunov sweep job: the spectrum of an untrained network; no run file."""
     from gkn_core.device import describe_device, resolve_device
 
-    device = resolve_device(config.device)
-    return lyapunov_metrics(config, names, device), describe_device(device)
+    device = resolve_device(task.config.device)
+    return lyapunov_metrics(task.config, task.metrics, device), describe_device(device)

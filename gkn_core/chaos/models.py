@@ -50,14 +50,15 @@ class ChaoticRNN:
 
     def __init__(
         self,
-        arch: str,
-        n_visible: int,
         settings: ChaosModelConfig,
+        n_visible: int,
         device: torch.device | str = "cpu",
         seed: int = 0,
         dtype: torch.dtype = torch.float32,
     ) -> None:
-        self.arch = arch
+        """The network of the settings; the same seed gives the same couplings in any dtype."""
+        _ensure_room(settings, n_visible, device, dtype)
+        arch = self.arch = settings.arch
         self.settings = settings
         self.n_visible = n_visible
         self.device = torch.device(device)
@@ -346,14 +347,9 @@ def _add_product(
     return current.addmm_(rates, matrix) if not torch.is_grad_enabled() else current + rates @ matrix
 
 
-def build_chaos_model(
-    settings: ChaosModelConfig,
-    n_visible: int,
-    device: torch.device | str = "cpu",
-    seed: int = 0,
-    dtype: torch.dtype = torch.float32,
-) -> ChaoticRNN:
-    """The network of the settings; the same seed gives the same couplings in any dtype."""
+def _ensure_room(
+    settings: ChaosModelConfig, n_visible: int, device: torch.device | str, dtype: torch.dtype
+) -> None:
     from gkn_core.job import ensure_memory
 
     sizes = [n_visible + settings.Nh] if settings.arch == "unrestricted" else [n_visible, settings.Nh]
@@ -363,7 +359,9 @@ def build_chaos_model(
     itemsize = torch.empty((), dtype=dtype).element_size()
     # the couplings, their effective copies, and float64 construction of the random ones
     ensure_memory(4 * itemsize * couplings, device, f"this {settings.arch} network")
-    return ChaoticRNN(settings.arch, n_visible, settings, device, seed, dtype)
+
+
+build_chaos_model = ChaoticRNN  # the name the rest of the product builds networks by
 
 
 @torch.no_grad()
@@ -381,29 +379,6 @@ def sample_visible(
         states = model.run(model.random_state(min(chunk, n - start), generator), n_steps, check=check)
         out.append(model.visible_rates(states))
     return torch.cat(out)
-
-
-def largest_exponent_per_tau(
-    model: ChaoticRNN,
-    chains: int,
-    steps: int,
-    transient: int,
-    seed: int = 0,
-    k: int = 1,
-    check: Callable[[], None] | None = None,
-) -> torch.Tensor:
-    """The k largest exponents per tau of the free dynamics (mean over `chains` trajectories); check:
-    called every CHECK_EVERY steps (see run)."""
-    from gkn_core.lyapunov import Benettin
-
-    gen = torch.Generator(device=model.device).manual_seed(seed)
-    x0 = torch.cat(model.random_state(chains, gen), dim=1)
-    run = Benettin(model.euler_map(), x0, k, steps, transient, seed=seed)
-    while not run.finished:
-        if check is not None:
-            check()
-        run.advance(CHECK_EVERY)
-    return run.exponents().mean(0) * (model.settings.tau / model.settings.dt)
 
 
 def model_from_weights(config: Any, dim: int, tensors: dict[str, np.ndarray]) -> ChaoticRNN:

@@ -3,9 +3,10 @@
 Bad input of any kind ends with one line on stderr and exit code 2, never a traceback. The first
 Ctrl+C stops a job at the next step boundary and closes its run file with status `stopped`.
 
-Each module of this package registers its commands: `gkn` (GKN), `chaos` (chaotic RNNs), `runs`
-(any run file), `sweep`. Nothing here imports torch or Qt: `gkn --help`, `gkn version`, `gkn presets`
-and `gkn runs show` answer at once; a job imports torch when it starts.
+Each module of this package registers its commands: one per family (`gkn`, `chaos`: named by the
+registry, gkn_core/families.py), `runs` (any run file), `sweep`, `reproduce`. Nothing here imports
+torch or Qt: `gkn --help`, `gkn version`, `gkn presets` and `gkn runs show` answer at once; a job
+imports torch when it starts.
 """
 
 from __future__ import annotations
@@ -14,16 +15,15 @@ import sys
 from typing import Any
 
 import typer
-from rich.table import Table
 
 # typer vendors click since 0.2x; its exceptions are the ones raised (typer is pinned in constraints.txt).
 from typer._click import exceptions as click_errors
 
 from gkn_core import __version__
-from gkn_core.cli import chaos, gkn, reproduce, runs, sweep
+from gkn_core.cli import reproduce, runs, sweep
 from gkn_core.cli.common import raised_by_h5py, stdout
 from gkn_core.errors import GKNError, out_of_memory
-from gkn_core.gkn.config import preset_description, preset_names
+from gkn_core.families import FAMILIES, load
 
 # The order of `gkn --help`; a command added elsewhere (`gkn app`, from the app layer) takes its place.
 COMMAND_ORDER = (
@@ -52,25 +52,16 @@ train_cli = typer.Typer(help="Train a model and record the run to an HDF5 file."
 cli.add_typer(train_cli, name="train")
 
 
-def presets() -> None:
-    """List the presets."""
-    table = Table("preset", "description")
-    for name in preset_names():
-        table.add_row(name, preset_description(name))
-    stdout.print(table)
-
-
 def version() -> None:
     """Print the version."""
     stdout.print(f"gkn-studio {__version__}")
 
 
-gkn.register(train_cli, cli)
-chaos.register(train_cli, cli)
+for family in FAMILIES.values():
+    load(family.commands)(train_cli, cli)
 runs.register(cli)
 sweep.register(cli)
 reproduce.register(cli)
-cli.command("presets")(presets)
 cli.command("version")(version)
 
 

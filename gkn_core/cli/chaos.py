@@ -16,13 +16,19 @@ from gkn_core.chaos.config import (
     LARGEST_EXPONENT_CHAINS,
     LARGEST_EXPONENT_STEPS,
     Architecture,
-    chaos_preset_description,
     chaos_preset_names,
 )
-from gkn_core.cli.common import ctrl_c_stops, data_source, drop_none, progress_bar, stdout, wrote
-from gkn_core.cli.options import ConfigFile, FromRun
+from gkn_core.cli.common import (
+    data_source,
+    drop_none,
+    follow_job,
+    presets_command,
+    settings_from_options,
+    stdout,
+    wrote,
+)
+from gkn_core.cli.options import ConfigFile, Device, FromRun, Overwrite, Quiet, RunOut
 from gkn_core.errors import ConfigError, GKNError
-from gkn_core.runs.settings_file import starting_settings
 
 CHAOS_DATA = ("digits8", "mnist", "fashion", "fashion8")
 
@@ -37,7 +43,7 @@ def chaos_data_overrides(data: str | None, limit: int | None) -> dict[str, Any]:
 
 
 def train_chaos(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Run file to write (HDF5).")],
+    out: RunOut,
     preset: Annotated[str | None, typer.Option(help=f"Settings: {', '.join(chaos_preset_names())}.")] = None,
     from_run: FromRun = None,
     config_file: ConfigFile = None,
@@ -61,15 +67,14 @@ def train_chaos(
     sample_every: Annotated[int | None, typer.Option(help="Keep a grid of samples every N steps.")] = None,
     metrics_every: Annotated[int | None, typer.Option(help="Scores every N steps.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of couplings, batches and states.")] = None,
-    device: Annotated[str | None, typer.Option(help="auto (CUDA if present), cpu, cuda, cuda:N.")] = None,
-    overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    device: Device = None,
+    overwrite: Overwrite = False,
+    quiet: Quiet = False,
 ) -> None:
     """Train a chaotic RNN generative model by contrastive Hebbian learning."""
     from gkn_core.chaos.sessions import chaos_training_session
     from gkn_core.runs.reader import open_run
 
-    overrides: dict[str, Any] = drop_none({"seed": seed, "device": device})
     sections = {
         "model": drop_none({"arch": arch, "Nh": nh, "Nh2": nh2, "g": g, "tau": tau, "dt": dt, "T": T}),
         "train": drop_none(
@@ -84,18 +89,16 @@ def train_chaos(
         ),
         "data": chaos_data_overrides(data, limit),
     }
-    overrides.update({key: v for key, v in sections.items() if v})
-    config = starting_settings("chaos", preset, from_run, config_file, overrides)
+    config = settings_from_options("chaos", preset, from_run, config_file, seed, device, sections)
     job, snapshots = chaos_training_session(config, out, overwrite)
     last_scores: dict[str, float] = {}
-    with ctrl_c_stops(job), progress_bar(quiet) as progress:
-        task = progress.add_task(f"train chaos {config.preset or 'run'}", total=job.total_steps, metric="")
-        for snap in snapshots:
-            if snap.scores:
-                last_scores = snap.scores
-            if snap.step % 10 == 0 or snap.step == snap.total_steps:
-                shown = f"gap {snap.gap:.3g}" + (f" E2 {last_scores['E2']:.3g}" if last_scores else "")
-                progress.update(task, completed=snap.step, metric=shown)
+
+    def shown(snap: Any) -> str:
+        if snap.scores:
+            last_scores.update(snap.scores)
+        return f"gap {snap.gap:.3g}" + (f" E2 {last_scores['E2']:.3g}" if last_scores else "")
+
+    follow_job(job, snapshots, f"train chaos {config.preset or 'run'}", quiet, shown, every=10)
     with open_run(out) as run:
         status, where = run.status, run.info.get("device")
     line = f"{status}: {out} ({job.steps_done} steps, {where}"
@@ -116,13 +119,19 @@ def lyapunov(
     run_path: Annotated[
         Path | None, typer.Argument(metavar="[RUN.h5]", help="A chaos run; leave out with --untrained.")
     ] = None,
-    exponents: Annotated[int, typer.Option(help="How many of the largest exponents.")] = 10,
-    steps: Annotated[int, typer.Option(help="Euler steps averaged over.")] = LARGEST_EXPONENT_STEPS,
+    exponents: Annotated[
+        int | None, typer.Option(help="How many of the largest exponents (default: every unit, at most 128).")
+    ] = None,
+    steps: Annotated[
+        int | None, typer.Option(help=f"Euler steps averaged over (default {LARGEST_EXPONENT_STEPS}).")
+    ] = None,
     transient: Annotated[
         int | None, typer.Option(help="Steps discarded first (default: one phase T/dt).")
     ] = None,
-    chains: Annotated[int, typer.Option(help="Trajectories (initial states).")] = LARGEST_EXPONENT_CHAINS,
-    renorm_every: Annotated[int, typer.Option(help="QR every N steps.")] = 1,
+    chains: Annotated[
+        int | None, typer.Option(help=f"Trajectories (initial states; default {LARGEST_EXPONENT_CHAINS}).")
+    ] = None,
+    renorm_every: Annotated[int | None, typer.Option(help="QR every N steps (default 1).")] = None,
     local_window: Annotated[
         int | None, typer.Option(help="Also the finite-time largest exponent over windows of N steps.")
     ] = None,
@@ -145,7 +154,12 @@ def lyapunov(
     """Lyapunov spectrum (per tau) of a trained chaos run or of an untrained network."""
     import torch
 
-    from gkn_core.chaos.analysis import largest_exponent, network_local_largest, network_spectrum
+    from gkn_core.chaos.analysis import (
+        SpectrumSettings,
+        largest_exponent,
+        network_local_largest,
+        network_spectrum,
+    )
     from gkn_core.chaos.config import ChaosModelConfig
     from gkn_core.chaos.models import build_chaos_model
     from gkn_core.chaos.runfile import load_chaos_model
@@ -154,8 +168,10 @@ def lyapunov(
     from gkn_core.runs.reader import open_run
     from gkn_core.settings import validate_section
 
-    if exponents < 1 or steps < 1 or chains < 1 or renorm_every < 1:
-        raise GKNError("--exponents, --steps, --chains and --renorm-every must be >= 1")
+    measure = {"exponents": exponents, "steps": steps, "transient": transient, "chains": chains}
+    spectrum_settings = validate_section(
+        SpectrumSettings, drop_none({**measure, "renorm_every": renorm_every}), "lyapunov"
+    )
     models: list[tuple[str, Any]] = []
     if untrained:
         if run_path is not None:
@@ -185,16 +201,17 @@ def lyapunov(
             model, step = load_chaos_model(run, checkpoint, torch_device)
             seed = run.config.seed if seed is None else seed
             models.append((f"{run_path} at step {step} (g={run.config.model.g:g})", model))
-    table = Table("network", "largest", f"top {exponents} (per tau)", "PR", "KY dim")
+    s = spectrum_settings
+    k = s.exponents_for(models[0][1].dim)
+    table = Table("network", "largest", f"top {k} (per tau)", "PR", "KY dim")
     locals_: list[tuple[str, Any]] = []
+    steps = s.steps
     for name, model in models:
-        if exponents > model.dim:
-            raise GKNError(f"--exponents: the network has only {model.dim} units")
-        skip = transient if transient is not None else model.settings.n_steps
-        spectrum = network_spectrum(model, exponents, steps, skip, chains, renorm_every, seed)
-        locals_.append((name, largest_exponent(model, steps, skip, chains, seed)))
+        k, skip = s.exponents_for(model.dim), s.transient_for(model)
+        spectrum = network_spectrum(model, k, steps, skip, s.chains, s.renorm_every, seed)
+        locals_.append((name, largest_exponent(model, steps, skip, s.chains, seed)))
         mean = spectrum.mean(0)
-        shown = ", ".join(f"{v:.3f}" for v in mean[:8].tolist()) + (" ..." if exponents > 8 else "")
+        shown = ", ".join(f"{v:.3f}" for v in mean[:8].tolist()) + (" ..." if k > 8 else "")
         table.add_row(
             name,
             f"{mean[0]:+.4f}",
@@ -205,7 +222,7 @@ def lyapunov(
         if local_window is not None:
             if local_window < 1 or local_window > steps:
                 raise GKNError(f"--local-window: must be between 1 and --steps ({steps})")
-            local = network_local_largest(model, local_window, steps // local_window, skip, chains, seed)
+            local = network_local_largest(model, local_window, steps // local_window, skip, s.chains, seed)
             locals_.append((name, local))
     stdout.print(table)
     for name, local in locals_:
@@ -235,10 +252,7 @@ def sample_chaos_run(run_path: Path, options: dict[str, Any], quiet: bool) -> No
         dt = run.config.model.dt
     overrides = drop_none({"n": chains, "T": None if steps is None else steps * dt, "seed": seed})
     job, snapshots = chaos_sampling_session(run_path, overrides, device)
-    with ctrl_c_stops(job), progress_bar(quiet) as progress:
-        task = progress.add_task("sample chaos", total=job.total_steps, metric="")
-        for last in snapshots:
-            progress.update(task, completed=last.step, metric=f"|phi(v)| {last.activity:.3g}")
+    follow_job(job, snapshots, "sample chaos", quiet, lambda s: f"|phi(v)| {s.activity:.3g}")
     with open_run(run_path) as run:
         name = run.sampling_names()[-1]
         status = run.state("status", f"sampling/{name}")
@@ -323,16 +337,8 @@ def export_chaos_run(
     wrote(out, {k: v.shape for k, v in arrays.items()})
 
 
-def chaos_presets() -> None:
-    """List the chaos presets."""
-    table = Table("preset", "description")
-    for name in chaos_preset_names():
-        table.add_row(name, chaos_preset_description(name))
-    stdout.print(table)
-
-
 def register(train_cli: typer.Typer, cli: typer.Typer) -> None:
     """Add the chaos commands to the gkn CLI."""
     train_cli.command("chaos")(train_chaos)
     cli.command("lyapunov")(lyapunov)
-    cli.command("chaos-presets")(chaos_presets)
+    cli.command("chaos-presets")(presets_command("chaos", "chaos presets"))

@@ -10,7 +10,7 @@ import contextlib
 import signal
 import sys
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -80,6 +80,58 @@ def progress_bar(quiet: bool) -> Progress:
         disable=quiet,
         transient=False,
     )
+
+
+def settings_from_options(
+    kind: str,
+    preset: str | None,
+    from_run: Path | None,
+    config_file: Path | None,
+    seed: int | None,
+    device: str | None,
+    sections: dict[str, dict[str, Any]],
+) -> Any:
+    """A train command's settings: the starting ones (preset, --from or --config), then the options
+    given on the command line (the empty sections dropped)."""
+    from gkn_core.runs.settings_file import starting_settings
+
+    overrides: dict[str, Any] = drop_none({"seed": seed, "device": device})
+    overrides.update({name: section for name, section in sections.items() if section})
+    return starting_settings(kind, preset, from_run, config_file, overrides)
+
+
+def follow_job(
+    job: Job, snapshots: Iterable[Any], label: str, quiet: bool, metric: Callable[[Any], str], every: int = 1
+) -> Any:
+    """Drive a job to its end under a progress bar (Ctrl+C stops it); returns its last snapshot.
+
+    `metric(snap)` sees every snapshot; the bar is redrawn every `every` steps and at the last one."""
+    last = None
+    with ctrl_c_stops(job), progress_bar(quiet) as progress:
+        task = progress.add_task(label, total=job.total_steps, metric="")
+        for last in snapshots:
+            shown = metric(last)
+            if last.step % every == 0 or last.step == job.total_steps:
+                progress.update(task, completed=last.step, metric=shown)
+    return last
+
+
+def presets_command(kind: str, what: str) -> Callable[[], None]:
+    """The command that lists a family's presets (`gkn presets`, `gkn chaos-presets`)."""
+
+    def presets() -> None:
+        from rich.table import Table
+
+        from gkn_core.families import family
+
+        presets = family(kind)
+        table = Table("preset", "description")
+        for name in presets.preset_names():
+            table.add_row(name, presets.preset_description(name))
+        stdout.print(table)
+
+    presets.__doc__ = f"List the {what}."
+    return presets
 
 
 def raised_by_h5py(exc: BaseException) -> bool:

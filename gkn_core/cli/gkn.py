@@ -10,8 +10,16 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from gkn_core.cli.common import ctrl_c_stops, data_source, drop_none, progress_bar, stdout, wrote
-from gkn_core.cli.options import ConfigFile, FromRun
+from gkn_core.cli.common import (
+    data_source,
+    drop_none,
+    follow_job,
+    presets_command,
+    settings_from_options,
+    stdout,
+    wrote,
+)
+from gkn_core.cli.options import ConfigFile, Device, FromRun, Overwrite, Quiet, RunOut
 from gkn_core.errors import GKNError
 from gkn_core.gkn.config import (
     Activation,
@@ -40,7 +48,7 @@ def data_overrides(
 
 
 def train_gkn(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Run file to write (HDF5).")],
+    out: RunOut,
     preset: Annotated[
         str | None, typer.Option(help=f"Starting settings: {', '.join(preset_names())} (default 1d).")
     ] = None,
@@ -69,30 +77,23 @@ def train_gkn(
     dim: Annotated[int | None, typer.Option(help="Dimension for a generator.")] = None,
     limit: Annotated[int | None, typer.Option(help="Use only the first N images.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of weights, batches and data.")] = None,
-    device: Annotated[str | None, typer.Option(help="auto (CUDA if present), cpu, cuda, cuda:N.")] = None,
-    overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    device: Device = None,
+    overwrite: Overwrite = False,
+    quiet: Quiet = False,
 ) -> None:
     """Train a Generative Kaleidoscopic Network (an MLP that learns x -> x)."""
     from gkn_core.gkn.sessions import training_session
     from gkn_core.runs.reader import open_run
-    from gkn_core.runs.settings_file import starting_settings
 
-    overrides: dict[str, Any] = drop_none({"seed": seed, "device": device})
     sections = {
         "model": drop_none({"layers": layers, "hidden": hidden, "activation": activation}),
         "train": drop_none({"steps": steps, "lr": lr, "batch_size": batch_size, "keep_best": keep_best}),
         "data": {**data_overrides(data, points, value_range, n, dim), **drop_none({"limit": limit})},
     }
-    overrides.update({k: v for k, v in sections.items() if v})
-    config = starting_settings("gkn", preset, from_run, config_file, overrides)
-    preset = config.preset or "run"
+    config = settings_from_options("gkn", preset, from_run, config_file, seed, device, sections)
     job, snapshots = training_session(config, out, overwrite)
-    with ctrl_c_stops(job), progress_bar(quiet) as progress:
-        task = progress.add_task(f"train {preset}", total=job.total_steps, metric="")
-        for snap in snapshots:
-            if snap.step % 10 == 0 or snap.step == snap.total_steps:
-                progress.update(task, completed=snap.step, metric=f"loss {snap.loss:.3g}")
+    label = f"train {config.preset or 'run'}"
+    follow_job(job, snapshots, label, quiet, lambda snap: f"loss {snap.loss:.3g}", every=10)
     with open_run(out) as run:
         stdout.print(
             f"{run.status}: {out} ({job.steps_done} steps, best loss {job.best_loss:.4g}, "
@@ -107,11 +108,7 @@ def sample_run(run_path: Path, options: dict[str, Any], quiet: bool) -> None:
 
     device = options.pop("device")
     job, snapshots = sampling_session(run_path, drop_none(options), device)
-    last = None
-    with ctrl_c_stops(job), progress_bar(quiet) as progress:
-        task = progress.add_task("sample", total=job.total_steps, metric="")
-        for last in snapshots:
-            progress.update(task, completed=last.step, metric=f"moved {last.movement:.3g}")
+    last = follow_job(job, snapshots, "sample", quiet, lambda s: f"moved {s.movement:.3g}")
     with open_run(run_path) as run:
         record = run.sampling()
     distance = "" if last is None else f", distance to data {last.data_distance:.3g}"
@@ -134,9 +131,7 @@ def show_run(run: Any) -> None:
         f"range [{run.data_range[0]:g}, {run.data_range[1]:g}])",
     )
     table.add_row("model", f"L={c.model.layers} H={c.model.hidden} {c.model.activation}")
-    table.add_row(
-        "train", f"{c.train.steps} steps, lr {c.train.lr:g}, batch {c.train.batch_size or 'full'}"
-    )
+    table.add_row("train", f"{c.train.steps} steps, lr {c.train.lr:g}, batch {c.train.batch_size or 'full'}")
     metrics = run.train_metrics()
     if metrics and len(metrics["step"]):
         loss = metrics["loss"]
@@ -181,3 +176,4 @@ def export_run_file(
 def register(train_cli: typer.Typer, cli: typer.Typer) -> None:
     """Add the GKN commands to the gkn CLI."""
     train_cli.command("gkn")(train_gkn)
+    cli.command("presets")(presets_command("gkn", "presets"))

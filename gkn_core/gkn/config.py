@@ -12,11 +12,9 @@ from pydantic import Field, field_validator, model_validator
 
 from gkn_core.errors import ConfigError
 from gkn_core.settings import (
-    DeviceName,
+    Presets,
+    RunSettings,
     Settings,
-    preset_settings,
-    preset_table_description,
-    preset_table_names,
     validate_settings,
 )
 
@@ -114,10 +112,7 @@ class SampleConfig(Settings):
         return self
 
 
-class GKNConfig(Settings):
-    preset: str | None = None
-    seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
-    device: DeviceName = "auto"
+class GKNConfig(RunSettings):
     data: DataConfig = DataConfig(points=[[0.2], [0.8]])
     model: ModelConfig = ModelConfig()
     train: TrainConfig = TrainConfig()
@@ -128,17 +123,10 @@ def validate_config(raw: dict[str, Any]) -> GKNConfig:
     return validate_settings(GKNConfig, raw)
 
 
-def preset_names() -> list[str]:
-    return preset_table_names("gkn.toml")
-
-
-def preset_description(name: str) -> str:
-    return preset_table_description("gkn.toml", name)
-
-
-def preset_config(name: str, overrides: dict[str, Any] | None = None) -> GKNConfig:
-    """The named preset with `overrides` (nested sections) applied, validated."""
-    return validate_config(preset_settings("gkn.toml", name, overrides))
+PRESETS = Presets("gkn.toml", GKNConfig)
+preset_names = PRESETS.names
+preset_description = PRESETS.description
+preset_config = PRESETS.config
 
 
 def parse_points(text: str) -> list[list[float]]:

@@ -27,14 +27,13 @@ how one GKN sweep job runs.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
 from gkn_core.gkn.capture import MEASURES
+from gkn_core.job import SweepTask
 
 # The sound over-generalisation measures, each beside the untrained network's (same seed, same starts).
 CAPTURE = (
@@ -185,24 +184,17 @@ def capture_metrics(run: Any, model: torch.nn.Module, starts: torch.Tensor, meas
     return out
 
 
-def run_sweep_job(
-    config: Any,
-    names: tuple[str, ...],
-    measure: dict[str, Any],
-    run_path: Path,
-    train: bool,
-    drive: Callable[..., None],
-) -> tuple[dict, str]:
+def run_sweep_job(task: SweepTask) -> tuple[dict, str]:
     """One GKN sweep job (gkn_core.families): train (and sample, for sample_distance) unless the run
     file is complete already, then measure its end metrics."""
     from gkn_core.device import resolve_device
     from gkn_core.gkn.sessions import sampling_session, training_session
     from gkn_core.runs.reader import open_run
 
-    if train:
-        drive(*training_session(config, run_path, overwrite=True))
-        if "sample_distance" in names:
-            drive(*sampling_session(run_path))
-    device = resolve_device(config.device)
-    with open_run(run_path) as run:
-        return gkn_metrics(run, names, measure, device), str(run.info.get("device", ""))
+    if task.train:
+        task.drive(*training_session(task.config, task.run_path, overwrite=True))
+        if "sample_distance" in task.metrics:
+            task.drive(*sampling_session(task.run_path))
+    device = resolve_device(task.config.device)
+    with open_run(task.run_path) as run:
+        return gkn_metrics(run, task.metrics, task.measure, device), str(run.info.get("device", ""))

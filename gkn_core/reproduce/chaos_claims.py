@@ -17,7 +17,7 @@ import numpy as np
 
 from gkn_core.chaos.score_times import IDEAL, ScoreTimes, run_score_times
 from gkn_core.reproduce.claims import ClaimResult, compare, make_result, summary
-from gkn_core.reproduce.context import Context
+from gkn_core.reproduce.context import Context, sweep_spec
 from gkn_core.reproduce.figures import Curve, Panel, draw_panels
 
 PRIMARY = ("class_score", "E2")  # the scores claim (e) is judged on
@@ -36,13 +36,9 @@ def _chaos_raw(ctx: Context, arch: str, source: str | None = None) -> dict[str, 
         "sample_every": steps,
         "checkpoint_every": steps,
     }
-    raw: dict[str, Any] = {
-        "kind": "chaos",
-        "preset": preset,
-        "seeds": b.seeds,
-        "set": {"model": {"arch": arch, "Nh": b.chaos_Nh, "Nh2": b.chaos_Nh, "T": b.chaos_T}, "train": train},
-        "metrics": ["E2", "AAI", "digit"],
-    }
+    model = {"arch": arch, "Nh": b.chaos_Nh, "Nh2": b.chaos_Nh, "T": b.chaos_T}
+    settings = {"model": model, "train": train}
+    raw = sweep_spec("chaos", b.seeds, ["E2", "AAI", "digit"], preset=preset, settings=settings)
     if source not in ("digits8", "mnist"):
         raw["set"]["data"] = {"source": source}
     return raw

@@ -7,7 +7,7 @@ import numpy as np
 from gkn_core.reproduce import measures
 from gkn_core.reproduce.chaos_claims import _chaos_raw, chaos_runs
 from gkn_core.reproduce.claims import ClaimResult, compare, make_result, part_verdict, summary
-from gkn_core.reproduce.context import Context
+from gkn_core.reproduce.context import Context, sweep_spec
 from gkn_core.reproduce.figures import Curve, Panel, draw_panels
 
 
@@ -17,17 +17,17 @@ def claim_f(ctx: Context) -> ClaimResult:
     from gkn_core.chaos.lyapunov_change import lyapunov_change
 
     b = ctx.budget
-    raw = {
-        "kind": "lyapunov",
-        "preset": "paper-mnist" if b.chaos_data == "mnist" else "digits8",
-        "seeds": b.seeds,
-        "grid": {"model.g": list(b.lyap_g)},
-        "set": {
+    raw = sweep_spec(
+        "lyapunov",
+        b.seeds,
+        ["largest"],
+        preset="paper-mnist" if b.chaos_data == "mnist" else "digits8",
+        grid={"model.g": list(b.lyap_g)},
+        settings={
             "model": {"arch": "restricted2", "Nh": b.chaos_Nh, "T": b.chaos_T},
             "lyapunov": {"steps": b.lyap_steps, "chains": b.lyap_chains, "exponents": 1},
         },
-        "metrics": ["largest"],
-    }
+    )
     table = ctx.sweep("f", "lyapunov-g", raw)
     (curve,) = table.curves("largest", "model.g")
     cells = {

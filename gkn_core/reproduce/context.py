@@ -54,3 +54,19 @@ def runs_by_point(table: Any, fields: list[str]) -> dict[tuple, list[Path]]:
         key = tuple(row.point[f] for f in fields)
         out.setdefault(key, []).append(row.run)
     return out
+
+
+def sweep_spec(
+    kind: str,
+    seeds: int,
+    metrics: list[str],
+    preset: str | None = None,
+    grid: dict[str, list[Any]] | None = None,
+    settings: dict[str, Any] | None = None,
+    **more: Any,
+) -> dict[str, Any]:
+    """A sweep's keys, as a sweep file (docs/sweeps.md) would write them."""
+    raw: dict[str, Any] = {"kind": kind, "seeds": seeds, "metrics": metrics}
+    optional = {"preset": preset, "grid": grid, "set": settings, **more}
+    raw.update({key: value for key, value in optional.items() if value is not None})
+    return raw

@@ -7,7 +7,7 @@ from typing import Any
 
 from gkn_core.reproduce import measures
 from gkn_core.reproduce.claims import ClaimResult, compare, make_result, summary
-from gkn_core.reproduce.context import Context, runs_by_point
+from gkn_core.reproduce.context import Context, runs_by_point, sweep_spec
 from gkn_core.reproduce.figures import Curve, Panel, draw_panels
 
 TOL, MAX_STEPS = 0.05, 100  # the tolerance of docs/overgeneralisation-measures.md
@@ -34,14 +34,14 @@ def claim_a(ctx: Context) -> ClaimResult:
     """Over-generalisation grows with depth, 1D and 2D."""
     b = ctx.budget
     steps = b.depth_steps
-    raw = {
-        "kind": "gkn",
-        "seeds": b.seeds,
-        "grid": {"preset": ["1d", "2d"], "model.layers": list(b.depth_layers)},
-        "set": {"train": {"steps": steps, "manifold_every": steps, "checkpoint_every": steps}},
-        "metrics": ["best_loss"],
-        "measure": {"tol": TOL, "max_steps": MAX_STEPS},
-    }
+    raw = sweep_spec(
+        "gkn",
+        b.seeds,
+        ["best_loss"],
+        grid={"preset": ["1d", "2d"], "model.layers": list(b.depth_layers)},
+        settings={"train": {"steps": steps, "manifold_every": steps, "checkpoint_every": steps}},
+        measure={"tol": TOL, "max_steps": MAX_STEPS},
+    )
     table = ctx.sweep("a", "depth", raw)
     groups = runs_by_point(table, ["preset", "model.layers"])
     measured: dict[str, Any] = {}
@@ -126,17 +126,15 @@ def claim_b(ctx: Context) -> ClaimResult:
     """The corner loss falls with the number of training points, d = 2 and 4."""
     b = ctx.budget
     steps = b.points_steps
-    raw = {
-        "kind": "gkn",
-        "preset": "2d",
-        "seeds": b.seeds,
-        "grid": {"data.n": list(b.points_n), "data.dim": list(b.points_dims)},
-        "set": {
-            "data": {"source": "uniform"},
-            "train": {"steps": steps, "manifold_every": steps, "checkpoint_every": steps},
-        },
-        "metrics": ["corner_loss", "best_loss"],
-    }
+    train = {"steps": steps, "manifold_every": steps, "checkpoint_every": steps}
+    raw = sweep_spec(
+        "gkn",
+        b.seeds,
+        ["corner_loss", "best_loss"],
+        preset="2d",
+        grid={"data.n": list(b.points_n), "data.dim": list(b.points_dims)},
+        settings={"data": {"source": "uniform"}, "train": train},
+    )
     table = ctx.sweep("b", "points", raw)
     few, many = min(b.points_n), max(b.points_n)
     measured, baseline, parts, curves = {}, {}, [], []
@@ -184,17 +182,15 @@ def claim_c(ctx: Context) -> ClaimResult:
     """Deeper GKN gives better image samples (digits8)."""
     b = ctx.budget
     steps = b.image_steps
-    raw = {
-        "kind": "gkn",
-        "preset": "digits8",
-        "seeds": b.seeds,
-        "grid": {"model.layers": list(b.image_layers)},
-        "set": {
-            "model": {"hidden": b.image_hidden},
-            "train": {"steps": steps, "batch_size": b.image_batch, "checkpoint_every": steps},
-        },
-        "metrics": ["best_loss"],
-    }
+    train = {"steps": steps, "batch_size": b.image_batch, "checkpoint_every": steps}
+    raw = sweep_spec(
+        "gkn",
+        b.seeds,
+        ["best_loss"],
+        preset="digits8",
+        grid={"model.layers": list(b.image_layers)},
+        settings={"model": {"hidden": b.image_hidden}, "train": train},
+    )
     table = ctx.sweep("c", "digits8-depth", raw)
     groups = runs_by_point(table, ["model.layers"])
     shallow, deep = min(b.image_layers), max(b.image_layers)

@@ -15,6 +15,7 @@ from typing import Any
 
 from gkn_core.errors import GKNError
 from gkn_core.families import load, sweep_kind
+from gkn_core.job import SweepTask
 from gkn_core.sweeps.spec import SweepJob, job_config
 
 STOPPED_REASON = "stopped before the last step (rerun the sweep to finish it)"
@@ -78,9 +79,8 @@ def execute_job(
             run_path.parent.mkdir(parents=True, exist_ok=True)
         execute = load(sweep_kind(job.kind).execute)
         train = run_path is not None and not run_completed(run_path)
-        metrics, device = execute(
-            job_config(job), job.metrics, job.measure, run_path, train, _driver(should_stop)
-        )
+        task = SweepTask(job_config(job), job.metrics, job.measure, run_path, train, _driver(should_stop))
+        metrics, device = execute(task)
         metrics = {name: float(metrics.get(name, math.nan)) for name in job.metrics}
         return JobResult(job.name, "completed", "", metrics, time.perf_counter() - start, device)
     except _Stopped:
