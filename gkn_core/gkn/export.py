@@ -9,6 +9,7 @@ import numpy as np
 
 from gkn_core.errors import GKNError
 from gkn_core.runs.export import check_output_path, write_arrays
+from gkn_core.runs.h5util import read_checked
 from gkn_core.runs.reader import Run
 
 ExportWhat = Literal["chains", "samples", "metrics"]
@@ -22,11 +23,13 @@ def export_arrays(run: Run, what: ExportWhat, sampling: int | None) -> dict[str,
         if not metrics:
             raise GKNError(f"{run.path} holds no training metrics")
         return metrics
-    record = run.sampling(sampling)
+    record = run.sampling(sampling, read_chains=what == "chains")  # samples: the last generation only
     if what == "chains":
         return {"chains": record.chains, **{f"metrics_{k}": v for k, v in record.metrics.items()}}
-    samples = record.samples if record.samples is not None else record.chains[:, -1]
-    return {"samples": samples}
+    if record.samples is not None:
+        return {"samples": record.samples}
+    last = np.s_[:, record.generations - 1]
+    return {"samples": read_checked(run.path, run.sampling_chains(record.name), last)}
 
 
 def export_run(

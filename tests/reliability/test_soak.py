@@ -16,7 +16,7 @@ from types import SimpleNamespace
 
 import h5py
 import pytest
-from conftest import counts, full_mode
+from conftest import counts, full_mode, train_gkn_run
 from helpers.memory import MemoryTrace, open_fds, os_threads, rss_mb
 from helpers.waiting import EventLog, event_env, qt_wait_until, wait_until, warm_and_growth
 
@@ -87,6 +87,68 @@ def test_a_long_cli_run_keeps_its_memory_bounded(args, every, windows, allowed, 
         assert (
             run.status == "stopped" and len(run.series("train/metrics")["step"]) >= warm.step + window_steps
         )
+
+
+# The sampling soak (#17.5): `gkn sample` of a trained run, (preset, chains, steps, reports every,
+# warm steps measured). --full: the issue's 10 million chain-steps, 1000 chains x 10,000 steps on 2d
+# data (80 MB of chain states). Quick: digits8 (64 values a state), 200 chains x 1000 steps (51 MB of
+# states), so that a sampler keeping its chains shows it within seconds.
+SAMPLING = ("2d", 1000, 10_000, 100, 5000) if full_mode() else ("digits8", 200, 1000, 20, 500)
+# The cap: the resident memory at the first sampling step plus this. What the sampler may hold is
+# bounded by design: one block of states waiting for the file (STATE_BLOCK_BYTES, 4 MB), HDF5's chunk
+# cache (1 MB per dataset), a second of metric rows; 32 MB is that with room for the allocator. It
+# is under the size of all the chain states (80 MB full, 51 MB quick), so a sampler, or a report at
+# the end, that holds every state fails it.
+SAMPLING_CAP_MB = 32.0
+
+
+@LONG
+def test_a_long_sampling_keeps_its_memory_under_a_fixed_cap(tmp_path, tally):
+    preset, chains, steps, every, window = SAMPLING
+    run = train_gkn_run(tmp_path / "sampled.h5", preset, steps=5 if preset == "digits8" else 50, sample=False)
+    log = EventLog(tmp_path / "events.log")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gkn_core.cli",
+            "sample",
+            str(run),
+            f"--chains={chains}",
+            f"--steps={steps}",
+            "-q",
+        ],
+        env=event_env(log.path, every=every),
+        capture_output=True,
+        text=True,
+        timeout=counts(quick=280, full=1700),  # a hang guard
+    )
+    assert done.returncode == 0 and done.stdout.startswith("completed:"), (done.stdout, done.stderr)
+    reports = log.of("step")
+    (peak,) = log.of("peak")
+    dim = 64 if preset == "digits8" else 2
+    all_states_mb = chains * (steps + 1) * dim * 4 / 2**20
+    measured = warm_and_growth(reports, PLATEAU, PLATEAU_RISE, window)
+    assert measured is not None, f"never warm: {[(r.step, r.rss_mb) for r in reports]}"
+    warm, growth = measured
+    tally.add("sampling soak warm from step", warm.step)
+    window_mb = chains * window * dim * 4 / 2**20  # the states the window's steps made
+    label = f"sampling soak {preset} {chains} chains x {steps} steps"
+    tally.add(f"{label}: RSS at step 1 (MB)", reports[0].rss_mb)
+    tally.add(f"{label}: peak RSS, the end included (MB)", peak.rss_mb)
+    tally.add(f"{label}: growth over {window} warm steps (MB)", growth)
+    tally.add(f"{label}: all chain states (MB)", all_states_mb)
+    shown = ", ".join(f"{r.step}: {r.rss_mb:.0f}" for r in reports[:: max(1, len(reports) // 12)])
+    assert reports[-1].step == steps and peak.step == steps
+    assert growth <= window_mb / 4, (
+        f"grew {growth:.1f} MB over {window} steps ({window_mb:.0f} MB of states): {shown}"
+    )
+    assert peak.rss_mb <= reports[0].rss_mb + SAMPLING_CAP_MB, (
+        f"peak {peak.rss_mb:.0f} MB, {reports[0].rss_mb:.0f} MB at step 1 (cap +{SAMPLING_CAP_MB:.0f}); "
+        f"all the states are {all_states_mb:.0f} MB; RSS by step: {shown}"
+    )
+    with open_run(run) as opened:
+        assert opened.sampling(read_chains=False).generations == steps + 1
 
 
 @pytest.fixture

@@ -9,10 +9,13 @@ appended to FILE (O_APPEND: lines of several processes do not mix):
     step PID N RSS_MB      every GKN_TEST_EVENTS_EVERY steps (and the first), as the step is written
     flushed PID N          after each flush that succeeded, N the last step it saved
     checkpoint PID N       after a checkpoint was written and flushed, N its step
+    peak PID N HWM_MB      at exit (of a process that wrote a run): the peak resident memory
+                           (VmHWM) over its whole life, the end (reading back, reporting) included
 """
 
 from __future__ import annotations
 
+import atexit
 import importlib.abc
 import importlib.util
 import os
@@ -23,12 +26,15 @@ EVERY = max(1, int(os.environ.get("GKN_TEST_EVENTS_EVERY", "50") or 50))
 TARGET = "gkn_core.runs.writer"
 
 
-def _rss_mb() -> float:
+def _rss_mb(field: str = "VmRSS") -> float:
     with open("/proc/self/status") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     return 0.0
+
+
+_last_step = 0
 
 
 def _report(*words: object) -> None:
@@ -46,7 +52,8 @@ def _instrument(module) -> None:
     def _queue_row(self, group, name, value):
         queue_row(self, group, name, value)
         if name == "step" and group.endswith("metrics"):
-            self._test_step = int(value)
+            global _last_step
+            self._test_step = _last_step = int(value)
             if self._test_step == 1 or self._test_step % EVERY == 0:
                 _report("step", self._test_step, f"{_rss_mb():.2f}")
 
@@ -60,6 +67,7 @@ def _instrument(module) -> None:
         if new:
             _report("checkpoint", int(step))
 
+    atexit.register(lambda: _report("peak", _last_step, f"{_rss_mb('VmHWM'):.2f}"))
     writer._queue_row, writer.flush, writer.write_weights = _queue_row, _flush, _write_weights
 
 
