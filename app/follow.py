@@ -35,7 +35,7 @@ def newest_step(run: Any) -> int:
     """The newest step saved: of the running sampling if there is one, else of the training."""
     names = run.sampling_names()
     where = "train/metrics"
-    if names and run.file[f"sampling/{names[-1]}"].attrs.get("status") == "running":
+    if names and run.state("status", f"sampling/{names[-1]}") == "running":
         where = f"sampling/{names[-1]}/metrics"
     if where not in run.file:
         return 0

@@ -193,8 +193,8 @@ def test_exports_round_trip_with_exact_values(tmp_path, recording):
 def test_the_untrained_run_opens_and_holds_the_seeded_weights(untrained_run):
     with open_run(untrained_run) as run:
         assert run.kind == "chaos" and run.checkpoint_steps() == [0] and run.dim == 64
-        assert run.file["train"].attrs["status"] == "stopped"
-        assert run.file["train"].attrs["failure_reason"] == UNTRAINED_REASON
+        assert run.state("status", "train") == "stopped"
+        assert run.state("failure_reason", "train") == UNTRAINED_REASON
         model, step = load_chaos_model(run)
         config = run.config
     fresh = build_chaos_model(config.model, 64, seed=config.seed)

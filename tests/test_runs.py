@@ -24,10 +24,12 @@ def trained_run(tmp_path, quick_1d_overrides):
 
 def test_plain_h5py_sees_a_self_describing_run(trained_run):
     path, job, losses = trained_run
-    with h5py.File(path, "r") as f:
+    with h5py.File(path, "r") as f:  # a closed file: a plain read, SWMR or not
         attrs = dict(f.attrs)
-        assert attrs["format"] == "gkn-studio-run" and attrs["format_version"] == 1
-        assert attrs["kind"] == "gkn" and attrs["status"] == "completed" and attrs["failure_reason"] == ""
+        assert attrs["format"] == "gkn-studio-run" and attrs["format_version"] == 2
+        assert attrs["kind"] == "gkn" and "status" not in attrs  # SWMR: state lives in datasets
+        assert f["status"][0] == b"completed" and f["failure_reason"][0] == b""
+        assert f["train/status"][0] == b"completed" and f["updated"][0].decode().endswith("+00:00")
         assert attrs["seed"] == 0 and attrs["device"] == "cpu" and attrs["software_version"]
         assert attrs["created"].endswith("+00:00")
         config = json.loads(f["config"].attrs["json"])
@@ -41,11 +43,14 @@ def test_plain_h5py_sees_a_self_describing_run(trained_run):
         assert manifolds.attrs["kind"] == "1d"
         np.testing.assert_array_equal(manifolds["step"][:], [1, 50, 100, 150, 200, 250, 300])
         assert manifolds["fx"].shape == (7, 100) and manifolds["x"].shape == (100,)
-        newest = sorted(f["checkpoints"])[-1]
-        weights = f["checkpoints"][newest]
-        assert weights.attrs["step"] == job.best_step
+        checkpoints = f["checkpoints"]  # stacks: one row per checkpoint
+        steps = list(checkpoints["step"][:])  # keep-best: named by the step of the best weights
+        assert steps[-1] == job.best_step and steps == sorted(set(steps)) and 1 <= len(steps) <= 3
+        assert checkpoints["loss"].shape == checkpoints["step"].shape
         for name, value in job.model.state_dict().items():
-            np.testing.assert_array_equal(weights[name][:], value.numpy())  # plain arrays, no pickle
+            stack = checkpoints["weights"][name]  # plain arrays, no pickle
+            assert stack.shape == (len(checkpoints["step"]), *value.shape)
+            np.testing.assert_array_equal(stack[-1], value.numpy())
 
 
 def test_reader_rebuilds_the_trained_model(trained_run):
@@ -98,7 +103,7 @@ def test_closing_the_generator_marks_the_run_stopped(tmp_path):
     next(snapshots)
     snapshots.close()
     with h5py.File(path, "r") as f:
-        assert f.attrs["status"] == "stopped"
+        assert f["status"][0] == b"stopped" and f["train/status"][0] == b"stopped"
 
 
 def test_divergence_marks_the_run_failed_and_keeps_a_good_checkpoint(tmp_path):

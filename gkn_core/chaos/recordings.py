@@ -21,7 +21,8 @@ from gkn_core.chaos.runfile import RECORDINGS, recording_names
 from gkn_core.chaos.trajectories import N_COMPONENTS, TrajectoryRecording, TrajectorySettings
 from gkn_core.errors import GKNError, RunFileError
 from gkn_core.runs.disk import open_h5
-from gkn_core.runs.h5util import create_checked, hold_metadata_until_flush, read_checked
+from gkn_core.runs.h5util import create_checked, read_checked
+from gkn_core.runs.layout import put_in_place, side_copy, write_state
 from gkn_core.runs.reader import Run, open_run
 from gkn_core.runs.writer import utc_now
 
@@ -60,26 +61,30 @@ def write_recording(run_path: str | Path, recording: TrajectoryRecording) -> str
                 f"{path} holds a network with {run.dim} visible units; "
                 f"the recording has {recording.n_visible}"
             )
-    file = open_h5(path, "r+")
+    # Written on a copy of the closed run, renamed over it when complete (gkn_core.runs.layout): a
+    # kill at any moment leaves the run as it was or with the whole recording.
     try:
-        # Nothing reaches the disk before a flush, and the flag comes after the data: a kill at any
-        # moment leaves either no group, a group without `complete`, or the whole recording.
-        hold_metadata_until_flush(file)
-        recordings = file.require_group(RECORDINGS)
-        number = len(recordings)  # torn groups count too, so a new name never collides
-        while f"{number:04d}" in recordings:
-            number += 1
-        name = f"{number:04d}"
-        group = recordings.create_group(name)
-        _write_group(group, recording)
-        file.flush()
-        group.attrs["complete"] = True
-        file.attrs["updated"] = utc_now()
-        file.flush()
+        side = side_copy(path)
     except OSError as exc:
         raise RunFileError(f"cannot write the recording into {path}: {exc}") from None
-    finally:
-        file.close()
+    try:
+        with open_h5(side, "r+", path) as file:
+            recordings = file.require_group(RECORDINGS)
+            number = len(recordings)  # torn groups (older files) count too: a new name never collides
+            while f"{number:04d}" in recordings:
+                number += 1
+            name = f"{number:04d}"
+            group = recordings.create_group(name)
+            _write_group(group, recording)
+            group.attrs["complete"] = True
+            write_state(file, updated=utc_now())
+        put_in_place(side, path)
+    except OSError as exc:
+        side.unlink(missing_ok=True)
+        raise RunFileError(f"cannot write the recording into {path}: {exc}") from None
+    except BaseException:
+        side.unlink(missing_ok=True)
+        raise
     return name
 
 
@@ -144,7 +149,8 @@ def new_untrained_run(path: str | Path, config: ChaosConfig, overwrite: bool = F
     dataset = load_chaos_dataset(config.data)
     model = build_chaos_model(config.model, dataset.dim, "cpu", seed=config.seed)
     weights = {k: v.numpy().copy() for k, v in model.weights().items()}
-    writer = ChaosRunWriter.create(path, config, dataset, "cpu", overwrite)
+    shapes = {name: value.shape for name, value in weights.items()}
+    writer = ChaosRunWriter.create(path, config, dataset, "cpu", overwrite, weights=shapes)
     try:
         writer.write_chaos_checkpoint(ChaosCheckpoint(0, weights))
         writer.set_status("stopped", UNTRAINED_REASON, section="train")

@@ -30,6 +30,7 @@ from gkn_core.runs.h5util import (
     growing_stack,
     hold_metadata_until_flush,
 )
+from gkn_core.runs.layout import create_final_rows, final_rows_written
 from gkn_core.runs.recording import recorded_sampling, recorded_training
 from gkn_core.runs.writer import RunWriter
 from gkn_core.settings import validate_section
@@ -101,23 +102,32 @@ class ChaosRunWriter(RunWriter):
 
     # -- sampling --------------------------------------------------------------------------------
     def begin_chaos_sampling(self, job: ChaosSamplingJob, seed: int, checkpoint_step: int) -> str:
-        def create(group: h5py.Group) -> None:
-            create_checked(group, "units", data=job.units.astype(np.int64))
-            chains, units = job.start_frame.shape
-            per_chunk = int(np.clip(CHAIN_CHUNK_BYTES // max(1, chains * units * 4), 1, job.total_steps + 1))
-            create_checked(
-                group,
-                "trajectories",
-                shape=(chains, 1, units),
-                maxshape=(chains, None, units),
-                chunks=(chains, per_chunk, units) if chains and units else None,
-                dtype=np.float32,
-            )
-            group["trajectories"][:, 0] = job.start_frame
-            self._create_series(f"{group.name}/metrics", CHAOS_SAMPLE_SERIES)
-            self._frames = []
+        return self._open_sampling(
+            job.settings,
+            seed,
+            checkpoint_step,
+            job.start_frame.nbytes,
+            lambda g: self._create_sampling(g, job),
+        )
 
-        return self._open_sampling(job.settings, seed, checkpoint_step, job.start_frame.nbytes, create)
+    def _create_sampling(self, group: h5py.Group, job: ChaosSamplingJob) -> None:
+        """Every dataset a chaos sampling writes, made here, before the file goes live: in SWMR mode
+        nothing can be added later. A new series of the sampling is declared here (growing, empty)."""
+        create_checked(group, "units", data=job.units.astype(np.int64))
+        chains, units = job.start_frame.shape
+        per_chunk = int(np.clip(CHAIN_CHUNK_BYTES // max(1, chains * units * 4), 1, job.total_steps + 1))
+        create_checked(
+            group,
+            "trajectories",
+            shape=(chains, 1, units),
+            maxshape=(chains, None, units),
+            chunks=(chains, per_chunk, units) if chains and units else None,
+            dtype=np.float32,
+        )
+        group["trajectories"][:, 0] = job.start_frame
+        self._create_series(f"{group.name}/metrics", CHAOS_SAMPLE_SERIES)
+        create_final_rows(group, "samples", job.settings.n, job.model.n_visible)  # when it completes
+        self._frames = []
 
     def write_chaos_sample_snapshot(self, snapshot: ChaosSampleSnapshot) -> None:
         metrics = f"{self._sampling.name}/metrics"
@@ -225,7 +235,7 @@ def export_arrays(run: Any, what: str, sampling: int | None) -> dict[str, Any]:
     where = f"sampling/{names[index]}"
     group = run.file[where]
     if what == "samples":
-        if "samples" not in group:
+        if not final_rows_written(group):
             raise GKNError(f"sampling {names[index]} of {run.path} did not complete: it has no samples")
         return {"samples": run.numbers(f"{where}/samples", ndim=2)}
     metrics = run.series(f"{where}/metrics") if "metrics" in group else {}

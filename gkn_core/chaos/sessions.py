@@ -33,7 +33,10 @@ def chaos_training_session(
     device = resolve_device(config.device)
     dataset = load_chaos_dataset(config.data)
     job = ChaosTrainingJob(config, dataset, device)
-    writer = ChaosRunWriter.create(out, config, dataset, describe_device(device), overwrite, flush_interval)
+    shapes = {name: value.shape for name, value in job.checkpoint(0).weights.items()}
+    writer = ChaosRunWriter.create(
+        out, config, dataset, describe_device(device), overwrite, flush_interval, weights=shapes
+    )
     writer.on_flush = on_flush
     return job, record_chaos_training(job, writer)
 

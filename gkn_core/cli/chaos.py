@@ -263,7 +263,7 @@ def sample_chaos_run(run_path: Path, options: dict[str, Any], quiet: bool) -> No
     follow_job(job, snapshots, "sample chaos", quiet, lambda s: f"|phi(v)| {s.activity:.3g}")
     with open_run(run_path) as run:
         name = run.sampling_names()[-1]
-        status = str(run.file[f"sampling/{name}"].attrs["status"])
+        status = run.state("status", f"sampling/{name}")
     stdout.print(
         f"{status}: sampling {name} in {run_path}: {job.settings.n} samples after {job.steps_done} steps"
     )
@@ -302,10 +302,9 @@ def show_chaos_run(run: Any) -> None:
             f"{group.attrs.get('source', '?')}: {chains} chains x {frames} frames x {units} units",
         )
     for name in run.sampling_names():
-        group = run.file[f"sampling/{name}"]
         table.add_row(
             f"sampling {name}",
-            f"{group.attrs.get('status', '?')}: trajectories "
+            f"{run.state('status', f'sampling/{name}', '?')}: trajectories "
             + "x".join(map(str, run.dataset(f"sampling/{name}/trajectories").shape)),
         )
     stdout.print(table)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import h5py
 import numpy as np
@@ -23,6 +23,7 @@ from gkn_core.gkn.config import SampleConfig
 from gkn_core.job import Checkpoint
 from gkn_core.runs.format import CHAIN_CHUNK_BYTES
 from gkn_core.runs.h5util import append_rows, create_checked, growing_series, growing_stack, read_checked
+from gkn_core.runs.layout import create_final_rows, final_rows_written
 from gkn_core.runs.reader import Run, reads_file, weights_mismatch
 from gkn_core.runs.recording import recorded_sampling, recorded_training
 from gkn_core.runs.writer import RunWriter
@@ -98,6 +99,7 @@ class GknRun(Run):
         frames = {name: self.numbers(f"train/manifolds/{name}", axes[name]) for name in names}
         stacked = [k for k in ("step", "fx", "loss", "displacement") if k in frames]
         count = min(len(frames[k]) for k in stacked)
+        count = min(count, self.records_saved(frames["step"][:count]))
         return {k: (v[:count] if k in stacked else v) for k, v in frames.items()}
 
     @reads_file
@@ -164,10 +166,10 @@ class GknRun(Run):
             settings=settings,
             seed=int(attrs["seed"]),
             checkpoint_step=int(attrs["checkpoint_step"]),
-            status=str(attrs.get("status", "unknown")),
-            failure_reason=str(attrs.get("failure_reason", "")),
+            status=self.state("status", where, "unknown"),
+            failure_reason=self.state("failure_reason", where),
             chains=chains,
-            samples=self.numbers(f"{where}/samples", ndim=2) if "samples" in group else None,
+            samples=self.numbers(f"{where}/samples", ndim=2) if final_rows_written(group) else None,
             metrics=metrics,
             generations=generations,
             quality=quality,
@@ -180,8 +182,8 @@ class GknRun(Run):
 class GknRunWriter(RunWriter):
     kind = "gkn"
 
-    def __init__(self, file: h5py.File, flush_interval: float) -> None:
-        super().__init__(file, flush_interval)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         # Chain states go into one preallocated block (a chunk of the chains dataset): a full block is
         # written at once with a flush, so the states waiting in memory are bounded whatever the rate.
         self._block: np.ndarray | None = None  # (n_chains, steps per block, d)
@@ -192,6 +194,23 @@ class GknRunWriter(RunWriter):
 
     def _create_datasets(self, config: BaseModel, dataset: Dataset) -> None:
         self._create_series("train/metrics", TRAIN_SERIES)
+        if dataset.dim <= 2:  # toy data: manifold frames (the axes are written with the first frame)
+            group = self.file.create_group("train/manifolds")
+            grid = config.train.manifold_grid
+            axes, frames = (
+                (("x",), {"fx": (grid,), "loss": (grid,)})
+                if dataset.dim == 1
+                else (
+                    ("xs", "ys"),
+                    {"loss": (grid, grid), "displacement": (grid, grid, 2)},
+                )
+            )
+            group.attrs["kind"] = f"{dataset.dim}d"
+            for name in axes:
+                create_checked(group, name, shape=(grid,), dtype=np.float32)
+            for name, shape in frames.items():
+                growing_stack(group, name, shape, np.float32)
+            growing_series(group, "step", np.int64)
 
     def _pending_bytes(self) -> int:
         frames = sum(manifold_bytes(manifold) for _, manifold in self._pending_manifolds)
@@ -231,21 +250,19 @@ class GknRunWriter(RunWriter):
         self._pending_manifolds.append((step, manifold))
 
     def _write_manifold(self, step: int, manifold: Manifold1D | Manifold2D) -> None:
-        group = self.file.require_group("train/manifolds")
+        """One frame into the stacks made at the start (the grid's axes with the first frame)."""
+        group = self.file["train/manifolds"]
         if hasattr(manifold, "fx"):  # Manifold1D
-            group.attrs["kind"] = "1d"
-            if "x" not in group:
-                create_checked(group, "x", data=manifold.x)
-            frames = {"fx": manifold.fx, "loss": manifold.loss}
+            axes, frames = {"x": manifold.x}, {"fx": manifold.fx, "loss": manifold.loss}
         else:
-            group.attrs["kind"] = "2d"
-            if "xs" not in group:
-                create_checked(group, "xs", data=manifold.xs)
-                create_checked(group, "ys", data=manifold.ys)
+            axes = {"xs": manifold.xs, "ys": manifold.ys}
             frames = {"loss": manifold.loss, "displacement": manifold.displacement}
+        if len(group["step"]) == 0:
+            for name, values in axes.items():
+                group[name][:] = values
         for name, frame in frames.items():
-            append_rows(growing_stack(group, name, frame.shape, np.float32), frame[None])
-        append_rows(growing_series(group, "step", np.int64), np.asarray([step], dtype=np.int64))
+            append_rows(group[name], frame[None])
+        append_rows(group["step"], np.asarray([step], dtype=np.int64))
 
     def write_checkpoint(self, checkpoint: Checkpoint) -> None:
         """Weights as plain datasets in /checkpoints/<step>, written once; the newest is the model."""
@@ -264,27 +281,33 @@ class GknRunWriter(RunWriter):
         image sampling, whose every generation is then scored (None: no quality series)."""
 
         def create(group: h5py.Group) -> None:
-            n_chains, dim = starts.shape
-            per_chunk = int(np.clip(CHAIN_CHUNK_BYTES // max(1, n_chains * dim * 4), 1, settings.steps + 1))
-            create_checked(
-                group,
-                "chains",
-                shape=(n_chains, 1, dim),
-                maxshape=(n_chains, None, dim),
-                chunks=(n_chains, per_chunk, dim),
-                dtype=np.float32,
-            )
-            group["chains"][:, 0] = starts
-            block_steps = int(np.clip(STATE_BLOCK_BYTES // max(1, n_chains * dim * 4), 1, settings.steps))
-            block_steps = max(per_chunk, block_steps // per_chunk * per_chunk)  # whole chunks
-            self._block = np.empty((n_chains, min(block_steps, settings.steps), dim), dtype=np.float32)
-            self._block_first, self._block_fill = 1, 0
+            self._create_sampling(group, settings, starts)
             self._quality = None
-            self._create_series(f"{group.name}/metrics", SAMPLE_SERIES)
             if start_quality is not None:
                 self._create_quality(group, start_quality)
 
         return self._open_sampling(settings, seed, checkpoint_step, starts.nbytes, create)
+
+    def _create_sampling(self, group: h5py.Group, settings: SampleConfig, starts: np.ndarray) -> None:
+        """Every dataset a GKN sampling writes, made here, before the file goes live: in SWMR mode
+        nothing can be added later. A new series of the sampling is declared here (growing, empty)."""
+        n_chains, dim = starts.shape
+        per_chunk = int(np.clip(CHAIN_CHUNK_BYTES // max(1, n_chains * dim * 4), 1, settings.steps + 1))
+        create_checked(
+            group,
+            "chains",
+            shape=(n_chains, 1, dim),
+            maxshape=(n_chains, None, dim),
+            chunks=(n_chains, per_chunk, dim),
+            dtype=np.float32,
+        )
+        group["chains"][:, 0] = starts
+        block_steps = int(np.clip(STATE_BLOCK_BYTES // max(1, n_chains * dim * 4), 1, settings.steps))
+        block_steps = max(per_chunk, block_steps // per_chunk * per_chunk)  # whole chunks
+        self._block = np.empty((n_chains, min(block_steps, settings.steps), dim), dtype=np.float32)
+        self._block_first, self._block_fill = 1, 0
+        self._create_series(f"{group.name}/metrics", SAMPLE_SERIES)
+        create_final_rows(group, "samples", n_chains, dim)  # written when the sampling ends
 
     def _create_quality(self, group: h5py.Group, start: ClassScore) -> None:
         """The quality series of an image sampling (QUALITY_SERIES, empty), created with the sampling;

@@ -33,8 +33,15 @@ def training_session(
     device = resolve_device(config.device)
     dataset = load_dataset(config.data, config.seed)
     job = GKNTrainingJob(config, dataset, device)
+    shapes = {name: value.shape for name, value in job.best_checkpoint().weights.items()}
     writer = GknRunWriter.create(
-        out, config, dataset, describe_device(device), overwrite, flush_interval=flush_interval
+        out,
+        config,
+        dataset,
+        describe_device(device),
+        overwrite,
+        flush_interval=flush_interval,
+        weights=shapes,
     )
     writer.on_flush = on_flush
     return job, record_training(job, writer)

@@ -1,7 +1,7 @@
 """Names and numbers of the HDF5 run format (see docs/run-format.md)."""
 
 FORMAT_NAME = "gkn-studio-run"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 1: before SWMR (status attributes, a group per checkpoint); still read
 # Each run kind and the pydantic model its /config json is validated with ("module:Class").
 CONFIG_MODELS = {"gkn": "gkn_core.gkn.config:GKNConfig", "chaos": "gkn_core.chaos.config:ChaosConfig"}
 KINDS = tuple(CONFIG_MODELS)

@@ -19,10 +19,11 @@ import numpy as np
 from pydantic import ValidationError
 
 from gkn_core.errors import RunFileError
-from gkn_core.families import KINDS, family
+from gkn_core.families import family
 from gkn_core.job import Checkpoint
-from gkn_core.runs.format import FORMAT_NAME, FORMAT_VERSION
 from gkn_core.runs.h5util import read_checked
+from gkn_core.runs.header import check_header, open_read_only
+from gkn_core.runs.layout import checkpoint_count, read_state, stacked_checkpoints
 from gkn_core.settings import describe_validation_error
 
 
@@ -34,7 +35,6 @@ def _h5_reason(exc: Exception) -> str:
 # What h5py, numpy and pydantic raise when a file's objects are missing, damaged or of the wrong type.
 DAMAGE_ERRORS = (KeyError, OSError, ValueError, TypeError, RuntimeError, IndexError)
 ReturnT = TypeVar("ReturnT")
-MAX_DIM = 256 * 256  # values per data point: the largest images the product trains on
 
 
 def damage_reason(exc: BaseException) -> str:
@@ -102,13 +102,19 @@ class Run:
         value = self.file.attrs.get(name, default)
         return value.decode() if isinstance(value, bytes) else value
 
+    @reads_file
+    def state(self, name: str, where: str = "/", default: str = "") -> str:
+        """A state string (status, failure_reason, updated, finished) of the root or of a group:
+        a dataset in format version 2, an attribute in version 1."""
+        return read_state(self.file[where], name, default)
+
     @property
     def status(self) -> str:
-        return str(self._attr("status", "unknown"))
+        return self.state("status", default="unknown")
 
     @property
     def failure_reason(self) -> str:
-        return str(self._attr("failure_reason", ""))
+        return self.state("failure_reason")
 
     @property
     def info(self) -> dict[str, Any]:
@@ -124,7 +130,12 @@ class Run:
             "status",
             "failure_reason",
         )
-        return {k: self._attr(k) for k in keys if k in self.file.attrs}
+        states = ("updated", "status", "failure_reason")
+        return {
+            k: self.state(k) if k in states else self._attr(k)
+            for k in keys
+            if k in self.file.attrs or (k in states and k in self.file)
+        }
 
     def _read_config(self) -> Any:
         """The stored settings, validated by the config model of the run's kind."""
@@ -216,7 +227,28 @@ class Run:
                     f"{self.path}: {where}/{name} has shape {values.shape}; expected one value per row"
                 )
         length = min((len(v) for v in series.values()), default=0)
+        if "step" in series and where.startswith("train/") and where != "train/metrics":
+            length = min(length, self.records_saved(series["step"][:length]))
         return {name: values[:length] for name, values in series.items()}
+
+    @reads_file
+    def saved_step(self) -> int | None:
+        """The training's last saved step: the last of /train/metrics/step (every series cut to the
+        shortest), or None without training rows. The writer writes a flush's metrics rows after
+        all else, so every secondary record of a step up to this one is in the file."""
+        if "train/metrics/step" not in self.file:
+            return None
+        group = self.file["train/metrics"]
+        count = min(len(item) for item in group.values() if isinstance(item, h5py.Dataset))
+        if count == 0:
+            return 0
+        return int(read_checked(self.path, group["step"], slice(count - 1, count))[-1])
+
+    def records_saved(self, steps: np.ndarray) -> int:
+        """How many of a secondary record's `steps` (frames, grids, scores) belong to saved steps:
+        a kill inside a flush may leave records of steps after the last saved one."""
+        last = self.saved_step()
+        return len(steps) if last is None else int(np.searchsorted(steps, last, side="right"))
 
     def _consistent_series(self, group: h5py.Group) -> dict[str, np.ndarray]:
         """Kept for callers that hold a group: `series(group.name)`."""
@@ -226,7 +258,29 @@ class Run:
     def checkpoint_steps(self) -> list[int]:
         if "checkpoints" not in self.file:
             return []
-        return sorted(int(self.file["checkpoints"][name].attrs["step"]) for name in self.file["checkpoints"])
+        group = self.file["checkpoints"]
+        if stacked_checkpoints(self.file):
+            self._checkpoint_stacks()
+            steps = read_checked(self.path, group["step"])[: checkpoint_count(group)]
+            last = self.saved_step()
+            return sorted(int(step) for step in steps if last is None or step <= last)
+        return sorted(int(group[name].attrs["step"]) for name in group)
+
+    def _checkpoint_stacks(self) -> dict[str, h5py.Dataset]:
+        """The weight stacks of format 2, checked to be datasets of numbers, one row a checkpoint."""
+        stacks = {}
+        for name in ("step", "loss"):
+            self.dataset(f"checkpoints/{name}")
+        for key, stack in self.file["checkpoints/weights"].items():
+            where = f"checkpoints/weights/{key}"
+            if isinstance(stack, h5py.Group):
+                raise RunFileError(f"{self.path}: {where} is not a dataset")
+            if not isinstance(stack, h5py.Dataset):  # h5py could not open it: a damaged header
+                raise RunFileError(f"{self.path} is damaged: {where} cannot be opened")
+            if stack.dtype.kind not in "biuf" or stack.ndim < 1:
+                raise RunFileError(f"{self.path}: {where} holds {stack.dtype} {stack.shape}, not numbers")
+            stacks[key] = stack
+        return stacks
 
     @reads_file
     def checkpoint(self, step: int | None = None) -> Checkpoint:
@@ -237,13 +291,22 @@ class Run:
         step = steps[-1] if step is None else step
         if step not in steps:
             raise RunFileError(f"{self.path} has no checkpoint at step {step} (it has {steps})")
-        name = f"checkpoints/{step:010d}"
-        group = self.file[name]
-        weights = {key: self.numbers(f"{name}/{key}") for key in group}
+        if stacked_checkpoints(self.file):
+            group = self.file["checkpoints"]
+            index = int(
+                np.flatnonzero(read_checked(self.path, group["step"])[: checkpoint_count(group)] == step)[-1]
+            )
+            stacks = self._checkpoint_stacks()
+            weights = {key: read_checked(self.path, stack, index) for key, stack in stacks.items()}
+            loss = float(read_checked(self.path, group["loss"], index))
+        else:
+            name = f"checkpoints/{step:010d}"
+            group = self.file[name]
+            weights = {key: self.numbers(f"{name}/{key}") for key in group}
+            loss = float(group.attrs.get("loss", np.nan))
         bad = [key for key, value in weights.items() if not np.isfinite(value).all()]
         if bad:
             raise RunFileError(f"{self.path}: checkpoint {step} holds non-finite weights ({bad[0]})")
-        loss = float(group.attrs.get("loss", np.nan))
         return Checkpoint(step, loss if math.isfinite(loss) else float("nan"), weights)
 
     # -- sampling --------------------------------------------------------------------------------
@@ -289,11 +352,11 @@ def open_run(path: str | Path) -> Run:
     if not h5py.is_hdf5(path):
         raise RunFileError(f"{path} is not an HDF5 file, so not a GKN Studio run")
     try:
-        file = _open_read_only(path)
+        file = open_read_only(path)
     except OSError as exc:
         raise RunFileError(f"{path} is damaged or truncated ({_h5_reason(exc)})") from None
     try:
-        _check_header(path, file)
+        check_header(path, file)
         return family(str(file.attrs["kind"])).run_class()(path, file)
     except RunFileError:
         file.close()
@@ -302,48 +365,3 @@ def open_run(path: str | Path) -> Run:
         with contextlib.suppress(*DAMAGE_ERRORS):
             file.close()
         raise RunFileError(f"{path} is damaged: {damage_reason(exc)}") from None
-
-
-def _open_read_only(path: Path) -> h5py.File:
-    try:
-        # No lock: `gkn runs show` may look at a run another process is still writing.
-        return h5py.File(path, "r", locking=False)
-    except OSError as exc:
-        if "locking" not in str(exc):
-            raise
-    # This process writes the file now (the app exporting or replaying the run a job records): HDF5
-    # shares the open file, which it allows only with the writer's locking setting.
-    return h5py.File(path, "r")
-
-
-def _check_header(path: Path, file: h5py.File) -> None:
-    attrs = file.attrs
-    name = attrs.get("format")
-    if name != FORMAT_NAME:
-        raise RunFileError(f"{path} is an HDF5 file but not a GKN Studio run (no format={FORMAT_NAME!r})")
-    version = attrs.get("format_version")
-    if not isinstance(version, int | np.integer):
-        raise RunFileError(f"{path} has no valid format_version")
-    if int(version) > FORMAT_VERSION or int(version) < 1:
-        raise RunFileError(
-            f"{path} has run format version {int(version)}; this GKN Studio reads version {FORMAT_VERSION}"
-            " (a newer GKN Studio wrote it?)"
-        )
-    if attrs.get("kind") not in KINDS:
-        raise RunFileError(f"{path} has unknown run kind {attrs.get('kind')!r} (known: {', '.join(KINDS)})")
-    for required in ("config", "data"):
-        if required not in file:
-            raise RunFileError(f"{path} is missing its /{required} group")
-    data = file["data"].attrs
-    for key in ("low", "high", "n", "dim"):
-        if key not in data:
-            raise RunFileError(f"{path} is damaged: /data has no attribute {key!r}")
-        value = data[key]
-        if not isinstance(value, int | float | np.integer | np.floating) or not math.isfinite(value):
-            raise RunFileError(f"{path} is damaged: /data attribute {key!r} is {value!r}, not a number")
-    if (
-        not 1 <= int(data["dim"]) <= MAX_DIM
-        or int(data["n"]) < 1
-        or not float(data["low"]) < float(data["high"])
-    ):
-        raise RunFileError(f"{path} is damaged: /data has impossible sizes or range")

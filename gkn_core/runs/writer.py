@@ -3,17 +3,19 @@
 One writer owns the open file. Snapshots are appended to growing datasets; the file is flushed at
 natural boundaries (a checkpoint, the end of a job) and whenever `flush_interval` seconds have passed,
 so a killed process loses at most that much. See docs/run-format.md for the layout.
+
+A format version 2 file is written in HDF5's SWMR mode (a kill at any moment leaves a file that opens
+at its last flush): everything a job writes is created before SWMR starts, on a file no one else can
+see yet (gkn_core.runs.layout); version 1 files (sampling appended to an old run) are written as
+before.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import os
-import resource
-import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Self
 
@@ -24,7 +26,7 @@ from pydantic import BaseModel
 from gkn_core import __version__
 from gkn_core.data import Dataset
 from gkn_core.errors import RunFileError
-from gkn_core.runs.disk import megabytes, open_h5, os_reason, preallocate, room_for_writing
+from gkn_core.runs.disk import RoomKeeper, open_h5, os_reason
 from gkn_core.runs.format import CHAIN_CHUNK_BYTES, FORMAT_NAME, FORMAT_VERSION, INLINE_DATA_LIMIT, STATUSES
 from gkn_core.runs.h5util import (
     append_rows,
@@ -33,15 +35,18 @@ from gkn_core.runs.h5util import (
     hold_metadata_until_flush,
     write_settings,
 )
-from gkn_core.runs.reader import check_run_file
+from gkn_core.runs.layout import (
+    append_checkpoint,
+    create_checkpoint_stacks,
+    create_state,
+    put_in_place,
+    side_copy,
+    side_path,
+    write_state,
+)
+from gkn_core.runs.reader import open_run
 
 DEFAULT_FLUSH_INTERVAL = 1.0  # seconds; the promise is at most 2
-# A writer never fills a disk to its last MiB: ending a run cleanly (its status, its last flush) needs
-# a little room, and a flush cut short by a full disk would leave a damaged file. On Linux the room is
-# taken, not just checked: the writer reserves disk blocks ahead of the file's end (fallocate with
-# KEEP_SIZE), so HDF5 only ever writes into blocks it owns, whatever other programs do to the disk.
-MIN_FREE_BYTES = 1 << 20
-PREALLOCATE_STEP = 4 << 20  # reserve this much more at a time, where the disk has it
 
 
 def utc_now() -> str:
@@ -53,16 +58,23 @@ def utc_now() -> str:
 _UNCLOSABLE: list[h5py.File] = []
 
 
-class RunWriter:
+class RunWriter(RoomKeeper):
     """The kind-neutral writer: a family's writer (GknRunWriter, ChaosRunWriter) names its `kind`,
     creates its series in `_create_datasets` and adds what it queues to `_pending_bytes`,
     `_write_pending` and `_drop_pending`."""
 
     kind = ""
 
-    def __init__(self, file: h5py.File, flush_interval: float) -> None:
+    def __init__(
+        self, file: h5py.File, flush_interval: float, path: Path | None = None, side: Path | None = None
+    ) -> None:
         self.file = file
-        self.path = Path(file.filename)
+        self.path = Path(file.filename) if path is None else path
+        # The file is built at `side` (a new file, or a copy of the run) until `_go_live` renames it.
+        self._side = side
+        self.version = int(file.attrs.get("format_version", FORMAT_VERSION))
+        self.swmr = self.version >= 2
+        self._checkpoint_steps: set[int] = set()
         self.flush_interval = flush_interval
         self.on_flush: Callable[[], None] | None = None
         self._last_flush = time.monotonic()
@@ -74,55 +86,6 @@ class RunWriter:
         self._reserved_end = 0  # the file's disk blocks are reserved up to here (0: none, or cannot)
         self._can_preallocate = True
         hold_metadata_until_flush(file)
-
-    # -- room on the disk, and writes that fail ------------------------------------------------------
-    def reserve(self, nbytes: int) -> None:
-        """Make sure `nbytes` more can be written with MIN_FREE_BYTES to spare, or raise RunFileError.
-
-        Where the system allows it the room is reserved on the disk (see PREALLOCATE_STEP), so that no
-        later write of HDF5 can fail for want of space; elsewhere the free space is checked.
-        """
-        if self.write_failure is not None:
-            raise RunFileError(self.write_failure)
-        size = self.file.id.get_filesize()
-        end = size + nbytes + MIN_FREE_BYTES
-        if room_for_writing(self.path, size, self._reserved_end) < nbytes + MIN_FREE_BYTES:
-            self._refuse()
-        if self._can_preallocate and end > self._reserved_end:
-            fd = self.file.id.get_vfd_handle()
-            start = max(self._reserved_end, size)
-            for target in (end + PREALLOCATE_STEP, end):
-                done = preallocate(fd, start, target - start)
-                if done:
-                    self._reserved_end = target
-                    return
-                if done is None:  # not on this system or file system: the free-space check must do
-                    self._can_preallocate = False
-                    return
-            self._refuse()
-
-    def _refuse(self) -> None:
-        limit, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
-        size = self.file.id.get_filesize()
-        if limit != resource.RLIM_INFINITY and limit - size < MIN_FREE_BYTES + PREALLOCATE_STEP:
-            why = f"the file size limit (ulimit -f, {megabytes(limit)}) is reached"
-        else:
-            why = f"the disk is full ({megabytes(max(0, shutil.disk_usage(self.path.parent).free))} free)"
-        self.write_failure = (
-            f"cannot write {self.path}: {why}; the run keeps everything saved up to its last flush"
-        )
-        raise RunFileError(self.write_failure)
-
-    @contextlib.contextmanager
-    def writing(self) -> Iterator[None]:
-        """Turn a failed HDF5 write into RunFileError, one line; later writes are refused."""
-        try:
-            yield
-        except RunFileError:
-            raise
-        except (OSError, RuntimeError) as exc:
-            self.write_failure = f"cannot write {self.path}: {os_reason(exc)}"
-            raise RunFileError(self.write_failure) from None
 
     def _pending_bytes(self) -> int:
         """What the next flush writes; a family adds what it queues besides the rows."""
@@ -138,20 +101,28 @@ class RunWriter:
         device: str,
         overwrite: bool = False,
         flush_interval: float = DEFAULT_FLUSH_INTERVAL,
+        weights: dict[str, tuple[int, ...]] | None = None,
     ) -> Self:
-        """A new run file of this writer's kind, with its header and empty series, flushed."""
+        """A new run file of this writer's kind, with its header, empty series and empty checkpoint
+        stacks (one per weight: name -> shape), in place and flushed; a kill before that leaves no run
+        file (only a hidden `.NAME.PID.partial` beside it)."""
         path = Path(path)
         if path.is_dir():
             raise RunFileError(f"{path} is a directory, not a run file name")
         if not path.parent.exists():
             raise RunFileError(f"cannot create {path}: folder {path.parent} does not exist")
-        writer = cls(open_h5(path, "w" if overwrite else "w-"), flush_interval)
+        if path.exists() and not overwrite:
+            raise RunFileError(f"{path} already exists (choose another name or pass --overwrite)")
+        side = side_path(path)
+        writer = cls(open_h5(side, "w", path, libver="latest"), flush_interval, path, side)
         try:
             writer.reserve(dataset.x.nbytes if dataset.x.size <= INLINE_DATA_LIMIT else 0)
             with writer.writing():
                 writer._write_header(config, dataset, device)
+                create_state(writer.file.create_group("train"), status="running", failure_reason="")
                 writer._create_datasets(config, dataset)
-            writer.flush()
+                create_checkpoint_stacks(writer.file, dict(weights or {}))
+            writer._go_live(overwrite)
         except RunFileError:
             writer.abandon()
             raise
@@ -159,9 +130,34 @@ class RunWriter:
 
     @classmethod
     def append(cls, path: str | Path, flush_interval: float = DEFAULT_FLUSH_INTERVAL) -> Self:
-        """Reopen a finished run to add to it (sampling); refuses files that are not runs."""
-        check_run_file(path)
-        return cls(open_h5(Path(path), "r+"), flush_interval)
+        """Reopen a finished run to add a sampling to it; refuses files that are not runs. The
+        sampling is made on a copy of the file, which replaces it once the sampling's layout is in."""
+        path = Path(path)
+        with open_run(path) as run:
+            version = run.format_version
+        try:
+            side = side_copy(path)
+        except OSError as exc:
+            raise RunFileError(f"cannot write {path}: {os_reason(exc)}") from None
+        kwargs = {"libver": "latest"} if version >= 2 else {}
+        return cls(open_h5(side, "r+", path, **kwargs), flush_interval, path, side)
+
+    def _go_live(self, overwrite: bool = True) -> None:
+        """Write everything out, start SWMR (version 2) and put the side file in place of the run:
+        from here on the file is only changed by SWMR writes (or, version 1, by flushes)."""
+        with self.writing():
+            if self.swmr:
+                self.file.swmr_mode = True  # flushes the whole file first
+            self.file.flush()
+            if self._side is not None:
+                try:
+                    put_in_place(self._side, self.path, overwrite)
+                except FileExistsError:
+                    raise RunFileError(
+                        f"{self.path} already exists (choose another name or pass --overwrite)"
+                    ) from None
+                self._side = None
+        self.flush()
 
     def _write_header(self, config: BaseModel, dataset: Dataset, device: str) -> None:
         """What every run file holds, whatever its kind: root attributes, config and data."""
@@ -174,9 +170,8 @@ class RunWriter:
             software_version=__version__,
             seed=config.seed,
             device=device,
-            status="running",
-            failure_reason="",
         )
+        create_state(self.file, status="running", failure_reason="", updated=utc_now())
         config_group = self.file.create_group("config")
         config_group.attrs["json"] = config.model_dump_json()
         write_settings(config_group, config.model_dump(mode="json"))
@@ -204,39 +199,46 @@ class RunWriter:
         self._pending_rows.setdefault((group, name), []).append(value)
 
     def _write_pending(self) -> None:
-        """Write the queued rows; a family's writer writes what else it queued after them."""
+        """Write the queued rows of the secondary series (scores, exponents: all but a job's
+        `metrics`); a family's writer writes what else it queued after them."""
+        self._write_rows(primary=False)
+
+    def _write_rows(self, primary: bool) -> None:
         for (group, name), rows in self._pending_rows.items():
-            if rows:
+            if rows and group.endswith("metrics") == primary:
                 series = self.file[group][name]
                 append_rows(series, np.asarray(rows, dtype=series.dtype))
                 rows.clear()
+
+    def _write_all_pending(self) -> None:
+        """Everything queued, in two HDF5 flushes: first the secondary records (frames, grids,
+        chains, checkpoints' rows, scores), then a job's `metrics` rows, its saved steps. SWMR keeps
+        each dataset whole through a kill, not several together: so a file's metrics never run
+        ahead of its secondary records, and readers take the metrics' last step as the step saved
+        (docs/run-format.md, Crash safety)."""
+        self._write_pending()
+        self.file.flush()
+        self._write_rows(primary=True)
+        write_state(self.file, updated=utc_now())
 
     def _drop_pending(self) -> None:
         """Forget what waits for the next flush (after a failed write)."""
         self._pending_rows.clear()
 
     def write_weights(self, step: int, weights: dict[str, np.ndarray], loss: float = float("nan")) -> None:
-        """Weights as plain datasets in /checkpoints/<step>, written once; the newest is the model."""
-        name = f"checkpoints/{step:010d}"
-        if name in self.file:  # keep-best: the best weights did not change since the last one
+        """A checkpoint appended to the checkpoint stacks with a flush of everything pending, once per
+        step; the newest is the model. A refused write adds nothing; a failed one leaves stacks the
+        reader cuts to the checkpoints every stack holds (the step is appended last)."""
+        if step in self._checkpoint_steps:  # keep-best: the best weights did not change since the last
             return
-        self.write_group_and_flush(name, weights, step=step, loss=loss)
-
-    def write_group_and_flush(self, name: str, arrays: dict[str, np.ndarray], **attrs: object) -> None:
-        """A group of arrays (a checkpoint) and a flush of everything pending, or neither: a refused
-        or failed write leaves no group newer than the file's saved steps."""
-        self.reserve(self._pending_bytes() + sum(np.asarray(value).nbytes for value in arrays.values()))
-        try:
-            with self.writing():
-                group = self.file.create_group(name)
-                group.attrs.update(written=utc_now(), **attrs)
-                for key, value in arrays.items():
-                    create_checked(group, key, data=value)
-            self.flush()
-        except RunFileError:
-            with contextlib.suppress(KeyError, OSError, RuntimeError):
-                del self.file[name]
-            raise
+        self.reserve(self._pending_bytes() + sum(np.asarray(value).nbytes for value in weights.values()))
+        with self.writing():
+            try:
+                append_checkpoint(self.file, step, loss, weights)
+            except KeyError as exc:
+                raise RunFileError(f"cannot write {self.path}: {exc.args[0]}") from None
+        self._checkpoint_steps.add(step)
+        self.flush()
 
     # -- sampling --------------------------------------------------------------------------------
     def _open_sampling(
@@ -254,19 +256,25 @@ class RunWriter:
             name = f"{len(samplings):04d}"
             group = samplings.create_group(name)
             group.attrs.update(
-                json=settings.model_dump_json(),
-                seed=seed,
-                checkpoint_step=checkpoint_step,
-                created=utc_now(),
-                status="running",
-                failure_reason="",
+                json=settings.model_dump_json(), seed=seed, checkpoint_step=checkpoint_step, created=utc_now()
             )
+            self._new_state(group, status="running", failure_reason="", finished="")
             write_settings(group.create_group("settings"), settings.model_dump(mode="json"))
             create(group)
             self._sampling = group
-            self.file.attrs["status"] = "running"
-        self.flush()
+            write_state(self.file, status="running", failure_reason="")
+        if self._side is not None:
+            self._go_live()
+        else:
+            self.flush()
         return name
+
+    def _new_state(self, group: h5py.Group, **values: str) -> None:
+        """State strings of a new group: datasets (version 2, writable under SWMR) or attributes."""
+        if self.swmr:
+            create_state(group, **values)
+        else:
+            group.attrs.update(values)
 
     def _end_sampling_group(
         self, status: str, reason: str, samples: Callable[[], np.ndarray | None], nbytes: int
@@ -280,28 +288,29 @@ class RunWriter:
             if self.write_failure is None:
                 self.reserve(self._pending_bytes() + nbytes)
                 with self.writing():
-                    self._write_pending()
+                    self._write_all_pending()
                     final = samples()
                     if final is not None:
-                        create_checked(group, "samples", data=final)
+                        stored = group["samples"]
+                        stored.resize(len(final), axis=0)
+                        stored[:] = final
         except RunFileError:
             status, reason = "failed", self.write_failure or reason
             raise
         finally:
             self._sampling, self._block = None, None
             with contextlib.suppress(OSError, RuntimeError):
-                group.attrs.update(status=status, failure_reason=reason, finished=utc_now())
+                write_state(group, failure_reason=reason, finished=utc_now(), status=status)
 
     # -- status and flushing ------------------------------------------------------------------------
     def set_status(self, status: str, reason: str = "", section: str | None = None) -> None:
         if status not in STATUSES:
             raise ValueError(f"unknown status {status!r}")
-        targets = [self.file.attrs]
+        targets = [self.file]
         if section is not None:
-            targets.append(self.file.require_group(section).attrs)
-        for attrs in targets:
-            attrs["status"] = status
-            attrs["failure_reason"] = reason
+            targets.append(self.file[section])
+        for group in targets:
+            write_state(group, failure_reason=reason, status=status)  # the reason first: status says done
 
     def end(self, status: str, reason: str = "", section: str | None = None) -> None:
         """Save what is pending, record how the job ended and close the file.
@@ -334,8 +343,7 @@ class RunWriter:
     def flush(self) -> None:
         self.reserve(self._pending_bytes())
         with self.writing():
-            self._write_pending()
-            self.file.attrs["updated"] = utc_now()
+            self._write_all_pending()
             self.file.flush()
         self._last_flush = time.monotonic()
         if self.on_flush is not None:
@@ -345,6 +353,9 @@ class RunWriter:
         """Flush and close. After a failed or refused write, only the status attributes are written
         (in the room MIN_FREE_BYTES kept): the file holds what its last good flush saved."""
         if not self.file.id.valid:
+            return
+        if self._side is not None:  # never put in place: the run file is as it was
+            self._discard_side()
             return
         if self.write_failure is None:
             try:
@@ -358,17 +369,21 @@ class RunWriter:
         self.abandon()
         self._release_reserved()
 
-    def _release_reserved(self) -> None:
-        """Give back the disk blocks reserved past the end of the closed file."""
-        if self._reserved_end:
-            with contextlib.suppress(OSError):
-                os.truncate(self.path, self.path.stat().st_size)
+    def _discard_side(self) -> None:
+        with contextlib.suppress(OSError, RuntimeError):
+            self.file.close()
+        with contextlib.suppress(OSError):
+            self._side.unlink()
+        self._side = None
 
     def abandon(self) -> None:
         """Close after a failed write: drop what waits in memory, save the status if HDF5 can."""
         self._drop_pending()
+        if self._side is not None:
+            self._discard_side()
+            return
         try:
-            self.file.attrs["updated"] = utc_now()
+            write_state(self.file, updated=utc_now())
             self.file.close()
         except (OSError, RuntimeError):
             _UNCLOSABLE.append(self.file)  # HDF5 could not close it; never let it close (and fail) again

@@ -4,7 +4,8 @@ Usage: python killable_run.py MODE RUN.h5
 
 MODE is one of MODES: train and sample (a gkn run), chaos-train and chaos-sample. For the sampling
 modes RUN.h5 must already hold a trained run of that kind. The child prints `flushed STEP` after
-every flush and `progress STEP TIME` (time.monotonic()) at most every PROGRESS_EVERY seconds.
+every flush (`flushing STEP` as one starts) and `progress STEP TIME` (time.monotonic()) at most every
+PROGRESS_EVERY seconds.
 
 The settings of each mode are module constants, so the tests know the schedules the file follows.
 """
@@ -78,11 +79,27 @@ def session(mode: str, path: str, on_flush):
     raise SystemExit(f"unknown mode {mode!r} (known: {', '.join(MODES)})")
 
 
+def report_flushes(reporter: Reporter) -> None:
+    """Print `flushing STEP` as every flush starts, STEP the step it writes (after it, the session's
+    on_flush prints `flushed STEP`): a kill after a `flushing` line and before its `flushed` one hit
+    a flush, and the file may hold rows up to that STEP."""
+    from gkn_core.runs.writer import RunWriter
+
+    real_flush = RunWriter.flush
+
+    def flush(self) -> None:
+        print("flushing", reporter.job.steps_done if reporter.job is not None else 0, flush=True)
+        real_flush(self)
+
+    RunWriter.flush = flush
+
+
 def main(mode: str, path: str) -> None:
     import torch
 
     torch.set_num_threads(1)
-    reporter = Reporter()  # its job is set once the session exists; the file is flushed once before
+    reporter = Reporter()
+    report_flushes(reporter)  # its job is set once the session exists; the file is flushed once before
     job, snapshots = session(mode, path, reporter.flushed)
     reporter.job = job
     for _ in snapshots:

@@ -144,15 +144,20 @@ def delete(name: str) -> Callable[[h5py.File], None]:
 
 
 def newest_checkpoint(f: h5py.File) -> str:
-    return "checkpoints/" + sorted(f["checkpoints"])[-1]
+    """The group of the weight stacks (run format 2: one row per checkpoint)."""
+    return "checkpoints/weights"
+
+
+def stack(f: h5py.File, row: np.ndarray) -> np.ndarray:
+    """`row` repeated once per checkpoint: a weight stack of the file's length."""
+    return np.stack([row] * len(f["checkpoints/step"]))
 
 
 def in_checkpoints(edit: Callable[[h5py.File, str], None]) -> Callable[[h5py.File], None]:
-    """Apply `edit(file, group name)` to every checkpoint group."""
+    """Apply `edit(file, group name)` to the group of the weight stacks."""
 
     def apply(f: h5py.File) -> None:
-        for name in list(f["checkpoints"]):
-            edit(f, f"checkpoints/{name}")
+        edit(f, newest_checkpoint(f))
 
     return apply
 

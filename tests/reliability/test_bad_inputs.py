@@ -214,13 +214,16 @@ CASES: list[Case] = [
     Case("no-checkpoints", b.edited("gkn", b.delete("checkpoints")), SAMPLE, "holds no trained weights yet"),
     Case(
         "checkpoint-step-missing",
-        b.edited("gkn", ck(lambda f, g: f[g].attrs.__delitem__("step"))),
+        b.edited("gkn", b.delete("checkpoints/step")),
         SAMPLE,
         "is damaged",
     ),
     Case(
         "checkpoint-weight-misshaped",
-        b.edited("gkn", ck(lambda f, g: b.replace(f"{g}/net.0.weight", np.zeros((3, 3), np.float32))(f))),
+        b.edited(
+            "gkn",
+            ck(lambda f, g: b.replace(f"{g}/net.0.weight", b.stack(f, np.zeros((3, 3), np.float32)))(f)),
+        ),
         SAMPLE,
         "does not fit the stored model settings",
     ),
@@ -232,13 +235,16 @@ CASES: list[Case] = [
     ),
     Case(
         "checkpoint-weight-nan",
-        b.edited("gkn", ck(lambda f, g: b.replace(f"{g}/net.0.bias", np.full(10, np.nan, np.float32))(f))),
+        b.edited(
+            "gkn",
+            ck(lambda f, g: b.replace(f"{g}/net.0.bias", b.stack(f, np.full(10, np.nan, np.float32)))(f)),
+        ),
         SAMPLE,
         "non-finite weights",
     ),
     Case(
         "checkpoint-weight-strings",
-        b.edited("gkn", ck(lambda f, g: b.replace(f"{g}/net.0.bias", np.array([b"x"] * 10))(f))),
+        b.edited("gkn", ck(lambda f, g: b.replace(f"{g}/net.0.bias", b.stack(f, np.array([b"x"] * 10)))(f))),
         SAMPLE,
         "not numbers",
     ),
@@ -252,7 +258,7 @@ CASES: list[Case] = [
     ),
     Case(
         "chaos-checkpoint-misshaped",
-        b.edited("chaos", ck(lambda f, g: b.replace(f"{g}/A1", np.zeros((2, 2), np.float32))(f))),
+        b.edited("chaos", ck(lambda f, g: b.replace(f"{g}/A1", b.stack(f, np.zeros((2, 2), np.float32)))(f))),
         LYAPUNOV,
         "does not fit its settings",
     ),

@@ -8,6 +8,7 @@ the session.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
@@ -43,11 +44,15 @@ def kill_plan(full: bool) -> list[KillCase]:
     """Full mode's counts times GKN_KILL_SCALE (default 1; 17 gives 1,020 kills, about 70 minutes of
     one core at about 4 s a kill)."""
     scale = max(1, int(os.environ.get("GKN_KILL_SCALE", "1") or 1))
-    return [
-        KillCase(mode, attempt, source, min_step)
+    cases = [
+        (attempt / count, KillCase(mode, attempt, source, min_step))
         for mode, (quick, many, source, min_step) in PLAN.items()
-        for attempt in range(many * scale if full else quick)
+        for count in [many * scale if full else quick]
+        for attempt in range(count)
     ]
+    # interleaved (train, sample, chaos-train, ... in proportion), so that every part of a run cut
+    # short covers all four kinds of job
+    return [case for _, case in sorted(cases, key=lambda item: item[0])]
 
 
 @pytest.fixture(scope="module")
@@ -66,8 +71,24 @@ def test_killed_run_holds_a_consistent_prefix(kill_case, sources, tmp_path, full
         shutil.copyfile(sources[kill_case.source], path)
     rng = random.Random(f"{kill_case.child}-{kill_case.attempt}")
     delay = (0.05, 3.0) if full else (0.05, 1.5)
-    result = kill_at_random([str(CHILD), kill_case.child, str(path)], rng, kill_case.min_step, delay)
+    args = [str(CHILD), kill_case.child, str(path)]
+    result = kill_at_random(args, rng, kill_case.min_step, delay, forked=True)
     tally.add("kills run", 1)
-    last = check_killed_file(kill_case.child, path, result)
-    assert last >= 1 or kill_case.min_step == 0
+    tally.add("kills inside a flush", int(result.in_flush))
+    record = {"case": f"{kill_case.child}-{kill_case.attempt}", "in_flush": result.in_flush}
+    try:
+        last = check_killed_file(kill_case.child, path, result)
+        assert last >= 1 or kill_case.min_step == 0
+    except BaseException as exc:
+        log_kill({**record, "survived": False, "error": repr(exc)[:3000]})
+        raise
+    log_kill({**record, "survived": True, "last_step": last})
     tally.add("kills survived", 1)
+
+
+def log_kill(record: dict) -> None:
+    """One JSON line per kill to the file GKN_KILL_LOG names, if any (xdist workers append alike)."""
+    log = os.environ.get("GKN_KILL_LOG")
+    if log:
+        with open(log, "a") as out:
+            out.write(json.dumps(record) + "\n")

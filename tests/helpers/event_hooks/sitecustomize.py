@@ -8,7 +8,7 @@ appended to FILE (O_APPEND: lines of several processes do not mix):
 
     step PID N RSS_MB      every GKN_TEST_EVENTS_EVERY steps (and the first), as the step is written
     flushed PID N          after each flush that succeeded, N the last step it saved
-    checkpoint PID N       after a checkpoint group was written and flushed, N its step
+    checkpoint PID N       after a checkpoint was written and flushed, N its step
     peak PID N HWM_MB      at exit (of a process that wrote a run): the peak resident memory
                            (VmHWM) over its whole life, the end (reading back, reporting) included
 """
@@ -47,7 +47,7 @@ def _report(*words: object) -> None:
 
 def _instrument(module) -> None:
     writer = module.RunWriter
-    queue_row, flush, write_group = writer._queue_row, writer.flush, writer.write_group_and_flush
+    queue_row, flush, write_weights = writer._queue_row, writer.flush, writer.write_weights
 
     def _queue_row(self, group, name, value):
         queue_row(self, group, name, value)
@@ -61,17 +61,14 @@ def _instrument(module) -> None:
         flush(self)
         _report("flushed", getattr(self, "_test_step", 0))
 
-    def _write_group_and_flush(self, name, arrays, **attrs):
-        write_group(self, name, arrays, **attrs)
-        if name.startswith("checkpoints/"):
-            _report("checkpoint", int(attrs.get("step", -1)))
+    def _write_weights(self, step, weights, *args, **kwargs):
+        new = step not in self._checkpoint_steps
+        write_weights(self, step, weights, *args, **kwargs)
+        if new:
+            _report("checkpoint", int(step))
 
     atexit.register(lambda: _report("peak", _last_step, f"{_rss_mb('VmHWM'):.2f}"))
-    writer._queue_row, writer.flush, writer.write_group_and_flush = (
-        _queue_row,
-        _flush,
-        _write_group_and_flush,
-    )
+    writer._queue_row, writer.flush, writer.write_weights = _queue_row, _flush, _write_weights
 
 
 class _Finder(importlib.abc.MetaPathFinder):
