@@ -1,9 +1,9 @@
 """Lyapunov spectra against their references (issue 15, item 3), every figure from one run.
 
 Each comparison runs the product's code and its reference alternately (`--repeat` times, the best
-of each kept), on the same starts and the same initial frame, in float64 on one torch thread and
-one BLAS thread for numpy, and prints value, reference, ratio and the largest difference of the
-exponents (per tau for the networks, per step for the Henon map):
+of each kept), on the same starts and the same initial frame (made once, outside both timings), in
+float64 on one torch thread and one BLAS thread for numpy, and prints value, reference, ratio and
+the largest difference of the exponents (per tau for the networks, per step for the Henon map):
 
 (a) digits8-size network (restricted2, 64 + 100 = 164 units, A and biases as after training), all
     164 exponents, 8 chains: the analytic tangent map (gkn_core.tangent), QR every `--renorm`
@@ -38,19 +38,34 @@ from gkn_core.tangent import RateNetworkMap
 F64 = torch.float64
 
 
-def interleaved(fast: Callable[[], object], slow: Callable[[], object], repeat: int) -> tuple[float, float]:
-    """Best seconds of each, the two run alternately `repeat` times."""
-    best_fast = best_slow = float("inf")
+def interleaved(*fns: Callable[[], object], repeat: int) -> list[float]:
+    """Best seconds of each function, all run in turn `repeat` times (they see the same load)."""
+    best = [float("inf")] * len(fns)
     for _ in range(repeat):
-        for fn, which in ((fast, 0), (slow, 1)):
+        for i, fn in enumerate(fns):
             start = time.perf_counter()
             fn()
-            seconds = time.perf_counter() - start
-            if which == 0:
-                best_fast = min(best_fast, seconds)
-            else:
-                best_slow = min(best_slow, seconds)
-    return best_fast, best_slow
+            best[i] = min(best[i], time.perf_counter() - start)
+    return best
+
+
+def products_alone(step: RateNetworkMap, chains: int, k: int, steps: int) -> Callable[[], None]:
+    """The spectrum's matrix products alone (states and k vectors of every chain, `steps` steps), in
+    the layout the spectrum uses (units as rows, the chains x (1 + k) vectors as columns): its floor."""
+    cols = chains * (k + 1)
+    z = torch.randn(step.dim, cols, dtype=F64)
+    p = torch.randn_like(z)
+    products = [
+        (z[step.slices[dst]], p[step.slices[src]], m.T.contiguous()) for dst, src, m in step.couplings
+    ]
+    a = step.a
+
+    def run() -> None:
+        for _ in range(steps):
+            for target, rates, m in products:
+                target.addmm_(m, rates, beta=1 - a, alpha=a)
+
+    return run
 
 
 def trained_network(preset: str, n_visible: int) -> ChaoticRNN:
@@ -120,21 +135,25 @@ def network_vs_numpy(args: argparse.Namespace) -> dict[str, float]:
     chains, steps, transient = args.chains, args.steps_a, args.transient_a
     x0 = torch.cat(model.random_state(chains, torch.Generator().manual_seed(1)), dim=1)
     k = model.dim
-    frame0 = start_frame(x0, k, 0).numpy()
+    frame = start_frame(x0, k, 0)
+    frame0 = frame.numpy()
     result: dict[str, np.ndarray] = {}
 
     def fast() -> None:
-        result["fast"] = lyapunov_spectrum(model.euler_map(), x0, k, steps, transient, args.renorm)
+        result["fast"] = lyapunov_spectrum(
+            model.euler_map(), x0, k, steps, transient, args.renorm, frame=frame
+        )
 
     def slow() -> None:
         result["slow"] = network_reference(model.euler_map(), x0.numpy(), frame0, steps, transient)
 
-    t_fast, t_slow = interleaved(fast, slow, args.repeat)
+    products = products_alone(model.euler_map(), chains, k, transient + steps)
+    t_fast, t_slow, t_mm = interleaved(fast, slow, products, repeat=args.repeat)
     run = Benettin(model.euler_map(), x0, k, steps, transient, args.renorm)
     run.advance()
     per_tau = model.settings.tau / model.settings.dt
     diff = float(np.abs(result["fast"].numpy() - result["slow"]).max()) * per_tau
-    return {"fast": t_fast, "slow": t_slow, "diff": diff, "cond": run.frame_condition(), "k": k}
+    return {"fast": t_fast, "slow": t_slow, "mm": t_mm, "diff": diff, "cond": run.frame_condition(), "k": k}
 
 
 def paper_vs_roofline(args: argparse.Namespace) -> dict[str, float]:
@@ -143,23 +162,12 @@ def paper_vs_roofline(args: argparse.Namespace) -> dict[str, float]:
     x0 = torch.cat(model.random_state(chains, torch.Generator().manual_seed(1)), dim=1)
     step = model.euler_map()
     rows = chains * (k + 1)
-    z = torch.randn(chains, k + 1, step.dim, dtype=F64)
-    p = torch.randn_like(z)
-    products = [
-        (z[:, :, step.slices[dst]].reshape(rows, -1), p[:, :, step.slices[src]].reshape(rows, -1), m)
-        for dst, src, m in step.couplings
-    ]
-    a = step.a
+    matmuls = products_alone(step, chains, k, steps)
 
     def fast() -> None:
         lyapunov_spectrum(step, x0, k, steps, 0, args.renorm_b)
 
-    def matmuls() -> None:
-        for _ in range(steps):
-            for target, rates, m in products:
-                target.addmm_(rates, m, beta=1 - a, alpha=a)
-
-    t_fast, t_mm = interleaved(fast, matmuls, args.repeat)
+    t_fast, t_mm = interleaved(fast, matmuls, repeat=args.repeat)
     # agreement with the per-trajectory numpy reference, on 2 chains and a few steps
     few = min(steps, 20)
     got = lyapunov_spectrum(step, x0[:2], k, few, 0, args.renorm_b)
@@ -173,16 +181,17 @@ def paper_vs_roofline(args: argparse.Namespace) -> dict[str, float]:
 def henon_vs_numpy(args: argparse.Namespace) -> dict[str, float]:
     n, steps, transient = args.henon_trajectories, args.henon_steps, 100
     x0 = 0.1 + 0.01 * torch.randn(n, 2, generator=torch.Generator().manual_seed(0), dtype=F64)
-    frame0 = start_frame(x0, 2, 0).numpy()
+    frame = start_frame(x0, 2, 0)
+    frame0 = frame.numpy()
     result: dict[str, np.ndarray] = {}
 
     def fast() -> None:
-        result["fast"] = lyapunov_spectrum(henon, x0, 2, steps, transient)
+        result["fast"] = lyapunov_spectrum(henon, x0, 2, steps, transient, frame=frame)
 
     def slow() -> None:
         result["slow"] = henon_reference(x0.numpy(), frame0, steps, transient)
 
-    t_fast, t_slow = interleaved(fast, slow, args.repeat)
+    t_fast, t_slow = interleaved(fast, slow, repeat=args.repeat)
     mean = result["fast"].mean(0)
     diff = float(np.abs(result["fast"].numpy() - result["slow"]).max())
     return {"fast": t_fast, "slow": t_slow, "diff": diff, "l1": float(mean[0]), "l2": float(mean[1])}
@@ -216,15 +225,19 @@ def main() -> None:
             f"(a) digits8-size network, all {a['k']} exponents x {args.chains} chains x "
             f"{args.transient_a}+{args.steps_a} steps: analytic tangent (QR every {args.renorm}) "
             f"{a['fast']:.3f} s, per-trajectory numpy {a['slow']:.3f} s: speed-up {speed_a:.1f}x; "
-            f"max difference {a['diff']:.1e} per tau; frame condition {a['cond']:.3g}"
+            f"max difference {a['diff']:.1e} per tau; frame condition {a['cond']:.3g}; its matrix "
+            f"products alone {a['mm']:.3f} s (the floor: at most {a['slow'] / a['mm']:.1f}x, "
+            f"products / spectrum {a['mm'] / a['fast']:.2f})"
         )
         figures.append(
             Figure(
                 f"Lyapunov spectrum, digits8-size network, all {a['k']} exponents x {args.chains} chains",
                 a["fast"],
                 "s",
-                f"per-trajectory numpy reference {a['slow']:.2f} s (ratio = speed-up; max difference "
-                f"{a['diff']:.1e} per tau)",
+                f"per-trajectory numpy reference {a['slow']:.2f} s (ratio = speed-up; QR every "
+                f"{args.renorm}, frame condition {a['cond']:.2g}; max difference {a['diff']:.1e} per tau; "
+                f"its products alone {a['mm']:.3f} s: at most {a['slow'] / a['mm']:.1f}x; "
+                f"load {load[0]:.1f})",
                 speed_a,
                 ">= 10",
             )
@@ -242,7 +255,8 @@ def main() -> None:
                 f"Lyapunov spectrum, paper-size network, 20 exponents x {args.chains} chains",
                 b["fast"],
                 "s",
-                f"its matrix products alone {b['mm']:.2f} s (ratio = matmuls / spectrum)",
+                f"its matrix products alone {b['mm']:.2f} s (ratio = matmuls / spectrum; QR every "
+                f"{args.renorm_b}; max difference {b['diff']:.1e} per tau; load {load[0]:.1f})",
                 ratio_b,
                 ">= 0.6",
             )
@@ -261,7 +275,8 @@ def main() -> None:
                 f"{args.henon_steps} steps (generic path)",
                 c["fast"],
                 "s",
-                f"plain numpy loop {c['slow']:.2f} s (ratio = speed-up; max difference {c['diff']:.1e})",
+                f"plain numpy loop {c['slow']:.2f} s (ratio = speed-up; QR every step; max difference "
+                f"{c['diff']:.1e}; load {load[0]:.1f})",
                 speed_c,
                 ">= 5",
             )

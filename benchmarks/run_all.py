@@ -2,7 +2,8 @@
 
     python benchmarks/run_all.py                       # full budgets (about 10 min on a 2-core CPU)
     python benchmarks/run_all.py --quick --out /tmp/performance.md   # small budgets (CI)
-    python benchmarks/run_all.py --only gkn_throughput # one benchmark
+    python benchmarks/run_all.py --only gkn_throughput # one benchmark; the other rows of the
+                                                       # report are kept as they were
 
 Each benchmark runs in its own process (fair threads, no shared state) with `--json PATH`, and hands
 back its figures (benchmarks/report.py): what was measured, the value, what it is measured against and
@@ -25,6 +26,7 @@ from pathlib import Path
 
 from report import Figure, read_figures
 
+NOTES = "## Notes"  # a report's hand-written section, kept by every later run
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
@@ -92,6 +94,23 @@ BENCHMARKS = [
         "How long the quick gkn commands take (--help, version, presets, runs show), side by side "
         "with `python -c \"import torch\"` (interleaved rounds, medians): none of them loads torch.",
     ),
+    Benchmark(
+        "stop_latency",
+        "stop_latency.py",
+        (),
+        ("--stops", "1", "--no-paper"),
+        "Seconds from Stop (asked from another thread at a random moment) to the job's thread ending, "
+        "for every job kind at its default preset and chaos training at paper size; worst of the stops.",
+    ),
+    Benchmark(
+        "gpu_check",
+        "gpu_check.py",
+        (),
+        ("--steps", "1", "--repeat", "1"),
+        "Paper-mnist CHL steps/s on the current device against the same matrix products alone, and the "
+        "300k-step projection; on CUDA with the phases as captured CUDA graphs and, beside it, eager.",
+        threads=True,
+    ),
 ]
 
 
@@ -145,12 +164,23 @@ def number(value: float) -> str:
     return f"{value:.3g}"
 
 
+def kept_lines(previous: str, bench: Benchmark) -> tuple[list[str], list[str]]:
+    """The table rows and the benchmark line of `bench` in a previous report (kept when it is not run)."""
+    mark = f"`python benchmarks/{bench.script}"
+    lines = previous.splitlines()
+    rows = [line for line in lines if line.startswith("| ") and line.rstrip().endswith("` |")]
+    rows = [line for line in rows if mark in line.rsplit("|", 2)[-2]]  # by its command cell
+    about = [line for line in lines if line.startswith(f"- {mark}")]
+    return rows, about
+
+
 def report(
     results: list[tuple[Benchmark, list[Figure], str, float]],
     quick: bool,
     device: str,
     threads: int,
     load: str,
+    previous: str = "",
 ) -> str:
     date = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
@@ -171,20 +201,31 @@ def report(
         "| figure | value | measured against | ratio | target | command |",
         "|---|---|---|---|---|---|",
     ]
-    for _, figures, command, _ in results:
+    ran = {bench.name: (figures, command, seconds) for bench, figures, command, seconds in results}
+    abouts = []
+    for bench in BENCHMARKS:
+        if bench.name not in ran:  # not run this time: its rows as the previous report had them
+            rows, about = kept_lines(previous, bench)
+            lines += rows
+            abouts += about
+            continue
+        figures, command, seconds = ran[bench.name]
         for f in figures:
             ratio = "" if f.ratio is None else f"{f.ratio:.2f}"
             value = f"{number(f.value)} {f.unit}"
             lines.append(f"| {f.name} | {value} | {f.against} | {ratio} | {f.target} | `{command}` |")
-    lines += ["", "## The benchmarks", ""]
-    for bench, figures, command, seconds in results:
-        lines.append(f"- `{command}` ({seconds:.0f} s, {len(figures)} figures): {bench.about}")
+        abouts.append(f"- `{command}` ({seconds:.0f} s, {len(figures)} figures): {bench.about}")
+    if len(ran) < len(BENCHMARKS) and previous:
+        lines += ["", "Rows of benchmarks not run this time are kept from the previous report."]
+    lines += ["", "## The benchmarks", "", *abouts]
     lines += [
         "",
         "All benchmarks at once: `python benchmarks/run_all.py` (`--quick` for small budgets, "
         "`--only NAME` for one). `tests/test_benchmarks.py` runs the quick version in CI.",
         "",
     ]
+    if NOTES in previous:  # the notes written by hand under the table stay
+        lines += [NOTES + previous.split(NOTES, 1)[1].rstrip("\n"), ""]
     return "\n".join(lines)
 
 
@@ -210,7 +251,11 @@ def main() -> None:
             print(f"== {bench.name}", flush=True)
             results.append((bench, *run_benchmark(bench, args.quick, Path(scratch), args.threads)))
     load = f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after (1-minute load average)"
-    Path(args.out).write_text(report(results, args.quick, device_description(), args.threads, load))
+    out = Path(args.out)
+    previous = out.read_text() if out.exists() else ""
+    if not args.only:  # a full run replaces every row; only the notes stay
+        previous = previous[previous.index(NOTES) :] if NOTES in previous else ""
+    out.write_text(report(results, args.quick, device_description(), args.threads, load, previous))
     print(f"wrote {args.out}")
 
 

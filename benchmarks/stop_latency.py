@@ -2,7 +2,7 @@
 from another thread at a random moment of a running job, to the job's thread ending.
 
     python benchmarks/stop_latency.py            # 5 stops per job, default presets, + paper-size chaos
-    python benchmarks/stop_latency.py --stops 2 --no-paper
+    python benchmarks/stop_latency.py --stops 2 --no-paper [--json PATH]
 
 It prints one line per job (median and worst of its stops); the target is < 0.5 s. A figure, not a
 test: tests/test_stop.py checks the same in steps, never in seconds.
@@ -11,11 +11,13 @@ test: tests/test_stop.py checks the same in steps, never in seconds.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import threading
 import time
 
 import torch
+from report import Figure, write_figures
 
 from gkn_core.chaos.analysis import LyapunovAnalysisJob, LyapunovSettings
 from gkn_core.chaos.config import chaos_preset_config
@@ -80,11 +82,14 @@ def latency(make, warm_steps: int, rng: random.Random) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stops", type=int, default=5)
     parser.add_argument("--no-paper", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", metavar="PATH", help="also write the figures there (for run_all.py)")
     args = parser.parse_args()
+    load = os.getloadavg()[0]
+    figures: list[Figure] = []
     torch.set_num_threads(1)
     rng = random.Random(args.seed)
     jobs = [
@@ -98,10 +103,15 @@ def main() -> None:
     if not args.no_paper:
         paper = ("chaos train (paper-mnist size, 1000 images)", lambda: chaos_train("paper-mnist", 1000), 0)
         jobs.append(paper)
-    print(f"stop latency, {args.stops} stops each, torch threads 1 (target < 0.5 s)")
+    print(f"stop latency, {args.stops} stops each, torch threads 1 (target < 0.5 s), load {load:.1f} (1 min)")
     for name, make, warm in jobs:
         values = sorted(latency(make, warm, rng) for _ in range(args.stops))
-        print(f"{name:46s} median {values[len(values) // 2]:.3f} s  worst {values[-1]:.3f} s", flush=True)
+        median, worst = values[len(values) // 2], values[-1]
+        print(f"{name:46s} median {median:.3f} s  worst {worst:.3f} s", flush=True)
+        against = f"median {median * 1e3:.0f} ms of {args.stops} stops; load {load:.1f}"
+        figures.append(Figure(f"Stop latency, {name}, worst", worst * 1e3, "ms", against, None, "< 500 ms"))
+    print(f"load after: {os.getloadavg()[0]:.1f} (1 min)")
+    write_figures(args.json, figures)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ All exponents are per step of the map. Divide by the map's time step for exponen
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch.func import jvp
@@ -92,7 +93,10 @@ class Benettin:
     """A spectrum computation that can be advanced a few steps at a time (a job step, a chunk).
 
     transient: steps run first (states and frame) and not counted. renorm_every: QR every that
-    many steps (also at the end of the transient and at the last step). After `advance` has done
+    many steps (also at the end of the transient and at the last step, where only R is computed:
+    the frame left after the last step is the pushed one, not re-orthonormalised). frame: the
+    orthonormal starting frame (batch, k, dim), e.g. to compare with another code from the same
+    start; by default start_frame(x0, k, seed). After `advance` has done
     all transient + steps steps, `exponents()` is the answer; before, it is the running estimate.
     `frame_condition()`: the largest ratio max |R_ii| / min |R_ii| met at any QR (a lower bound of
     the frame's condition number before it was re-orthonormalised): near 1 is safe; growing like
@@ -110,6 +114,7 @@ class Benettin:
         renorm_every: int = 1,
         dtype: torch.dtype | None = None,
         seed: int = 0,
+        frame: torch.Tensor | None = None,
     ) -> None:
         if steps < 1:
             raise ValueError("steps must be >= 1")
@@ -121,12 +126,17 @@ class Benettin:
         if x.ndim != 2:
             raise ValueError(f"x0 must be (batch, dim), got shape {tuple(x.shape)}")
         self.x = x.clone()
-        self.frame = start_frame(x, k, seed)
+        if frame is None:
+            self.frame = start_frame(x, k, seed)
+        elif tuple(frame.shape) != (x.shape[0], k, x.shape[1]):
+            raise ValueError(f"frame must be (batch, k, dim) = {(x.shape[0], k, x.shape[1])}")
+        else:
+            self.frame = frame.detach().to(x.dtype).clone()
         self.k, self.steps, self.transient, self.renorm_every = k, steps, transient, renorm_every
         self.total_steps = transient + steps
         self.done = 0
         self.total = torch.zeros(x.shape[0], k, dtype=x.dtype, device=x.device)
-        self._condition = torch.ones((), dtype=x.dtype, device=x.device)
+        self._condition = torch.ones(x.shape[0], dtype=x.dtype, device=x.device)
         self._push = tangent_pusher(step, self.total_steps >= TRACE_FROM_STEPS)
 
     @property
@@ -145,48 +155,48 @@ class Benettin:
         x, frame, push = self.x, self.frame, self._push
         for i in range(self.done, self.done + todo):
             x, frame = push(x, frame)
-            if (i + 1) % self.renorm_every == 0 or i == self.total_steps - 1 or i == self.transient - 1:
-                frame, growth = self._orthonormal(frame)
+            last = i == self.total_steps - 1
+            if last or (i + 1) % self.renorm_every == 0 or i == self.transient - 1:
+                frame, growth = self._orthonormal(frame, q_needed=not last)
                 if i >= self.transient:
                     self.total += growth
         self.x, self.frame = x, frame
         self.done += todo
         return todo
 
-    def _orthonormal(self, frame: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        q, r = torch.linalg.qr(frame.mT)
+    def _orthonormal(self, frame: torch.Tensor, q_needed: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        """The frame's QR: Q (as a frame) and log |diag R|. When not q_needed (the last step) only
+        the Householder reflectors are computed (geqrf, half a QR) and the frame is returned as is."""
+        if q_needed:
+            q, r = torch.linalg.qr(frame.mT)
+        else:
+            r, _ = torch.geqrf(frame.mT)
         diag = torch.diagonal(r, dim1=-2, dim2=-1).abs()
-        if diag.shape[-1] > 1:
-            self._condition = torch.maximum(self._condition, (diag.amax(-1) / diag.amin(-1)).max())
-        return q.mT, diag.log()
+        if diag.shape[-1] > 1:  # per trajectory, three small operations (they count at k = 2)
+            low, high = torch.aminmax(diag, dim=-1)
+            torch.maximum(self._condition, high.div_(low), out=self._condition)
+        return (q.mT if q_needed else frame), diag.log()
 
     def exponents(self) -> torch.Tensor:
         """Exponents per step averaged so far, (batch, k) descending (zeros before any counted step)."""
         return (self.total / max(self.counted, 1)).sort(dim=1, descending=True).values
 
     def frame_condition(self) -> float:
-        return float(self._condition)
+        return float(self._condition.max())
 
 
-def lyapunov_spectrum(
-    step: StepFn,
-    x0: torch.Tensor,
-    k: int,
-    steps: int,
-    transient: int = 0,
-    renorm_every: int = 1,
-    dtype: torch.dtype | None = None,
-    seed: int = 0,
-) -> torch.Tensor:
+def lyapunov_spectrum(step: StepFn, x0: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
     """The k largest Lyapunov exponents per step of `step`, for every row of x0: (batch, k), descending.
 
-    transient: steps run first (states and tangent frame) and not counted, so the frame has aligned
-    with the leading directions before averaging starts. renorm_every: QR every that many steps (1 is
-    safest; more is faster when exponents are moderate). dtype: e.g. torch.float64 for precision
-    (`step` must then accept that dtype). seed: of the random initial frame. The frame's condition
-    number and a spectrum in short pieces: use Benettin.
+    The arguments are Benettin's: (step, x0, k, steps, transient=0, renorm_every=1, dtype=None,
+    seed=0, frame=None). transient: steps run first (states and tangent frame) and not counted, so
+    the frame has aligned with the leading directions before averaging starts. renorm_every: QR
+    every that many steps (1 is safest; more is faster when exponents are moderate). dtype: e.g.
+    torch.float64 for precision (`step` must then accept that dtype). seed: of the random initial
+    frame (or frame: that orthonormal (batch, k, dim) frame). The frame's condition number and a
+    spectrum in short pieces: use Benettin.
     """
-    run = Benettin(step, x0, k, steps, transient, renorm_every, dtype, seed)
+    run = Benettin(step, x0, *args, **kwargs)
     run.advance()
     return run.exponents()
 

@@ -10,14 +10,19 @@ Its Jacobian applied to a tangent vector v (the same blocks) is
     (J v)_l = (1 - a) v_l + a sum over couplings into l of (phi'(x_src) * v_src) M
 
 so the state and the k tangent vectors of every trajectory go through the SAME matrix product:
-they are kept as one buffer Z (batch, 1 + k, N), row 0 the state and rows 1..k the frame, and each
-coupling is one in-place `addmm` (beta = 1 - a, alpha = a) of all batch * (1 + k) rows at once. No
-automatic differentiation, no second evaluation of the step.
+they are kept as the columns of one buffer Z (N, batch, 1 + k), column 0 of each trajectory the
+state and columns 1..k its frame, and each coupling is one in-place `addmm` (beta = 1 - a,
+alpha = a) of the receiving layer's rows, a contiguous (N_dst, batch * (1 + k)) block, with the
+transposed coupling times the source layer's block. Units as rows and the batch * (1 + k) vectors as
+the long side is the shape BLAS runs fastest (measured on this project's CPU in float64, one
+thread: 0.32 ms against 0.43 ms for (1320 x 100) @ (100 x 64) with vectors as rows). No automatic
+differentiation, no second evaluation of the step.
 """
 
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -68,6 +73,7 @@ class RateNetworkMap:
         ]
         self._z: torch.Tensor | None = None
         self._p: torch.Tensor | None = None
+        self._plan: _PushPlan | None = None
 
     @property
     def dim(self) -> int:
@@ -89,13 +95,36 @@ class RateNetworkMap:
         return torch.cat(parts, dim=1)
 
     def buffers(self, batch: int, k: int, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The (batch, 1 + k, dim) state-and-frame buffer Z and the rates buffer, reused between calls."""
-        shape = (batch, 1 + k, self.dim)
+        """The (dim, batch, 1 + k) state-and-frame buffer Z and the rates buffer, reused between calls."""
+        shape = (self.dim, batch, 1 + k)
         if self._z is None or self._z.shape != shape or self._z.dtype != like.dtype:
-            self._z = torch.empty(shape, dtype=like.dtype, device=like.device)
-            self._p = torch.empty_like(self._z)
+            z = self._z = torch.empty(shape, dtype=like.dtype, device=like.device)
+            p = self._p = torch.empty_like(z)
+            cols = batch * (1 + k)
+            # every view a step uses, made once: slicing costs ~10 us a view in the step loop
+            self._plan = _PushPlan(
+                state=z[:, :, :1],
+                rates=p[:, :, :1],
+                frame=z[:, :, 1:],
+                scaled=p[:, :, 1:],
+                slope=torch.empty(self.dim, batch, 1, dtype=like.dtype, device=like.device),
+                bias_target=z[:, :, 0],
+                bias=self.scaled_bias[:, None],
+                layers=[
+                    (
+                        z[sl].view(-1, cols),
+                        [(m.T.contiguous(), p[self.slices[src]].view(-1, cols)) for src, m in ins],
+                    )
+                    for sl, ins in zip(self.slices, self.inputs, strict=True)
+                ],
+            )
         assert self._p is not None
         return self._z, self._p
+
+    @staticmethod
+    def views(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The states (batch, dim) and the frame (batch, k, dim) as views of a buffer z."""
+        return z[:, :, 0].T, z[:, :, 1:].permute(1, 2, 0)
 
     @torch.no_grad()
     def tangent(self, x: torch.Tensor, frame: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -103,29 +132,42 @@ class RateNetworkMap:
         valid until its next call (passing them back in costs no copy)."""
         batch, k, _ = frame.shape
         z, p = self.buffers(batch, k, x)
-        if not (_same_view(x, z[:, 0]) and _same_view(frame, z[:, 1:])):
-            z[:, 0].copy_(x)
-            z[:, 1:].copy_(frame)
+        state_view, frame_view = self.views(z)
+        if not (_same_view(x, state_view) and _same_view(frame, frame_view)):
+            state_view.copy_(x)
+            frame_view.copy_(frame)
         self.push(z, p)
-        return z[:, 0], z[:, 1:]
+        return state_view, frame_view
 
     def push(self, z: torch.Tensor, p: torch.Tensor) -> None:
-        """One step of the buffer z (batch, 1 + k, dim) in place; p is scratch of the same shape."""
-        rows = z.shape[0] * z.shape[1]
-        rates = p[:, 0]
-        tanh_into(z[:, 0], rates)
-        slope = 1 - rates * rates  # phi'(x) = 1 - tanh(x)^2, (batch, dim)
-        torch.mul(z[:, 1:], slope.unsqueeze(1), out=p[:, 1:])
-        a = self.a
-        for layer, sl in enumerate(self.slices):
-            target = z[:, :, sl].view(rows, -1)
-            if not self.inputs[layer]:
+        """One step of the buffer z (dim, batch, 1 + k) in place; p is scratch of the same shape
+        (the buffers made by `buffers`, the only ones its views are of)."""
+        plan, a = self._plan, self.a
+        if plan is None or z is not self._z or p is not self._p:
+            raise ValueError("push runs on the map's own buffers (from buffers())")
+        tanh_into(plan.state, plan.rates)
+        torch.mul(plan.rates, plan.rates, out=plan.slope).neg_().add_(1.0)  # phi'(x) = 1 - tanh(x)^2
+        torch.mul(plan.frame, plan.slope, out=plan.scaled)
+        for target, inputs in plan.layers:
+            if not inputs:
                 target.mul_(1 - a)
-            for i, (src, m) in enumerate(self.inputs[layer]):
-                target.addmm_(
-                    p[:, :, self.slices[src]].view(rows, -1), m, beta=(1 - a) if i == 0 else 1.0, alpha=a
-                )
-        z[:, 0].add_(self.scaled_bias)
+            for i, (m, source) in enumerate(inputs):
+                target.addmm_(m, source, beta=(1 - a) if i == 0 else 1.0, alpha=a)
+        plan.bias_target.add_(plan.bias)
+
+
+@dataclass
+class _PushPlan:
+    """The views of a (z, p) buffer pair that one step of RateNetworkMap.push works on."""
+
+    state: torch.Tensor  # (dim, batch, 1) of z
+    rates: torch.Tensor  # (dim, batch, 1) of p: tanh(state)
+    frame: torch.Tensor  # (dim, batch, k) of z
+    scaled: torch.Tensor  # (dim, batch, k) of p: phi'(state) * frame
+    slope: torch.Tensor  # (dim, batch, 1)
+    bias_target: torch.Tensor
+    bias: torch.Tensor
+    layers: list[tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]]  # (rows, [(M^T, source)])
 
 
 def _same_view(t: torch.Tensor, view: torch.Tensor) -> bool:

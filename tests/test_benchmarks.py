@@ -67,3 +67,46 @@ def test_run_all_quick_runs_every_benchmark_and_writes_the_report(tmp_path):
         "chaos CHL step, paper-mnist",
     ):
         assert any(row.startswith(f"| {figure}") for row in rows), figure
+
+
+def test_a_partial_run_keeps_the_rows_of_the_benchmarks_it_did_not_run(monkeypatch):
+    """run_all.py --only NAME rewrites NAME's rows and keeps every other row of the previous report."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import run_all
+    from report import Figure
+
+    previous = "\n".join(
+        [
+            "| figure | value | measured against | ratio | target | command |",
+            "|---|---|---|---|---|---|",
+            "| 2d training in the window | 888 steps/s | headless 1,298 (remeasured by X) | 0.68 | >= 0.95 "
+            "| `python benchmarks/gui_overhead.py --steps 3000` |",
+            "| old startup | 9 ms | torch 900 ms | 0.01 | < 300 | `python benchmarks/cli_startup.py` |",
+            "",
+            "- `python benchmarks/gui_overhead.py --steps 3000` (16 s, 2 figures): the window.",
+            "",
+            "## Notes",
+            "",
+            "No GPU was lent.",
+        ]
+    )
+    bench = next(b for b in run_all.BENCHMARKS if b.name == "cli_startup")
+    fresh = [Figure("gkn --help", 120.0, "ms", "torch import 900 ms", 0.13, "< 300")]
+    text = run_all.report(
+        [(bench, fresh, "python benchmarks/cli_startup.py", 5.0)], False, "CPU", 1, "1.0", previous
+    )
+    rows = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| figure")]
+    assert any("(remeasured by X)" in row and "gui_overhead.py" in row for row in rows)
+    assert any(row.startswith("| gkn --help | 120.0 ms") for row in rows)
+    assert not any("old startup" in row for row in rows)  # the benchmark that ran replaced its rows
+    assert "- `python benchmarks/gui_overhead.py --steps 3000` (16 s, 2 figures)" in text
+    # the table order is BENCHMARKS' order: the window rows before the startup rows
+    assert text.index("gui_overhead.py --steps 3000` |") < text.index("| gkn --help")
+    assert text.rstrip().endswith("## Notes\n\nNo GPU was lent.")  # the hand-written notes stay
+
+
+@pytest.mark.full
+def test_gpu_check_says_which_device_it_measured():
+    out = run_benchmark(str(BENCHMARKS / "gpu_check.py"), "--steps", "1", "--repeat", "1")
+    assert "paper-mnist CHL" in out and "steps/s" in out and "300k steps in" in out and "ratio" in out
+    assert ("NO GPU" in out) != ("CUDA graphs / eager" in out)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from app.series import GrowingSeries
-from gkn_core.chaos.runfile import chaos_series
+from gkn_core.chaos.runfile import ScoreTimesRecord, chaos_series, read_score_times, score_times_names
 from gkn_core.chaos.scores import DIGIT_SCORE_NAMES, SCORE_NAMES
 from gkn_core.chaos.train import ChaosCheckpoint, ChaosTrainSnapshot
 from gkn_core.class_score import score_name
@@ -44,6 +44,8 @@ class ChaosTrainState:
     _grids_seen: int = 0
     _grid_stride: int = 1
     steps_per_second: float = 0.0
+    # the newest scores-against-sampling-time measurement of the run (`gkn sample --score-times`)
+    score_times: ScoreTimesRecord | None = None
     version: int = 0
 
     def add(self, snapshots: list[ChaosTrainSnapshot]) -> None:
@@ -117,5 +119,7 @@ class ChaosTrainState:
             count = min(len(group["step"]), len(group["images"]))  # a cut file: only whole grids
             for step, grid in zip(group["step"][:count].tolist(), group["images"][:count], strict=True):
                 state._add_grid(int(step), np.asarray(grid, dtype=np.float32))
+        if score_times_names(run):
+            state.score_times = read_score_times(run)
         state.version += 1
         return state

@@ -11,6 +11,7 @@ import pyqtgraph as pg
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from app.chaos.score_times_panel import ScoreTimesPanel
 from app.chaos.training_state import SCORES_SHOWN, ChaosTrainState
 from app.views import cache_axes, legend_title, log_ticks, mosaic
 from app.widgets import StepBar
@@ -112,7 +113,9 @@ class ChaosTrainingView(QWidget):
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.graphics, stretch=1)
+        layout.addWidget(self.graphics, stretch=3)
+        self.score_times = ScoreTimesPanel()  # shown when the run has scores against sampling time
+        layout.addWidget(self.score_times, stretch=1)
         layout.addWidget(self.step_bar)
         layout.addWidget(self.summary)
         self._state: ChaosTrainState | None = None
@@ -135,6 +138,8 @@ class ChaosTrainingView(QWidget):
         if not measured and now - self._last_draw < MIN_INTERVAL_S and state.steps.size < state.total_steps:
             return
         self._last_draw, self._counts = now, counts
+        if new_run or self.score_times.record is not state.score_times:
+            self.score_times.draw(state.score_times)
         if new_run:
             self._name_class_score(state.class_score_name)
             # A fixed step axis: an x range that grew with every step would re-tick all four linked plots.

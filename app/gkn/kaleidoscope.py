@@ -1,19 +1,22 @@
-"""Kaleidoscope view: a grid of chains at one generation, and the strip of every generation of one
-chain (click a cell). The generation shown is the GKN replay bar's (one control for every view); Play
-steps that control through the generations."""
+"""Kaleidoscope view: a grid of chains at one generation, the strip of every generation of one chain
+(click a cell), and the class score of every generation (the burn-in curve: the share of chains the
+shipped classifier calls a digit/item with confidence, and the classes seen). The generation shown is
+the GKN replay bar's (one control for every view); Play steps that control through the generations."""
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtCore import QTimer, pyqtSignal
+from PyQt6.QtCore import Qt, QTimer, pyqtSignal
 from PyQt6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.gkn.live import LiveState
-from app.views import mosaic
+from app.views import PALETTE, cache_axes, legend_title, mosaic
 
 GRID_COLUMNS, GRID_ROWS = 8, 6  # the reference code's fixed 48 chains in an 8 x 6 grid
 STRIP_LENGTH = 24
+SCORE_PEN, CLASSES_PEN = PALETTE[4], PALETTE[2]
+NO_QUALITY = "no class score recorded"
 
 
 class KaleidoscopeView(QWidget):
@@ -26,7 +29,25 @@ class KaleidoscopeView(QWidget):
         self.strip_plot = self.graphics.addPlot(
             row=1, col=0, title="click a cell: its chain over generations"
         )
+        self.quality_plot = self.graphics.addPlot(row=2, col=0, title=NO_QUALITY)
         self.graphics.ci.layout.setRowStretchFactor(0, 4)
+        self.graphics.ci.layout.setRowStretchFactor(2, 2)
+        q = self.quality_plot
+        q.setLabel("bottom", "generation")
+        q.setYRange(0, 1, padding=0.02)
+        q.setMouseEnabled(x=False, y=False)
+        q.showGrid(x=True, y=True, alpha=0.25)
+        q.getAxis("left").enableAutoSIPrefix(False)
+        cache_axes(q)
+        self.score_curve = q.plot(pen=pg.mkPen(SCORE_PEN, width=2))
+        self.classes_curve = q.plot(pen=pg.mkPen(CLASSES_PEN, width=1.5))
+        self.burn_in_line = pg.InfiniteLine(
+            angle=90, pen=pg.mkPen((120, 120, 120), style=Qt.PenStyle.DashLine)
+        )
+        self.generation_line = pg.InfiniteLine(angle=90, pen=pg.mkPen((200, 0, 0, 160), width=1))
+        q.addItem(self.burn_in_line)
+        q.addItem(self.generation_line)
+        self._quality_drawn: tuple = ()
         for plot in (self.grid_plot, self.strip_plot):
             plot.setAspectLocked(True)
             plot.invertY(True)
@@ -101,6 +122,32 @@ class KaleidoscopeView(QWidget):
         self.info.setText(f"{len(state.chains) - 1} generations; burn-in {state.burn_in}")
         if self.selected_chain is not None:
             self._draw_strip(self.selected_chain, generation)
+        self._draw_quality(generation)
+
+    def _draw_quality(self, generation: int) -> None:
+        """The class-score curve (set only when it grew or the run changed), and the generation line."""
+        state = self.state
+        self.generation_line.setValue(generation)
+        key = (id(state), state.quality_generation.size, state.quality_name, state.burn_in)
+        if key == self._quality_drawn:
+            return
+        self._quality_drawn = key
+        x = state.quality_generation.values.astype(np.float64)
+        scored = bool(x.size) and not state.quality_reason
+        self.score_curve.setData(x=x if scored else [], y=state.quality_score.values if scored else [])
+        classes = state.quality_classes.values / 10.0
+        self.classes_curve.setData(x=x if scored else [], y=classes if scored else [])
+        self.burn_in_line.setValue(state.burn_in)
+        if not state.quality_name:
+            self.quality_plot.setTitle(NO_QUALITY)
+        elif state.quality_reason:
+            self.quality_plot.setTitle(state.quality_reason)
+        else:
+            last = float(state.quality_score.values[-1])
+            title = f"{state.quality_name} by generation (now {last:.2f})"
+            entries = [("confident share", SCORE_PEN), ("classes seen / 10", CLASSES_PEN)]
+            self.quality_plot.setTitle(legend_title(title, entries))
+        self.quality_plot.setXRange(0, max(1.0, float(len(state.chains) - 1)), padding=0.02)
 
     def _draw_strip(self, chain: int, generation: int) -> None:
         state = self.state

@@ -230,7 +230,7 @@ class GknLab(Lab):
         except (GKNError, OSError) as exc:
             self.host.show_error(str(exc))
             return False
-        self.state.start_chains(job.starts, job.settings.burn_in)
+        self.state.start_chains(job.starts, job.settings.burn_in, job.start_quality)
         self.job_started("sampling", self.run_path)
         if paused:
             job.pause()

@@ -11,6 +11,7 @@ import numpy as np
 
 from app.gkn.chain_history import ChainHistory
 from app.series import GrowingSeries
+from gkn_core.class_score import ClassScore
 from gkn_core.gkn.manifolds import Manifold1D, Manifold2D
 from gkn_core.gkn.sample import SampleSnapshot
 from gkn_core.gkn.train import TrainSnapshot
@@ -38,6 +39,12 @@ class LiveState:
     # states per generation, (n_chains, d) each: the newest exactly, older ones thinned (bounded)
     chains: ChainHistory = field(default_factory=ChainHistory)
     burn_in: int = 0
+    # the class score of every generation of an image sampling (thinned together when long)
+    quality_generation: GrowingSeries = field(default_factory=lambda: GrowingSeries(np.int64))
+    quality_score: GrowingSeries = field(default_factory=GrowingSeries)  # confident share
+    quality_classes: GrowingSeries = field(default_factory=GrowingSeries)  # classes seen, of 10
+    quality_name: str = ""  # "digit score", "item score"; "" when none was recorded
+    quality_reason: str = ""  # why there is no class score
     steps_per_second: float = 0.0
     version: int = 0
     _frame_stride: int = field(default=1, repr=False)
@@ -73,14 +80,31 @@ class LiveState:
                 self.manifolds.append(manifold)
                 self._frame_tail = True
 
-    def start_chains(self, starts: np.ndarray, burn_in: int) -> None:
+    def start_chains(self, starts: np.ndarray, burn_in: int, quality: ClassScore | None = None) -> None:
         self.chains = ChainHistory()
         self.chains.append(np.asarray(starts, dtype=np.float32))
         self.burn_in = burn_in
+        self._clear_quality()
+        if quality is not None:
+            self.quality_name, self.quality_reason = quality.name, quality.reason
+            self._add_quality([0], [quality])
         self.version += 1
+
+    def _clear_quality(self) -> None:
+        self.quality_generation = GrowingSeries(np.int64)
+        self.quality_score, self.quality_classes = GrowingSeries(), GrowingSeries()
+        self.quality_name = self.quality_reason = ""
+
+    def _add_quality(self, generations: list[int], scores: list[ClassScore]) -> None:
+        self.quality_generation.extend(generations)
+        self.quality_score.extend([s.fraction for s in scores])
+        self.quality_classes.extend([s.classes_seen for s in scores])
 
     def add_sampling(self, snapshots: list[SampleSnapshot]) -> None:
         self.chains.extend(s.states for s in snapshots)
+        scored = [s for s in snapshots if s.quality is not None]
+        if scored and self.quality_name:
+            self._add_quality([s.step for s in scored], [s.quality for s in scored])
         last = snapshots[-1]
         self.steps_per_second = last.step / last.elapsed if last.elapsed > 0 else 0.0
         self.version += 1
@@ -113,5 +137,11 @@ class LiveState:
             record = run.sampling(sampling, read_chains=False)  # the chains: only the generations kept
             state.chains = ChainHistory.from_dataset(run.sampling_chains(record.name), record.generations)
             state.burn_in = record.settings.burn_in
+            if record.has_quality:
+                q = record.quality
+                state.quality_name, state.quality_reason = record.quality_name, record.quality_reason
+                state.quality_generation.extend(q["generation"].tolist())
+                state.quality_score.extend(q["class_score"].tolist())
+                state.quality_classes.extend(q["classes_seen"].astype(float).tolist())
         state.version += 1
         return state

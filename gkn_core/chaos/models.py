@@ -29,9 +29,10 @@ import numpy as np
 import torch
 
 from gkn_core.chaos.config import ChaosModelConfig
-from gkn_core.tangent import RateNetworkMap, tanh_into
+from gkn_core.chaos.phases import CHECK_EVERY, PhasePrograms, graphs_wanted, run_clamped, run_free
+from gkn_core.tangent import RateNetworkMap
 
-CHECK_EVERY = 1  # Euler steps between two looks at a job's stop flag: at paper size (M=500) one is ~0.8 GFLOP
+__all__ = ["CHECK_EVERY", "ChaoticRNN", "Pair", "build_chaos_model", "sample_visible"]
 
 
 @dataclass
@@ -94,6 +95,8 @@ class ChaoticRNN:
         else:
             raise ValueError(f"unknown architecture {arch!r}")
         self.biases = [zeros(n) for n in self.sizes]
+        # the phases' programs, captured as CUDA graphs on a CUDA device (None: the eager loops)
+        self._phases = PhasePrograms(capture=True) if graphs_wanted(self.device) else None
         self.refresh()
 
     # -- weights -----------------------------------------------------------------------------------
@@ -234,13 +237,10 @@ class ChaoticRNN:
         """
         a = self.a
         if clamp is None and record is None and self.arch in ("unrestricted", "restricted2"):
-            return self._run_free_fused(states, n_steps, check)
+            return run_free(self, states, n_steps, check)
         if clamp is not None and record is None and self.arch == "restricted2":
-            # The hidden layer sees the constant input phi(v) = data: n Euler steps have the exact
-            # closed form h_n = h_in + (h_0 - h_in) (1 - a)^n, with one product instead of n.
-            drive = torch.addmm(self.biases[1], clamp, self._up[0])
-            states[1].sub_(drive).mul_((1 - a) ** n_steps).add_(drive)
-            return states
+            # the hidden layer under the constant input phi(v) = data has a closed form: one product
+            return run_clamped(self, states, clamp, n_steps, check)
         frames = []
         if record is not None:
             chains, units = record
@@ -263,46 +263,6 @@ class ChaoticRNN:
                 frames.append(torch.cat(states, dim=1)[:chains, units].clone())
         if record is not None:
             self.last_recording = torch.stack(frames, dim=1)
-        return states
-
-    def _run_free_fused(
-        self, states: list[torch.Tensor], n_steps: int, check: Callable[[], None] | None = None
-    ) -> list[torch.Tensor]:
-        """The free phase with all elementwise work in one tanh and the bias inside the products.
-
-        One state buffer x = [v | +inf | h] (restricted2) or [x | +inf] (unrestricted) and one rates
-        buffer p = tanh(x), whose +inf column is exactly 1: each layer is then one in-place addmm
-        (beta = 1 - a, alpha = a) of a contiguous column range of p with [couplings; bias].
-        """
-        batch, a = states[0].shape[0], self.a
-        self._copy_biases_into_fused()
-        if batch not in self._fused:
-            x = torch.empty(batch, self.dim + 1, device=self.device, dtype=self.dtype)
-            self._fused = {batch: (x, torch.empty_like(x))}
-        x, p = self._fused[batch]
-        n0 = self.sizes[0]
-        x[:, n0].fill_(math.inf)
-        x[:, :n0].copy_(states[0])
-        if self.arch == "unrestricted":
-            target, mats = x[:, :n0], self._fused_mats
-            for i in range(n_steps):
-                if check is not None and i % CHECK_EVERY == 0:
-                    check()
-                tanh_into(x, p)
-                target.addmm_(p, mats[0], beta=1 - a, alpha=a)
-        else:
-            x[:, n0 + 1 :].copy_(states[1])
-            v, h = x[:, :n0], x[:, n0 + 1 :]
-            from_h, from_v = p[:, n0:], p[:, : n0 + 1]
-            down, up = self._fused_mats
-            for i in range(n_steps):
-                if check is not None and i % CHECK_EVERY == 0:
-                    check()
-                tanh_into(x, p)
-                v.addmm_(from_h, down, beta=1 - a, alpha=a)
-                h.addmm_(from_v, up, beta=1 - a, alpha=a)
-            states[1].copy_(h)
-        states[0].copy_(x[:, :n0])
         return states
 
     def visible_rates(self, states: list[torch.Tensor]) -> torch.Tensor:

@@ -11,6 +11,8 @@ imports no torch (`gkn runs show` reads chaos runs through it).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import h5py
@@ -19,14 +21,22 @@ import numpy as np
 from gkn_core.chaos.config import ChaosConfig, ChaosSampleConfig
 from gkn_core.data import Dataset
 from gkn_core.errors import Diverged, GKNError, RunFileError
+from gkn_core.runs.disk import open_h5
 from gkn_core.runs.format import CHAIN_CHUNK_BYTES
-from gkn_core.runs.h5util import append_rows, create_checked, growing_series, growing_stack
+from gkn_core.runs.h5util import (
+    append_rows,
+    create_checked,
+    growing_series,
+    growing_stack,
+    hold_metadata_until_flush,
+)
 from gkn_core.runs.recording import recorded_sampling, recorded_training
 from gkn_core.runs.writer import RunWriter
 from gkn_core.settings import validate_section
 
 if TYPE_CHECKING:  # the jobs (and torch) are loaded where a job runs, not where a run is read
     from gkn_core.chaos.sample import ChaosSampleSnapshot, ChaosSamplingJob
+    from gkn_core.chaos.score_times import ScoreTimes
     from gkn_core.chaos.train import ChaosCheckpoint, ChaosTrainingJob, ChaosTrainSnapshot
 
 CHAOS_TRAIN_SERIES = {"step": np.int64, "gap": np.float64, "free_activity": np.float64, "elapsed": np.float64}
@@ -42,6 +52,10 @@ SCORE_SERIES = {
 RECORDINGS = "recordings"  # trajectory recordings of the Dynamics view (gkn_core.chaos.recordings)
 LYAPUNOV_SERIES = {"step": np.int64, "largest": np.float64}
 CHAOS_SAMPLE_SERIES = {"step": np.int64, "activity": np.float64}
+# Scores against sampling time (`gkn sample CHAOS_RUN --score-times ...`): /scores_vs_time/<nnnn>, one
+# group per measurement, written in one go (its `complete` attribute last, as for recordings).
+SCORES_VS_TIME = "scores_vs_time"
+SCORE_TIME_NAMES = ("E2", "Es", "ER", "AAI", "AAI_data", "AAI_gen", "class_score", "class_entropy")
 
 
 class ChaosRunWriter(RunWriter):
@@ -227,3 +241,103 @@ def export_arrays(run: Any, what: str, sampling: int | None) -> dict[str, Any]:
 
 def sample_settings(raw: dict[str, Any]) -> ChaosSampleConfig:
     return validate_section(ChaosSampleConfig, raw, "sample")
+
+
+# -- scores against sampling time ------------------------------------------------------------------
+@dataclass(frozen=True)
+class ScoreTimesRecord:
+    """One /scores_vs_time/<nnnn> group read back (arrays of len(times))."""
+
+    name: str
+    times: np.ndarray  # model time units (as T)
+    steps: np.ndarray  # Euler steps
+    scores: dict[str, np.ndarray]  # SCORE_TIME_NAMES
+    n: int
+    aai_rows: int
+    training_T: float
+    seed: int
+    checkpoint_step: int
+    class_score_name: str  # "digit score", "item score" or "no class score"
+
+
+def create_score_times_datasets(group: h5py.Group, result: ScoreTimes) -> None:
+    """Every dataset of one scores-vs-time measurement, (K,) each for K times, and its attributes."""
+    from gkn_core.class_score import score_name
+
+    create_checked(group, "times", data=np.asarray(result.times, dtype=np.float64))
+    create_checked(group, "steps", data=np.asarray(result.steps, dtype=np.int64))
+    for name in SCORE_TIME_NAMES:
+        create_checked(group, name, data=np.asarray(result.scores[name], dtype=np.float64))
+    group.attrs.update(
+        n=result.n,
+        aai_rows=result.aai_rows,
+        training_T=result.training_T,
+        seed=result.seed,
+        checkpoint_step=result.checkpoint_step,
+        class_score_name=score_name(result.dataset_name),
+    )
+
+
+def write_score_times(run_path: str | Path, result: ScoreTimes) -> str:
+    """Append one measurement to a chaos run as /scores_vs_time/<nnnn> (torn by a crash: no
+    `complete`, skipped by the reader); returns its name."""
+    from gkn_core.runs.writer import utc_now
+
+    path = Path(run_path)
+    try:
+        file = open_h5(path, "r+")
+    except OSError as exc:
+        raise RunFileError(f"cannot write the scores into {path}: {exc}") from None
+    try:
+        hold_metadata_until_flush(file)
+        parent = file.require_group(SCORES_VS_TIME)
+        number = len(parent)
+        while f"{number:04d}" in parent:
+            number += 1
+        name = f"{number:04d}"
+        group = parent.create_group(name)
+        create_score_times_datasets(group, result)
+        group.attrs["created"] = utc_now()
+        file.flush()
+        group.attrs["complete"] = True
+        file.attrs["updated"] = utc_now()
+        file.flush()
+    except OSError as exc:
+        raise RunFileError(f"cannot write the scores into {path}: {exc}") from None
+    finally:
+        file.close()
+    return name
+
+
+def score_times_names(run: Any) -> list[str]:
+    """The complete scores-vs-time measurements of a run, oldest first."""
+    if SCORES_VS_TIME not in run.file:
+        return []
+    group = run.file[SCORES_VS_TIME]
+    return sorted(name for name in group if bool(group[name].attrs.get("complete", False)))
+
+
+def read_score_times(run: Any, name: str | int | None = None) -> ScoreTimesRecord:
+    """One measurement (the newest when `name` is None), every array checked to have len(times)."""
+    empty = f"holds no scores against sampling time (run `gkn sample {run.path} --score-times ...`)"
+    name = run.pick(score_times_names(run), name, "scores-vs-time measurement", empty)
+    where = f"{SCORES_VS_TIME}/{name}"
+    group = run.file[where]
+    times = run.numbers(f"{where}/times", ndim=1)
+    arrays = {key: run.numbers(f"{where}/{key}", ndim=1) for key in ("steps", *SCORE_TIME_NAMES)}
+    for key, values in arrays.items():
+        if values.shape != times.shape:
+            raise RunFileError(f"{run.path}: {where}/{key} has {len(values)} values for {len(times)} times")
+    a = group.attrs
+    return ScoreTimesRecord(
+        name=name,
+        times=times,
+        steps=arrays.pop("steps"),
+        scores=arrays,
+        n=int(a["n"]),
+        aai_rows=int(a["aai_rows"]),
+        training_T=float(a["training_T"]),
+        seed=int(a["seed"]),
+        checkpoint_step=int(a["checkpoint_step"]),
+        class_score_name=str(a.get("class_score_name", "")),
+    )

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +54,8 @@ class ScoreTimes:
     aai_rows: int  # rows of the AAI subsample
     training_T: float
     seed: int
+    checkpoint_step: int = -1  # the weights scored (-1: not from a run file)
+    dataset_name: str = ""  # the data set trained on, which chose the class score
 
     def best(self, name: str) -> tuple[float, float]:
         """(time, value) where the score is best: nearest its ideal, or highest for the class score."""
@@ -145,11 +147,13 @@ def score_times(
     aai_rows: int = 2000,
     dataset_name: str | None = None,
     training_T: float | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ScoreTimes:
     """Every score of n chains of `model` at each time of `times`, from the same chains.
 
     data: the score data in [-1, 1] (rows, Nv). dataset_name: the data set trained on (its data
     source); digits8/mnist add the digit score, fashion/fashion8 the item score, anything else NaN.
+    progress(done, total): called after each batch reaches each time (total = batches x times).
     """
     from gkn_core.class_score import CLASS_SCORES, CONFIDENCE, REJECT, class_probabilities
 
@@ -168,7 +172,8 @@ def score_times(
     classify = classifier is not None
     histograms = np.zeros((k, 10), np.int64)
     confident = np.zeros(k, np.int64)
-    for start, i, rates in chains_at_times(model, n, steps, seed, batch):
+    total = math.ceil(n / batch) * k
+    for done, (start, i, rates) in enumerate(chains_at_times(model, n, steps, seed, batch), 1):
         moments[i].add(rates)
         x = rates.detach().cpu().numpy()
         compressed[i] += len(compressors[i].compress(_quantised(x)))
@@ -181,6 +186,8 @@ def score_times(
             sure = (winner != REJECT) & (p.max(axis=1) > CONFIDENCE)
             histograms[i] += np.bincount(winner[sure], minlength=11)[:10]
             confident[i] += int(sure.sum())
+        if progress is not None:
+            progress(done, total)
     data_t = torch.from_numpy(np.array(data_np[: max(2, min(len(data_np), 10_000))]))
     data_cov = _Moments(d)
     data_cov.add(data_t)
@@ -218,12 +225,17 @@ def score_times(
         aai_rows=rows_aai,
         training_T=T,
         seed=seed,
+        dataset_name=dataset_name or "",
     )
 
 
-def run_score_times(run_path: Any, untrained: bool = False, **kwargs: Any) -> ScoreTimes:
+def run_score_times(
+    run_path: Any, untrained: bool = False, device: str | None = None, **kwargs: Any
+) -> ScoreTimes:
     """score_times of a chaos run's newest checkpoint (or, untrained=True, of the network of the same
     seed before training), against the run's own data (the first 10,000 rows)."""
+    import dataclasses
+
     from gkn_core.chaos.models import build_chaos_model
     from gkn_core.chaos.runfile import load_chaos_model
     from gkn_core.chaos.train import load_chaos_dataset
@@ -234,12 +246,13 @@ def run_score_times(run_path: Any, untrained: bool = False, **kwargs: Any) -> Sc
         if run.kind != "chaos":
             raise ConfigError(f"{run_path} is a {run.kind} run; score times need a chaos run")
         config = run.config
-        model, _ = load_chaos_model(run, device=resolve_device(config.device))
+        model, step = load_chaos_model(run, device=resolve_device(device or config.device))
     if untrained:
         model = build_chaos_model(config.model, model.n_visible, model.device, seed=config.seed)
     data = load_chaos_dataset(config.data).x
     kwargs.setdefault("seed", config.seed + 5000)
-    return score_times(model, data, dataset_name=config.data.source, training_T=config.model.T, **kwargs)
+    result = score_times(model, data, dataset_name=config.data.source, training_T=config.model.T, **kwargs)
+    return dataclasses.replace(result, checkpoint_step=-1 if untrained else step)
 
 
 def best_time_verdict(trained: ScoreTimes, untrained: ScoreTimes | None = None, factor: float = 2.0) -> dict:

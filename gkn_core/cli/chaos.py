@@ -238,12 +238,20 @@ def lyapunov(
 
 
 def sample_chaos_run(run_path: Path, options: dict[str, Any], quiet: bool) -> None:
-    """`gkn sample` on a chaos run: samples of its own noise-free dynamics (gkn-only options refused)."""
+    """`gkn sample` on a chaos run: samples of its own noise-free dynamics (gkn-only options refused),
+    or with --score-times every score at those sampling times (gkn_core.cli.chaos_scores)."""
     unused = [name for name in ("noise", "noise_law", "burn_in", "start") if options.get(name) is not None]
     if unused:
         raise GKNError(
             f"--{unused[0].replace('_', '-')} does not apply to a chaos run (its dynamics are noise-free)"
         )
+    from gkn_core.cli.chaos_scores import sample_score_times
+
+    if options.get("score_times") is not None:
+        sample_score_times(run_path, options, quiet)
+        return
+    if options.get("score_samples") is not None:
+        raise GKNError("--score-samples goes with --score-times (e.g. --score-times 10,25,50,100,200,400)")
     chains, steps, seed, device = (options[k] for k in ("chains", "steps", "seed", "device"))
     from gkn_core.chaos.sessions import chaos_sampling_session
     from gkn_core.runs.reader import open_run
@@ -301,6 +309,9 @@ def show_chaos_run(run: Any) -> None:
             + "x".join(map(str, run.dataset(f"sampling/{name}/trajectories").shape)),
         )
     stdout.print(table)
+    from gkn_core.cli.chaos_scores import show_score_times
+
+    show_score_times(run)
 
 
 def export_chaos_run(

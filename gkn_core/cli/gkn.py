@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import typer
 from rich.table import Table
 
@@ -107,6 +108,11 @@ def sample_run(run_path: Path, options: dict[str, Any], quiet: bool) -> None:
     from gkn_core.runs.reader import open_run
 
     device = options.pop("device")
+    if options.pop("score_times", None) is not None or options.pop("score_samples", None) is not None:
+        raise GKNError(
+            "--score-times and --score-samples are for chaos runs; a gkn run's samplings record their "
+            "class score at every generation (gkn runs show)"
+        )
     job, snapshots = sampling_session(run_path, drop_none(options), device)
     last = follow_job(job, snapshots, "sample", quiet, lambda s: f"moved {s.movement:.3g}")
     with open_run(run_path) as run:
@@ -150,7 +156,32 @@ def show_run(run: Any) -> None:
             f"{record.generations - 1} steps, noise {s.noise:g} "
             f"{s.noise_law}, burn-in {s.burn_in}",
         )
+        if record.quality is not None and run.image_shape is not None:
+            table.add_row(f"  class score {name}", describe_quality(record))
     stdout.print(table)
+
+
+def shown_generations(count: int, most: int = 7) -> list[int]:
+    """Generations to print of a curve of `count`: 0, 1 and about log-spaced ones up to the last."""
+    if count <= most:
+        return list(range(count))
+    spaced = np.unique(np.round(np.geomspace(1, count - 1, most - 1)).astype(int))
+    return [0, *spaced.tolist()]
+
+
+def describe_quality(record: Any) -> str:
+    """The class-score curve of a sampling in one cell: the score and classes seen at a few generations."""
+    if not record.has_quality:
+        return "no class score recorded (a sampling made before samplings were scored)"
+    q = record.quality
+    if record.quality_reason:
+        return record.quality_reason
+    score, seen, entropy = q["class_score"], q["classes_seen"], q["class_entropy"]
+    cells = [
+        f"gen {g}: {score[g]:.2f} ({int(seen[g])} classes, H {entropy[g]:.2f})"
+        for g in shown_generations(len(q["generation"]))
+    ]
+    return f"{record.quality_name} (confident share), by generation: " + "; ".join(cells)
 
 
 def export_run_file(

@@ -27,9 +27,19 @@ def sample(
     start: Annotated[StartLaw | None, typer.Option(help="Law of the starting states.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of starts and noise.")] = None,
     device: Annotated[str | None, typer.Option(help="auto, cpu, cuda, cuda:N.")] = None,
+    score_times: Annotated[
+        str | None,
+        typer.Option(
+            help="Chaos: every score at these sampling times, same chains, e.g. 10,25,50,100,200,400."
+        ),
+    ] = None,
+    score_samples: Annotated[
+        int | None, typer.Option(help="Chaos, with --score-times: chains scored (2..10000, default 1000).")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
-    """Sample a run: kaleidoscopic chains (gkn) or the network's own dynamics (chaos); added to the run."""
+    """Sample a run: kaleidoscopic chains (gkn) or the network's own dynamics (chaos); added to the run.
+    On a chaos run, --score-times scores the same chains at each time instead (recorded in the run)."""
     options = {
         "chains": chains,
         "steps": steps,
@@ -39,6 +49,8 @@ def sample(
         "start": start,
         "seed": seed,
         "device": device,
+        "score_times": score_times,
+        "score_samples": score_samples,
     }
     family(run_kind(run_path)).get("sample_cli")(run_path, options, quiet)
 

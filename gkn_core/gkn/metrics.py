@@ -20,6 +20,12 @@ how one GKN sweep job runs.
   the same measure of the untrained network of the run's seed, its baseline. burn_in_steps and
   flat_fraction stay readable for old sweeps but are no measure of the claim: flat_fraction is 1.0 for
   untrained networks, burn_in_steps ignores the starts that never arrive and where they go.
+- image sample quality (gkn_core.gkn.sample_quality), from the class score the sampling recorded
+  for every generation of the run's newest sampling (sampled by the sweep job): `sample_class_score`
+  (the share of confident digits/items at the last generation), `sample_class_entropy` and
+  `sample_classes_seen` there (class coverage), `sample_class_score_burned` (mean over the
+  generations after burn-in) and `sample_class_score_start` (generation 0: the noise baseline).
+  NaN for data without a class score (toy data, image files that are neither MNIST nor Fashion).
 - `corner_loss`: max over the 2^D corners c of [low, high]^D of ||c - f(c)||^2 / D (the reference
   code's loss-vs-number-of-points experiment), for D <= 16.
 """
@@ -61,7 +67,15 @@ GKN_METRICS = {
     **CAPTURE_METRICS,
     "corner_loss": "max over the corners c of [low, high]^D of ||c - f(c)||^2 / D",
     "sample_distance": "mean RMS distance of kaleidoscopic samples (after burn-in) to the nearest data row",
+    **{
+        "sample_class_score": "class score (share of confident digits/items) of the last generation",
+        "sample_class_entropy": "entropy of the confident classes at the last generation (ln 10 = 2.30: all)",
+        "sample_classes_seen": "classes with a confident sample at the last generation (of 10)",
+        "sample_class_score_burned": "mean class score over the generations after burn-in",
+        "sample_class_score_start": "class score of the chains' starts (generation 0): the noise baseline",
+    },
 }
+SAMPLING_METRICS = {name for name in GKN_METRICS if name.startswith("sample_")}
 GRID_PER_AXIS = {1: 201, 2: 41, 3: 16, 4: 9}
 MAX_CORNER_DIM = 16
 JACOBIAN_CHUNK = 256
@@ -126,6 +140,8 @@ def gkn_metrics(run: Any, names: tuple[str, ...], measure: dict[str, Any], devic
             record = run.sampling(read_chains=False)  # its metric rows only
             after = record.metrics.get("data_distance", np.empty(0))[record.settings.burn_in :]
             out["sample_distance"] = float(after.mean()) if len(after) else math.nan
+    if set(names) & SAMPLING_METRICS - {"sample_distance"}:
+        out.update({k: v for k, v in sample_quality_metrics(run).items() if k in names})
     geometric = {"burn_in_steps", "reach_fraction", "flat_fraction", "flat_all_fraction", "corner_loss"}
     geometric |= set(CAPTURE_METRICS)
     geometric &= set(names)
@@ -158,6 +174,25 @@ def gkn_metrics(run: Any, names: tuple[str, ...], measure: dict[str, Any], devic
     return out
 
 
+def sample_quality_metrics(run: Any) -> dict[str, float]:
+    """The sample_class_* metrics of the newest sampling's recorded class-score curve (NaN if none)."""
+    nan = math.nan
+    keys = ("sample_class_score", "sample_class_entropy", "sample_classes_seen")
+    out = {name: nan for name in (*keys, "sample_class_score_burned", "sample_class_score_start")}
+    if not run.sampling_names():
+        return out
+    record = run.sampling(read_chains=False)
+    if not record.has_quality:
+        return out
+    q = record.quality
+    for key, series in zip(keys, ("class_score", "class_entropy", "classes_seen"), strict=True):
+        out[key] = float(q[series][-1])
+    after = q["class_score"][record.settings.burn_in + 1 :]
+    out["sample_class_score_burned"] = float(after.mean()) if len(after) else nan
+    out["sample_class_score_start"] = float(q["class_score"][0])
+    return out
+
+
 def capture_metrics(run: Any, model: torch.nn.Module, starts: torch.Tensor, measure: dict[str, Any]) -> dict:
     """Every capture measure of the run's network and of its untrained self, on the same starts."""
     from gkn_core.gkn.capture import capture_with_baseline
@@ -185,7 +220,7 @@ def capture_metrics(run: Any, model: torch.nn.Module, starts: torch.Tensor, meas
 
 
 def run_sweep_job(task: SweepTask) -> tuple[dict, str]:
-    """One GKN sweep job (gkn_core.families): train (and sample, for sample_distance) unless the run
+    """One GKN sweep job (gkn_core.families): train (and sample, for the sample_* metrics) unless the run
     file is complete already, then measure its end metrics."""
     from gkn_core.device import resolve_device
     from gkn_core.gkn.sessions import sampling_session, training_session
@@ -193,7 +228,7 @@ def run_sweep_job(task: SweepTask) -> tuple[dict, str]:
 
     if task.train:
         task.drive(*training_session(task.config, task.run_path, overwrite=True))
-        if "sample_distance" in task.metrics:
+        if SAMPLING_METRICS & set(task.metrics):
             task.drive(*sampling_session(task.run_path))
     device = resolve_device(task.config.device)
     with open_run(task.run_path) as run:

@@ -16,6 +16,7 @@ import h5py
 import numpy as np
 from pydantic import BaseModel, ValidationError
 
+from gkn_core.class_score import ClassScore
 from gkn_core.data import Dataset
 from gkn_core.errors import JobFailed, RunFileError
 from gkn_core.gkn.config import SampleConfig
@@ -37,6 +38,16 @@ if TYPE_CHECKING:
 
 TRAIN_SERIES = {"step": np.int64, "loss": np.float64, "best_loss": np.float64, "elapsed": np.float64}
 SAMPLE_SERIES = {"step": np.int64, "movement": np.float64, "data_distance": np.float64}
+# The class score of every generation of an image sampling (gkn_core.gkn.sample_quality), generation
+# 0 (the starts) included: /sampling/<nnnn>/quality, one row per generation.
+QUALITY = "quality"
+QUALITY_SERIES = {
+    "generation": np.int64,
+    "class_score": np.float64,  # share of states a real class wins with p > 0.9 (ClassScore.fraction)
+    "class_entropy": np.float64,  # entropy of those states' class histogram (nats; ln 10 = all ten)
+    "classes_seen": np.int64,  # classes with at least one confident state
+    "reject": np.float64,  # share whose winning class is "not a digit" / "not an item"
+}
 STATE_BLOCK_BYTES = 4 << 20  # chain states waiting in memory: at most about this (one block), or one step
 
 
@@ -57,6 +68,14 @@ class SamplingRecord:
     samples: np.ndarray | None  # (n_chains, d) last states, once the sampling ended
     metrics: dict[str, np.ndarray]
     generations: int = 0  # generations recorded, the start included (chains.shape[1] once read)
+    # QUALITY_SERIES by generation, cut to `generations`; empty: none recorded (toy data, older files)
+    quality: dict[str, np.ndarray] | None = None
+    quality_name: str = ""  # "digit score", "item score" or "no class score"
+    quality_reason: str = ""  # why there is no class score ("" when there is one)
+
+    @property
+    def has_quality(self) -> bool:
+        return bool(self.quality) and len(self.quality["generation"]) > 0
 
 
 class GknRun(Run):
@@ -130,6 +149,10 @@ class GknRun(Run):
             chains = read_checked(self.path, dataset, np.s_[:, :generations])
         else:
             chains = np.empty((dataset.shape[0], 0, dataset.shape[2]), dataset.dtype)
+        quality: dict[str, np.ndarray] = {}
+        if QUALITY in group:
+            quality = self.series(f"{where}/{QUALITY}", ("generation",))
+            quality = {key: values[:generations] for key, values in quality.items()}
         attrs = group.attrs
         try:
             settings = SampleConfig.model_validate_json(attrs["json"])
@@ -147,6 +170,9 @@ class GknRun(Run):
             samples=self.numbers(f"{where}/samples", ndim=2) if "samples" in group else None,
             metrics=metrics,
             generations=generations,
+            quality=quality,
+            quality_name=str(group[QUALITY].attrs.get("name", "")) if quality else "",
+            quality_reason=str(group[QUALITY].attrs.get("reason", "")) if quality else "",
         )
 
 
@@ -162,6 +188,7 @@ class GknRunWriter(RunWriter):
         self._block_first = 0  # the generation of the block's first column
         self._block_fill = 0  # columns filled
         self._pending_manifolds: list[tuple[int, Manifold1D | Manifold2D]] = []
+        self._quality: str | None = None  # the open sampling's quality group, if it scores generations
 
     def _create_datasets(self, config: BaseModel, dataset: Dataset) -> None:
         self._create_series("train/metrics", TRAIN_SERIES)
@@ -226,8 +253,16 @@ class GknRunWriter(RunWriter):
 
     # -- sampling --------------------------------------------------------------------------------
     def begin_sampling(
-        self, settings: SampleConfig, seed: int, checkpoint_step: int, starts: np.ndarray
+        self,
+        settings: SampleConfig,
+        seed: int,
+        checkpoint_step: int,
+        starts: np.ndarray,
+        start_quality: ClassScore | None = None,
     ) -> str:
+        """Open a sampling group; start_quality: the class score of the starts (generation 0) of an
+        image sampling, whose every generation is then scored (None: no quality series)."""
+
         def create(group: h5py.Group) -> None:
             n_chains, dim = starts.shape
             per_chunk = int(np.clip(CHAIN_CHUNK_BYTES // max(1, n_chains * dim * 4), 1, settings.steps + 1))
@@ -244,12 +279,36 @@ class GknRunWriter(RunWriter):
             block_steps = max(per_chunk, block_steps // per_chunk * per_chunk)  # whole chunks
             self._block = np.empty((n_chains, min(block_steps, settings.steps), dim), dtype=np.float32)
             self._block_first, self._block_fill = 1, 0
+            self._quality = None
             self._create_series(f"{group.name}/metrics", SAMPLE_SERIES)
+            if start_quality is not None:
+                self._create_quality(group, start_quality)
 
         return self._open_sampling(settings, seed, checkpoint_step, starts.nbytes, create)
 
+    def _create_quality(self, group: h5py.Group, start: ClassScore) -> None:
+        """The quality series of an image sampling (QUALITY_SERIES, empty), created with the sampling;
+        generation 0's row is queued (written by the flush that opens the sampling)."""
+        self._create_series(f"{group.name}/{QUALITY}", QUALITY_SERIES)
+        group[QUALITY].attrs.update(name=start.name, reason=start.reason)
+        self._quality = f"{group.name}/{QUALITY}"
+        self._queue_quality(self._quality, 0, start)
+
+    def _queue_quality(self, where: str, generation: int, score: ClassScore) -> None:
+        row = {
+            "generation": generation,
+            "class_score": score.fraction,
+            "class_entropy": score.entropy,
+            "classes_seen": score.classes_seen,
+            "reject": score.reject,
+        }
+        for name, value in row.items():
+            self._queue_row(where, name, value)
+
     def write_sample_snapshot(self, snapshot: SampleSnapshot) -> None:
         metrics = f"{self._sampling.name}/metrics"
+        if snapshot.quality is not None and self._quality is not None:
+            self._queue_quality(self._quality, snapshot.step, snapshot.quality)
         self._block[:, self._block_fill] = snapshot.states
         self._block_fill += 1
         for name in SAMPLE_SERIES:
@@ -270,7 +329,7 @@ class GknRunWriter(RunWriter):
                 status, reason, lambda: chains[:, -1], chains.shape[0] * chains.shape[2] * 4
             )
         finally:
-            self._block = None
+            self._block, self._quality = None, None
 
 
 # -- recording jobs ----------------------------------------------------------------------------------
@@ -295,5 +354,5 @@ def record_training(job: GKNTrainingJob, writer: GknRunWriter) -> Iterator[Train
 def record_sampling(
     job: KaleidoscopeSamplingJob, writer: GknRunWriter, seed: int, checkpoint_step: int
 ) -> Iterator[SampleSnapshot]:
-    writer.begin_sampling(job.settings, seed, checkpoint_step, job.starts)
+    writer.begin_sampling(job.settings, seed, checkpoint_step, job.starts, job.start_quality)
     return recorded_sampling(job, writer, writer.write_sample_snapshot, writer.end_sampling)

@@ -15,8 +15,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from gkn_core.class_score import ClassScore
 from gkn_core.gkn.config import SampleConfig
 from gkn_core.gkn.manifolds import model_device
+from gkn_core.gkn.sample_quality import GenerationScorer
 from gkn_core.job import Job, ensure_memory, frozen_array
 
 REFERENCE_ROWS = 512  # data rows kept to measure how close samples are to the data (cost: one cdist)
@@ -31,6 +33,7 @@ class SampleSnapshot:
     data_distance: float  # mean over chains of the RMS distance to the nearest data row; nan if none
     burned_in: bool  # the states count as samples (step > burn_in)
     elapsed: float
+    quality: ClassScore | None = None  # class score of these states (image data only)
 
 
 def draw_starts(
@@ -54,7 +57,10 @@ class KaleidoscopeSamplingJob(Job[SampleSnapshot]):
         seed: int,
         reference_data: np.ndarray | None = None,
         starts: np.ndarray | None = None,
+        scorer: GenerationScorer | None = None,
     ) -> None:
+        """scorer: the class score of each generation (gkn_core.gkn.sample_quality.generation_scorer);
+        None scores nothing (data that are not images)."""
         super().__init__()
         self.model = model.eval()
         self.settings = settings
@@ -72,6 +78,8 @@ class KaleidoscopeSamplingJob(Job[SampleSnapshot]):
         self.n_chains = x0.shape[0]
         self._starts = frozen_array(x0)
         self._last = self._starts  # the states recorded at the newest step (the starts before any)
+        self.scorer = scorer
+        self.start_quality = None if scorer is None else scorer(self._starts)  # generation 0
         self.reference = None
         if reference_data is not None and len(reference_data):
             rows = np.array(reference_data[:REFERENCE_ROWS], dtype=np.float32)  # writable copy for torch
@@ -103,8 +111,16 @@ class KaleidoscopeSamplingJob(Job[SampleSnapshot]):
         if self.settings.noise > 0:
             fx = fx + self.settings.noise * self._zero_mean_noise(fx.shape)
         self.x = fx.clamp(self.low, self.high)
+        quality = None if self.scorer is None else self.scorer(states)
         return SampleSnapshot(
-            step, self.total_steps, states, movement, distance, step > self.settings.burn_in, self.elapsed
+            step,
+            self.total_steps,
+            states,
+            movement,
+            distance,
+            step > self.settings.burn_in,
+            self.elapsed,
+            quality,
         )
 
     def _zero_mean_noise(self, shape: torch.Size) -> torch.Tensor:

@@ -13,6 +13,7 @@ score for fashion/fashion8), the one place every class score in the product come
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -89,3 +90,20 @@ def held_out_images(dataset_name: str, images: np.ndarray) -> np.ndarray:
         return images
     order = np.random.default_rng(0).permutation(len(images))
     return images[order[:n_held]]
+
+
+GenerationScorer = Callable[[np.ndarray], ClassScore]
+
+
+def generation_scorer(
+    dataset_name: str, value_range: str, image_shape: tuple[int, int] | None
+) -> GenerationScorer | None:
+    """What the sampling job scores each generation's states (n_chains, D) with: the data set's class
+    score (NaN with the reason for images without a classifier); None for data that are not images."""
+    if image_shape is None:
+        return None
+
+    def score(states: np.ndarray) -> ClassScore:
+        return class_score(states, dataset_name, value_range)
+
+    return score

@@ -14,6 +14,7 @@ from gkn_core.gkn.config import GKNConfig, SampleConfig
 from gkn_core.gkn.data import load_dataset
 from gkn_core.gkn.runfile import GknRunWriter, record_sampling, record_training
 from gkn_core.gkn.sample import KaleidoscopeSamplingJob, SampleSnapshot
+from gkn_core.gkn.sample_quality import generation_scorer
 from gkn_core.gkn.train import GKNTrainingJob, TrainSnapshot
 from gkn_core.runs.disk import room_for_writing
 from gkn_core.runs.reader import open_run
@@ -61,10 +62,12 @@ def sampling_session(
         low, high = run.data_range
         reference = run.training_data()
         n_before = len(run.sampling_names())
+        image_shape = run.image_shape
     if reference is None:
         reference = load_dataset(config.data, config.seed).x
     seed = settings.seed if settings.seed is not None else config.seed + 1000 + n_before
-    job = KaleidoscopeSamplingJob(model, settings, low, high, seed, reference, starts)
+    scorer = generation_scorer(config.data.source, config.data.value_range, image_shape)
+    job = KaleidoscopeSamplingJob(model, settings, low, high, seed, reference, starts, scorer)
     check_room_for_chains(Path(run_path), job.n_chains * (job.total_steps + 1) * job.dim * 4)
     writer = GknRunWriter.append(run_path, flush_interval)
     writer.on_flush = on_flush
