@@ -20,9 +20,8 @@ from gkn_core.chaos.config import ChaosConfig, ChaosModelConfig
 from gkn_core.chaos.runfile import RECORDINGS, recording_names
 from gkn_core.chaos.trajectories import N_COMPONENTS, TrajectoryRecording, TrajectorySettings
 from gkn_core.errors import GKNError, RunFileError
-from gkn_core.runs.disk import open_h5
+from gkn_core.runs.append import add_numbered_group
 from gkn_core.runs.h5util import create_checked, read_checked
-from gkn_core.runs.layout import put_in_place, side_copy, write_state
 from gkn_core.runs.reader import Run, open_run
 from gkn_core.runs.writer import utc_now
 
@@ -61,31 +60,7 @@ def write_recording(run_path: str | Path, recording: TrajectoryRecording) -> str
                 f"{path} holds a network with {run.dim} visible units; "
                 f"the recording has {recording.n_visible}"
             )
-    # Written on a copy of the closed run, renamed over it when complete (gkn_core.runs.layout): a
-    # kill at any moment leaves the run as it was or with the whole recording.
-    try:
-        side = side_copy(path)
-    except OSError as exc:
-        raise RunFileError(f"cannot write the recording into {path}: {exc}") from None
-    try:
-        with open_h5(side, "r+", path) as file:
-            recordings = file.require_group(RECORDINGS)
-            number = len(recordings)  # torn groups (older files) count too: a new name never collides
-            while f"{number:04d}" in recordings:
-                number += 1
-            name = f"{number:04d}"
-            group = recordings.create_group(name)
-            _write_group(group, recording)
-            group.attrs["complete"] = True
-            write_state(file, updated=utc_now())
-        put_in_place(side, path)
-    except OSError as exc:
-        side.unlink(missing_ok=True)
-        raise RunFileError(f"cannot write the recording into {path}: {exc}") from None
-    except BaseException:
-        side.unlink(missing_ok=True)
-        raise
-    return name
+    return add_numbered_group(path, RECORDINGS, lambda group: _write_group(group, recording), "the recording")
 
 
 def read_recording(run: Run, name: str | int | None = None) -> TrajectoryRecording:

@@ -21,14 +21,12 @@ import numpy as np
 from gkn_core.chaos.config import ChaosConfig, ChaosSampleConfig
 from gkn_core.data import Dataset
 from gkn_core.errors import Diverged, GKNError, RunFileError
-from gkn_core.runs.disk import open_h5
 from gkn_core.runs.format import CHAIN_CHUNK_BYTES
 from gkn_core.runs.h5util import (
     append_rows,
     create_checked,
     growing_series,
     growing_stack,
-    hold_metadata_until_flush,
 )
 from gkn_core.runs.layout import create_final_rows, final_rows_written
 from gkn_core.runs.recording import recorded_sampling, recorded_training
@@ -289,34 +287,14 @@ def create_score_times_datasets(group: h5py.Group, result: ScoreTimes) -> None:
 
 
 def write_score_times(run_path: str | Path, result: ScoreTimes) -> str:
-    """Append one measurement to a chaos run as /scores_vs_time/<nnnn> (torn by a crash: no
-    `complete`, skipped by the reader); returns its name."""
-    from gkn_core.runs.writer import utc_now
+    """Append one measurement to a chaos run as /scores_vs_time/<nnnn>, on a copy of the closed file
+    renamed over it when complete (gkn_core.runs.append); returns its name."""
+    from gkn_core.runs.append import add_numbered_group
 
-    path = Path(run_path)
-    try:
-        file = open_h5(path, "r+")
-    except OSError as exc:
-        raise RunFileError(f"cannot write the scores into {path}: {exc}") from None
-    try:
-        hold_metadata_until_flush(file)
-        parent = file.require_group(SCORES_VS_TIME)
-        number = len(parent)
-        while f"{number:04d}" in parent:
-            number += 1
-        name = f"{number:04d}"
-        group = parent.create_group(name)
+    def fill(group: h5py.Group) -> None:
         create_score_times_datasets(group, result)
-        group.attrs["created"] = utc_now()
-        file.flush()
-        group.attrs["complete"] = True
-        file.attrs["updated"] = utc_now()
-        file.flush()
-    except OSError as exc:
-        raise RunFileError(f"cannot write the scores into {path}: {exc}") from None
-    finally:
-        file.close()
-    return name
+
+    return add_numbered_group(Path(run_path), SCORES_VS_TIME, fill, "the scores")
 
 
 def score_times_names(run: Any) -> list[str]:
