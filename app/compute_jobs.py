@@ -2,13 +2,13 @@
 a picklable (function, arguments) pair. Each job factory makes its job in the child and returns
 (job, snapshots, info): info holds the plain values the window wants before the first batch.
 
-A model made in the window (the network the chaos dynamics and Lyapunov views study) travels pickled
-as bytes: plain pickle copies its tensors by value, with no shared-memory handles to leak.
+A model made in the window (the network the chaos dynamics and Lyapunov views study) travels as a
+ModelCopy: its settings and its weights as plain arrays, copied by value (no shared-memory handles to
+leak), and rebuilt in the child.
 """
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,14 +48,33 @@ def chaos_training(config: Any, path: Path) -> tuple[Any, Iterator, dict]:
     return job, snapshots, {"device": str(job.device), "total_steps": job.total_steps, "dataset": shape}
 
 
-def with_model(factory: Any, model_bytes: bytes, *args: Any, **kwargs: Any) -> Any:
-    """factory(model, *args, **kwargs) with the model the window pickled (a trajectory or Lyapunov job)."""
-    job = factory(pickle.loads(model_bytes), *args, **kwargs)
+@dataclass(frozen=True)
+class ModelCopy:
+    """A chaotic network of the window, by value: enough to build the same network in the child."""
+
+    settings: Any  # its ChaosModelConfig
+    n_visible: int
+    device: str
+    dtype: Any  # a torch dtype
+    weights: dict[str, np.ndarray]
+
+    def build(self) -> Any:
+        from gkn_core.chaos.models import build_chaos_model
+
+        model = build_chaos_model(self.settings, self.n_visible, self.device, dtype=self.dtype)
+        model.load_weights(self.weights)
+        return model
+
+
+def model_copy(model: Any) -> ModelCopy:
+    weights = {name: tensor.detach().cpu().numpy().copy() for name, tensor in model.weights().items()}
+    return ModelCopy(model.settings, model.n_visible, str(model.device), model.dtype, weights)
+
+
+def with_model(factory: Any, model: ModelCopy, *args: Any, **kwargs: Any) -> Any:
+    """factory(model, *args, **kwargs) with the window's model rebuilt here (a trajectory or Lyapunov job)."""
+    job = factory(model.build(), *args, **kwargs)
     return job, iter(job), {"total_steps": job.total_steps}
-
-
-def pickled(model: Any) -> bytes:
-    return pickle.dumps(model)
 
 
 def gkn_basins(path: Path, low: float, high: float) -> Any:

@@ -17,7 +17,7 @@ from app.chaos.controls import ChaosControlPanel
 from app.chaos.dynamics_view import DynamicsState, animation_frames
 from app.chaos.lyapunov_view import LyapunovState
 from app.chaos.training_state import ChaosTrainState
-from app.compute_jobs import DataShape, pickled
+from app.compute_jobs import DataShape, model_copy
 from app.host import ExportSpec, LabHost
 from app.lab import Lab
 from app.worker import TRAIN_DELIVERY_S
@@ -224,7 +224,7 @@ class ChaosLab(Lab):
         self.dynamics_state.reset()
         self.dynamics_view.set_image_shape(shape)
         if job is None:
-            args = (TrajectoryJob, pickled(model), trajectory, source, config.seed)
+            args = (TrajectoryJob, model_copy(model), trajectory, source, config.seed)
             start = (compute_jobs.with_model, args)
             self.launch_remote("dynamics_thread", start, self.dynamics_state.add, known={"model": model})
         else:
@@ -317,7 +317,7 @@ class ChaosLab(Lab):
         self.lyapunov_state.reset()
         self.lyapunov_view.set_busy(True)
         if job is None:
-            args = (LyapunovAnalysisJob, pickled(model), settings, model.n_visible, seed)
+            args = (LyapunovAnalysisJob, model_copy(model), settings, model.n_visible, seed)
             self.launch_remote("lyapunov_thread", (compute_jobs.with_model, args), self.lyapunov_state.add)
         else:
             self.launch("lyapunov_thread", job, iter(job), self.lyapunov_state.add)

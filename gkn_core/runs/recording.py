@@ -85,21 +85,30 @@ def recorded_sampling(
 
 def mark_failed(path: str | Path, reason: str) -> bool:
     """After the process writing a run died (killed, crashed): the file's status and that of every
-    section still "running" (training, the newest sampling) become "failed" with `reason`. Only
-    attributes are written, nothing that was flushed is touched; False when the file cannot be opened
-    for it (then its readers see a writer that stopped writing, as after any kill)."""
+    section still "running" (training, the samplings) become "failed" with `reason`. Only the state
+    is written, nothing that was flushed is touched, and on a copy of the file renamed over it
+    (gkn_core.runs.layout), after clearing the writer flags HDF5 left in it (runs.writer_flags).
+    False when the file cannot be changed (then its readers see a writer that stopped writing, as
+    after any kill)."""
     import h5py
 
+    from gkn_core.runs.layout import put_in_place, read_state, side_copy, write_state
+    from gkn_core.runs.writer_flags import clear_writer_flags
+
+    path = Path(path)
+    side = None
     try:
-        with h5py.File(path, "r+") as f:
-            sections = [f.attrs]
-            if "train" in f:
-                sections.append(f["train"].attrs)
-            sections += [group.attrs for group in f.get("sampling", {}).values()]
-            for attrs in sections:
-                if attrs.get("status", "running") == "running":  # a section says so only when it ends
-                    attrs["status"] = "failed"
-                    attrs["failure_reason"] = reason
+        side = side_copy(path)
+        clear_writer_flags(side)
+        with h5py.File(side, "r+") as f:
+            sections = [f, *(f[name] for name in ("train",) if name in f)]
+            sections += list(f.get("sampling", {}).values())
+            for group in sections:
+                if read_state(group, "status", "running") == "running":  # said only when it ends
+                    write_state(group, status="failed", failure_reason=reason)
+        put_in_place(side, path)
     except (OSError, KeyError, ValueError):
+        if side is not None:
+            side.unlink(missing_ok=True)
         return False
     return True
