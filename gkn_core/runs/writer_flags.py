@@ -21,6 +21,24 @@ def _rot(x: int, k: int) -> int:
     return ((x << k) | (x >> (32 - k))) & _M
 
 
+# lookup3's mix and final rounds as (x, y, z, k) on the state (a, b, c) = (0, 1, 2): mix does
+# x = (x - y) ^ rot(y, k); y += z; final does x = (x ^ y) - rot(y, k).
+_MIX = ((0, 2, 1, 4), (1, 0, 2, 6), (2, 1, 0, 8), (0, 2, 1, 16), (1, 0, 2, 19), (2, 1, 0, 4))
+_FINAL = ((2, 1, 14), (0, 2, 11), (1, 0, 25), (2, 1, 16), (0, 2, 4), (1, 0, 14), (2, 1, 24))
+
+
+def _rounds(state: tuple[int, int, int], rounds: tuple[tuple[int, ...], ...]) -> tuple[int, int, int]:
+    v = list(state)
+    for x, y, *rest in rounds:
+        if len(rest) == 2:  # a mix round
+            z, k = rest
+            v[x] = ((v[x] - v[y]) & _M) ^ _rot(v[y], k)
+            v[y] = (v[y] + v[z]) & _M
+        else:  # a final round
+            v[x] = ((v[x] ^ v[y]) - _rot(v[y], rest[0])) & _M
+    return v[0], v[1], v[2]
+
+
 def lookup3(data: bytes, initval: int = 0) -> int:
     """Bob Jenkins' lookup3 `hashlittle`, HDF5's metadata checksum (H5_checksum_lookup3)."""
     length = len(data)
@@ -30,18 +48,7 @@ def lookup3(data: bytes, initval: int = 0) -> int:
         a = (a + int.from_bytes(data[i : i + 4], "little")) & _M
         b = (b + int.from_bytes(data[i + 4 : i + 8], "little")) & _M
         c = (c + int.from_bytes(data[i + 8 : i + 12], "little")) & _M
-        a = (a - c) & _M ^ _rot(c, 4)
-        c = (c + b) & _M
-        b = (b - a) & _M ^ _rot(a, 6)
-        a = (a + c) & _M
-        c = (c - b) & _M ^ _rot(b, 8)
-        b = (b + a) & _M
-        a = (a - c) & _M ^ _rot(c, 16)
-        c = (c + b) & _M
-        b = (b - a) & _M ^ _rot(a, 19)
-        a = (a + c) & _M
-        c = (c - b) & _M ^ _rot(b, 4)
-        b = (b + a) & _M
+        a, b, c = _rounds((a, b, c), _MIX)
         length -= 12
         i += 12
     if length == 0:
@@ -50,11 +57,7 @@ def lookup3(data: bytes, initval: int = 0) -> int:
     a = (a + int.from_bytes(tail[0:4], "little")) & _M
     b = (b + int.from_bytes(tail[4:8], "little")) & _M
     c = (c + int.from_bytes(tail[8:12], "little")) & _M
-    for x, y, k in (("c", "b", 14), ("a", "c", 11), ("b", "a", 25), ("c", "b", 16), ("a", "c", 4),
-                    ("b", "a", 14), ("c", "b", 24)):  # fmt: skip
-        v = {"a": a, "b": b, "c": c}
-        v[x] = ((v[x] ^ v[y]) - _rot(v[y], k)) & _M
-        a, b, c = v["a"], v["b"], v["c"]
+    a, b, c = _rounds((a, b, c), _FINAL)
     return c
 
 
