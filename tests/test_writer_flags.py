@@ -48,3 +48,33 @@ def test_a_killed_swmr_file_opens_for_writing_once_its_flags_are_cleared(tmp_pat
     with h5py.File(path, "r") as f:
         assert f["x"][0] == 1.0
     assert not clear_writer_flags(path)
+
+
+def test_a_killed_training_is_closed_by_gkn_runs_close_and_then_sampled(tmp_path):
+    """The real CLI: a run killed mid-training refuses a sampling with the way out in one line;
+    `gkn runs close` marks it failed and clears the writer flags; then it samples, and closing a run
+    that is not left running is refused."""
+    from helpers.waiting import event_env, wait_until
+
+    run, log = tmp_path / "killed.h5", tmp_path / "events.log"
+    gkn = [sys.executable, "-m", "gkn_core.cli"]
+    train = [*gkn, "train", "gkn", "--preset", "1d", "--steps", "1000000", "--out", str(run), "-q"]
+    child = subprocess.Popen(train, env=event_env(log, every=10))
+    try:
+        checkpointed = lambda: log.exists() and "checkpoint" in log.read_text()  # noqa: E731
+        wait_until(checkpointed, "a checkpoint", alive=lambda: child.poll() is None)
+    finally:
+        child.kill()
+        child.wait()
+    sample = [*gkn, "sample", str(run), "--chains", "4", "--steps", "20", "-q"]
+    refused = subprocess.run(sample, capture_output=True, text=True, check=False)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert f"gkn runs close {run}" in refused.stderr
+    closed = subprocess.run([*gkn, "runs", "close", str(run)], capture_output=True, text=True, check=False)
+    assert closed.returncode == 0, closed.stderr
+    with h5py.File(run, "r") as f:  # plain h5py again
+        assert len(f["train/metrics/step"]) >= 1
+    sampled = subprocess.run(sample, capture_output=True, text=True, check=False)
+    assert sampled.returncode == 0 and "completed: sampling 0000" in sampled.stdout, sampled.stderr
+    again = subprocess.run([*gkn, "runs", "close", str(run)], capture_output=True, text=True, check=False)
+    assert again.returncode == 2 and "not left running" in again.stderr

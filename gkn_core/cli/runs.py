@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from gkn_core.cli.common import run_kind, stdout
+from gkn_core.errors import GKNError
 from gkn_core.families import family
 from gkn_core.gkn.config import NoiseLaw, StartLaw
 
@@ -78,6 +79,22 @@ def runs_check(run_path: Annotated[Path, typer.Argument(metavar="RUN.h5")]) -> N
         else ""
     )
     stdout.print(f"sound: {report.datasets} datasets checked ({report.checksummed} checksummed){note}")
+
+
+@runs_cli.command("close")
+def runs_close(run_path: Annotated[Path, typer.Argument(metavar="RUN.h5")]) -> None:
+    """Mark a run whose writer died (killed, crashed) as failed, so it can be sampled again; only
+    while no process is writing it."""
+    from gkn_core.runs.reader import open_run
+    from gkn_core.runs.recording import mark_failed
+
+    with open_run(run_path) as run:
+        status = run.status
+    if status != "running":
+        raise GKNError(f"{run_path} is {status}, not left running: nothing to close")
+    if not mark_failed(run_path, "its writer ended without closing the file (killed or crashed)"):
+        raise GKNError(f"cannot write {run_path}")
+    stdout.print(f"failed: {run_path} (marked closed; it keeps everything up to its last flush)")
 
 
 def export(

@@ -155,4 +155,3 @@ class RoomKeeper:
         if self._reserved_end:
             with contextlib.suppress(OSError):
                 os.truncate(self.path, self.path.stat().st_size)
-

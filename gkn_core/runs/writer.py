@@ -45,6 +45,7 @@ from gkn_core.runs.layout import (
     write_state,
 )
 from gkn_core.runs.reader import open_run
+from gkn_core.runs.writer_flags import refuse_if_marked_open
 
 DEFAULT_FLUSH_INTERVAL = 1.0  # seconds; the promise is at most 2
 
@@ -135,6 +136,7 @@ class RunWriter(RoomKeeper):
         path = Path(path)
         with open_run(path) as run:
             version = run.format_version
+        refuse_if_marked_open(path)
         try:
             side = side_copy(path)
         except OSError as exc:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from gkn_core.errors import RunFileError
+
 SIGNATURE = b"\x89HDF\r\n\x1a\n"
 FLAGS_AT = 11  # signature (8), version, size of offsets, size of lengths, then the flags
 _M = 0xFFFFFFFF
@@ -61,16 +63,35 @@ def lookup3(data: bytes, initval: int = 0) -> int:
     return c
 
 
+def _superblock(file: object) -> bytearray | None:
+    head = file.read(12)  # type: ignore[attr-defined]
+    if len(head) < 12 or head[:8] != SIGNATURE or head[8] not in (2, 3):
+        return None  # version 0/1 superblocks (format 1 run files) carry no such flags
+    return bytearray(head + file.read(4 * head[9]))  # type: ignore[attr-defined]
+
+
+def writer_flags_set(path: str | Path) -> bool:
+    """True when the file is marked open for writing: a live SWMR writer, or a dead one."""
+    with open(path, "rb") as file:
+        block = _superblock(file)
+    return block is not None and block[FLAGS_AT] != 0
+
+
+def refuse_if_marked_open(path: Path) -> None:
+    """RunFileError with one line when a run cannot be reopened for writing (a sampling added)."""
+    if writer_flags_set(path):
+        raise RunFileError(
+            f"{path} is still marked open for writing: if no process is writing it (its writer was "
+            f"killed), `gkn runs close {path}` marks it failed; then sample it"
+        )
+
+
 def clear_writer_flags(path: str | Path) -> bool:
     """Clear the superblock's file-consistency flags of a closed file (as `h5clear -s` does); True when
     there were flags to clear. Only for a file no process has open: its writer is dead."""
     with open(path, "r+b") as file:
-        head = file.read(12)
-        if len(head) < 12 or head[:8] != SIGNATURE or head[8] not in (2, 3):
-            return False  # version 0/1 superblocks (format 1 run files) carry no such flags
-        size = 12 + 4 * head[9]
-        block = bytearray(head + file.read(size - 12))
-        if block[FLAGS_AT] == 0:
+        block = _superblock(file)
+        if block is None or block[FLAGS_AT] == 0:
             return False
         block[FLAGS_AT] = 0
         file.seek(0)
