@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
@@ -17,7 +16,6 @@ from gkn_core.chaos.models import sample_visible
 from gkn_core.chaos.sessions import chaos_sampling_session, chaos_training_session
 from gkn_core.chaos.train import ChaosTrainingJob, load_chaos_dataset, seeded_chaos_model
 from gkn_core.class_score import class_score
-from gkn_core.cli import main
 from gkn_core.runs.reader import open_run
 
 CPU = torch.device("cpu")
@@ -129,27 +127,6 @@ def test_sampling_appends_samples_and_trajectories(trained_run, tmp_path):
         assert list(group["units"][()]) == [0, 1, 2, 3, 4, 64, 65, 66, 67, 68]
         # the last recorded visible state is the sample: phi(v(T))
         assert np.allclose(np.tanh(group["trajectories"][:, -1, :5]), group["samples"][:3, :5], atol=1e-6)
-
-
-@dataclass
-class Done:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-@pytest.fixture
-def gkn(capsys):
-    """Run the CLI in this process (as `gkn ARGS`), returning its exit code and output."""
-
-    def call(*args: str) -> Done:
-        capsys.readouterr()
-        with pytest.raises(SystemExit) as ended:
-            main(list(args))
-        out, err = capsys.readouterr()
-        return Done(int(ended.value.code or 0), out, err)
-
-    return call
 
 
 def test_cli_trains_samples_and_measures_exponents(gkn, tmp_path):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
@@ -23,7 +22,6 @@ from gkn_core.chaos.recordings import (
 )
 from gkn_core.chaos.runfile import load_chaos_model, recording_names
 from gkn_core.chaos.trajectories import TrajectoryJob, TrajectoryRecording, trajectory_settings
-from gkn_core.cli import main
 from gkn_core.errors import ConfigError, GKNError, RunFileError
 from gkn_core.runs.reader import open_run
 
@@ -201,25 +199,6 @@ def test_the_untrained_run_opens_and_holds_the_seeded_weights(untrained_run):
     assert step == 0
     for name, weight in fresh.weights().items():
         np.testing.assert_array_equal(model.weights()[name].numpy(), weight.numpy())
-
-
-@dataclass
-class Done:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-@pytest.fixture
-def gkn(capsys):
-    def call(*args: str) -> Done:
-        capsys.readouterr()
-        with pytest.raises(SystemExit) as ended:
-            main(list(args))
-        out, err = capsys.readouterr()
-        return Done(int(ended.value.code or 0), out, err)
-
-    return call
 
 
 def test_cli_shows_measures_and_exports_a_recording(gkn, untrained_run, recording, tmp_path):

@@ -3,8 +3,6 @@ recorded in /scores_vs_time/<nnnn>, printed, shown by `gkn runs show`; bad input
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import h5py
 import numpy as np
 import pytest
@@ -13,29 +11,9 @@ from gkn_core.chaos.config import chaos_preset_config
 from gkn_core.chaos.runfile import SCORE_TIME_NAMES, read_score_times
 from gkn_core.chaos.score_times import run_score_times
 from gkn_core.chaos.sessions import chaos_training_session
-from gkn_core.cli import main
 from gkn_core.gkn.config import preset_config
 from gkn_core.gkn.sessions import training_session
 from gkn_core.runs.reader import open_run
-
-
-@dataclass
-class Done:
-    code: int
-    stdout: str
-    stderr: str
-
-
-@pytest.fixture
-def gkn(capsys):
-    def call(*args: str) -> Done:
-        capsys.readouterr()
-        with pytest.raises(SystemExit) as ended:
-            main(list(args))
-        out, err = capsys.readouterr()
-        return Done(int(ended.value.code or 0), out, err)
-
-    return call
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +33,7 @@ def chaos_run(tmp_path_factory):
 
 def test_score_times_are_recorded_printed_and_shown(chaos_run, gkn):
     done = gkn("sample", str(chaos_run), "--score-times", "5,10,20,40", "--score-samples", "300", "-q")
-    assert done.code == 0, done.stderr
+    assert done.returncode == 0, done.stderr
     assert "20 (T)" in done.stdout and "best (training T = 20)" in done.stdout
     with h5py.File(chaos_run, "r") as f:  # plain h5py
         group = f["scores_vs_time/0000"]
@@ -71,7 +49,7 @@ def test_score_times_are_recorded_printed_and_shown(chaos_run, gkn):
         np.testing.assert_allclose(stored[name], again.scores[name], rtol=1e-12, equal_nan=True)
     assert np.isfinite(stored["class_score"]).all() and np.isfinite(stored["E2"]).all()
     shown = gkn("runs", "show", str(chaos_run))
-    assert shown.code == 0 and "scores against sampling time 0000: 300 chains" in shown.stdout
+    assert shown.returncode == 0 and "scores against sampling time 0000: 300 chains" in shown.stdout
     assert f"{stored['E2'][0]:.3g}" in shown.stdout and "20 (T)" in shown.stdout
     with open_run(chaos_run) as run:
         record = read_score_times(run)
@@ -100,7 +78,7 @@ def test_score_times_are_recorded_printed_and_shown(chaos_run, gkn):
 )
 def test_bad_score_times_get_one_line_and_exit_2(chaos_run, gkn, args, says):
     done = gkn("sample", str(chaos_run), *args, "-q")
-    assert done.code == 2 and says in done.stderr, done.stderr
+    assert done.returncode == 2 and says in done.stderr, done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
 
 
@@ -108,4 +86,4 @@ def test_score_times_refused_for_a_gkn_run(gkn, tmp_path):
     path = tmp_path / "1d.h5"
     list(training_session(preset_config("1d", {"train": {"steps": 5}}), path)[1])
     done = gkn("sample", str(path), "--score-times", "10,20", "-q")
-    assert done.code == 2 and "are for chaos runs" in done.stderr
+    assert done.returncode == 2 and "are for chaos runs" in done.stderr

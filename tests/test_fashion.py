@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import h5py
 import numpy as np
 import pytest
 
 from gkn_core.chaos.config import ChaosDataConfig, chaos_preset_config
-from gkn_core.cli import main
 from gkn_core.data import FASHION_SUBSET_PATH, NAMED_DATASETS, load_named_dataset
 from gkn_core.data.images import area_average
 from gkn_core.gkn.config import DataConfig
@@ -63,27 +61,6 @@ def test_both_families_accept_the_fashion_data_sets():
     assert chaos_preset_config("fashion8").data.source == "fashion8"
     paper = chaos_preset_config("paper-fashion")
     assert (paper.data.source, paper.model.Nh, paper.train.M) == ("fashion", 500, 500)
-
-
-@dataclass
-class Done:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-@pytest.fixture
-def gkn(capsys):
-    """Run the CLI in this process (as `gkn ARGS`): no second torch import per call."""
-
-    def call(*args: str) -> Done:
-        capsys.readouterr()
-        with pytest.raises(SystemExit) as ended:
-            main(list(args))
-        out, err = capsys.readouterr()
-        return Done(int(ended.value.code or 0), out, err)
-
-    return call
 
 
 def test_cli_trains_both_families_on_fashion(gkn, tmp_path):
