@@ -24,7 +24,7 @@ from app.animation import AnimationExport, AnimationOptions
 from app.compute import ProcessJobThread
 from app.host import ExportSpec, LabHost, ViewSpec
 from app.widgets import TransportButtons
-from app.worker import LIVE_DELIVERY_S, JobThread, Workers, compute_in_process
+from app.worker import LIVE_DELIVERY_S, TRAIN_DELIVERY_S, JobThread, Workers, compute_in_process
 from gkn_core.errors import GKNError
 from gkn_core.job import Job
 
@@ -149,6 +149,30 @@ class Lab(QObject):
         thread = self.workers.job(job, snapshots)
         thread.worker.deliver_every = deliver_every
         return self._start(slot, thread, deliver)
+
+    def launch_training(
+        self,
+        start: tuple[Callable[..., Any], tuple],
+        job: Job | None,
+        snapshots: Iterator | None,
+        deliver: Callable[[list], None],
+        known: dict[str, Any],
+        run_file: Path,
+        paused: bool,
+    ) -> None:
+        """A training into `train_thread`: made and run by the compute process (`job` None: `start`
+        makes it there), or the `job` made here run in a thread. Training snapshots come ten times a
+        second (TRAIN_DELIVERY_S): each delivery the GUI thread handles is time taken from training."""
+        if job is None:
+            device_label = lambda info: self.host.set_device_label(info["device"])  # noqa: E731
+            self.launch_remote(
+                "train_thread", start, deliver, TRAIN_DELIVERY_S, known, run_file, paused, device_label
+            )
+            return
+        self.host.set_device_label(str(job.device))
+        if paused:
+            job.pause()
+        self.launch("train_thread", job, snapshots, deliver, TRAIN_DELIVERY_S)
 
     def launch_remote(
         self,

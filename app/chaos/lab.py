@@ -20,7 +20,6 @@ from app.chaos.training_state import ChaosTrainState
 from app.compute_jobs import DataShape, model_copy
 from app.host import ExportSpec, LabHost
 from app.lab import Lab
-from app.worker import TRAIN_DELIVERY_S
 from gkn_core.chaos.analysis import LyapunovAnalysisJob, LyapunovSettings
 from gkn_core.chaos.config import ChaosConfig, ChaosDataConfig
 from gkn_core.chaos.models import ChaoticRNN, build_chaos_model
@@ -130,19 +129,9 @@ class ChaosLab(Lab):
         self.label_run(path.name)
         self.job_started("chaos training", path)
         self.dynamics_stale = True  # the Dynamics and Lyapunov views now study this run's network
-        # The training view draws at most 4 times a second: 10 deliveries a second are plenty, and
-        # each one the GUI thread handles is time the GIL is away from the training loop.
-        if job is None:
-            self.launch_remote(
-                "train_thread", (compute_jobs.chaos_training, (config, path)), self.train_state.add,
-                TRAIN_DELIVERY_S, {"config": config, "dataset": shape}, path, paused,
-                lambda info: self.host.set_device_label(info["device"]),
-            )  # fmt: skip
-        else:
-            self.host.set_device_label(str(job.device))
-            if paused:
-                job.pause()
-            self.launch("train_thread", job, snapshots, self.train_state.add, TRAIN_DELIVERY_S)
+        start = (compute_jobs.chaos_training, (config, path))
+        known = {"config": config, "dataset": shape}
+        self.launch_training(start, job, snapshots, self.train_state.add, known, path, paused)
         self.controls.train_buttons.show_running(not paused)
         self.host.remember_run(path)
         return True

@@ -160,17 +160,9 @@ class GknLab(Lab):
         self.state = self._state_for(dataset)
         self.label_run(path.name)
         self.job_started("training", path)
-        if job is None:  # the compute process makes the job and writes the run
-            self.launch_remote(
-                "train_thread", (compute_jobs.gkn_training, (config, path)), self._on_delivered,
-                TRAIN_DELIVERY_S, {"config": config, "dataset": dataset}, path, paused,
-                lambda info: self.host.set_device_label(info["device"]),
-            )  # fmt: skip
-        else:
-            self.host.set_device_label(str(job.device))
-            if paused:
-                job.pause()
-            self.launch("train_thread", job, snapshots, self._on_delivered, TRAIN_DELIVERY_S)
+        start = (compute_jobs.gkn_training, (config, path))  # job None: the compute process makes it
+        known = {"config": config, "dataset": dataset}
+        self.launch_training(start, job, snapshots, self._on_delivered, known, path, paused)
         self._on_steps_per_frame(self.controls.steps_per_frame.value())
         self.controls.train_buttons.show_running(not paused)
         self.host.remember_run(path)
