@@ -114,7 +114,12 @@ def class_probabilities(images: np.ndarray, classifier: str, value_range: str = 
 
 def score_with(images: np.ndarray, classifier: str, value_range: str = "unit", name: str = "") -> ClassScore:
     """Score images (n, H*W) or (n, H, W) with a named classifier asset (e.g. to cross-check data sets)."""
-    p = class_probabilities(images, classifier, value_range)
+    name = name or ("item score" if classifier.startswith("item") else "digit score")
+    return _score(class_probabilities(images, classifier, value_range), name)
+
+
+def _score(p: np.ndarray, name: str) -> ClassScore:
+    """The score of a set of images from their class probabilities (n, 11)."""
     winner = p.argmax(axis=1)
     confident = (winner != REJECT) & (p.max(axis=1) > CONFIDENCE)
     histogram = np.bincount(winner[confident], minlength=10)[:10]
@@ -125,7 +130,7 @@ def score_with(images: np.ndarray, classifier: str, value_range: str = "unit", n
         entropy = float(-(q * np.log(q)).sum())
     n = len(p)
     return ClassScore(
-        name=name or ("item score" if classifier.startswith("item") else "digit score"),
+        name=name,
         fraction=float(confident.mean()) if n else 0.0,
         entropy=entropy,
         histogram=histogram,
@@ -137,12 +142,24 @@ def score_with(images: np.ndarray, classifier: str, value_range: str = "unit", n
 def class_score(images: np.ndarray, dataset_name: str | None, value_range: str = "unit") -> ClassScore:
     """The class score of images generated from the data set `dataset_name` (a run's data source:
     "digits8", "mnist", "fashion", "fashion8"); for any other data NaN with the reason."""
+    return class_scores(np.asarray(images)[None], dataset_name, value_range)[0]
+
+
+def class_scores(sets: np.ndarray, dataset_name: str | None, value_range: str = "unit") -> list[ClassScore]:
+    """`class_score` of each of G sets of n images (G, n, D), with one classifier pass over all of
+    them (a sampling scores a block of generations at once: one matrix product, not G small ones)."""
+    sets = np.asarray(sets)
     reason = no_score_reason(dataset_name)
     if reason:
         nan = float("nan")
-        return ClassScore(NO_SCORE, nan, nan, np.zeros(10, dtype=np.int64), nan, len(images), reason)
+        return [
+            ClassScore(NO_SCORE, nan, nan, np.zeros(10, dtype=np.int64), nan, sets.shape[1], reason)
+            for _ in range(len(sets))
+        ]
     classifier, name = CLASS_SCORES[dataset_name]  # type: ignore[index]
-    return score_with(images, classifier, value_range, name)
+    g, n = sets.shape[:2]
+    p = class_probabilities(sets.reshape(g * n, int(np.prod(sets.shape[2:]))), classifier, value_range).reshape(g, n, -1)
+    return [_score(rows, name) for rows in p]
 
 
 def make_noise(

@@ -155,13 +155,16 @@ class Job(ABC, Generic[SnapshotT]):
     # -- driving ---------------------------------------------------------------------------------
     def step(self) -> SnapshotT:
         """Advance exactly one step, ignoring pause (the app's Step button)."""
+        return self._run_step(self._advance)  # type: ignore[return-value]  # _advance gives one
+
+    def _run_step(self, advance: Callable[[], SnapshotT | None]) -> SnapshotT | None:
         if self.steps_done >= self.total_steps:
             raise RuntimeError("the job has already done all its steps")
         if self._started_at is None:
             self._started_at = time.perf_counter()
         self._state = JobState.RUNNING
         try:
-            snapshot = self._advance()
+            snapshot = advance()
         except StepInterrupted:
             self._state = JobState.STOPPED
             raise
@@ -181,21 +184,51 @@ class Job(ABC, Generic[SnapshotT]):
         return snapshot
 
     def __iter__(self) -> Iterator[SnapshotT]:
-        """Run to the end or to a stop, yielding one snapshot per step and waiting while paused."""
+        """Run to the end or to a stop, yielding one snapshot per step and waiting while paused.
+        A job that describes its steps in blocks (`_advance_deferred`) yields them a block at a time,
+        and always before it waits, stops or ends."""
         while self.steps_done < self.total_steps:
             with self._control:
-                while self._paused and not self._single_steps and not self._stop_requested:
-                    self._control.wait()
-                if self._stop_requested:
-                    self._state = JobState.STOPPED
-                    return
-                if self._paused:
-                    self._single_steps -= 1
+                hold = self._stop_requested or (self._paused and not self._single_steps)
+                if not (hold and self._has_deferred()):
+                    while self._paused and not self._single_steps and not self._stop_requested:
+                        self._control.wait()
+                    if self._stop_requested:
+                        self._state = JobState.STOPPED
+                        return
+                    single = self._paused
+                    if single:
+                        self._single_steps -= 1
+            if hold and self._has_deferred():
+                yield from self._settle()  # the snapshots of the steps done go out before waiting
+                continue
             try:
-                snapshot = self.step()
+                snapshot = self._run_step(self._advance if single else self._advance_deferred)
             except StepInterrupted:  # a stop asked mid-step: end at the boundary before it
+                yield from self._settle()
                 return
-            yield snapshot
+            if snapshot is not None:
+                yield snapshot
+            elif self._deferred_due():
+                yield from self._settle()
+        yield from self._settle()
+
+    # -- blocks of steps: a job that computes its snapshots several steps at a time overrides these
+    def _advance_deferred(self) -> SnapshotT | None:
+        """One step whose snapshot may come later, from `_settle` (None); by default it comes now."""
+        return self._advance()
+
+    def _has_deferred(self) -> bool:
+        """Steps done whose snapshots `_settle` has not given yet."""
+        return False
+
+    def _deferred_due(self) -> bool:
+        """Whether the deferred snapshots should go out now (a full block, or it waited long enough)."""
+        return True
+
+    def _settle(self) -> list[SnapshotT]:
+        """The snapshots of the deferred steps, in step order."""
+        return []
 
     @abstractmethod
     def _advance(self) -> SnapshotT:

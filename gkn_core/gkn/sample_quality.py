@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gkn_core.class_score import ClassScore, class_score
+from gkn_core.class_score import ClassScore, class_score, class_scores
 
 N_CLASSES = 10
 # The rows the digit classifier held out (scripts/train_digit_classifier.py: the first `held_out`
@@ -92,18 +92,19 @@ def held_out_images(dataset_name: str, images: np.ndarray) -> np.ndarray:
     return images[order[:n_held]]
 
 
-GenerationScorer = Callable[[np.ndarray], ClassScore]
+GenerationScorer = Callable[[np.ndarray], list[ClassScore]]
 
 
 def generation_scorer(
     dataset_name: str, value_range: str, image_shape: tuple[int, int] | None
 ) -> GenerationScorer | None:
-    """What the sampling job scores each generation's states (n_chains, D) with: the data set's class
-    score (NaN with the reason for images without a classifier); None for data that are not images."""
+    """What the sampling job scores generations with: states (G, n_chains, D) -> the class score of
+    each of the G generations (NaN with the reason for images without a classifier); None for data
+    that are not images."""
     if image_shape is None:
         return None
 
-    def score(states: np.ndarray) -> ClassScore:
-        return class_score(states, dataset_name, value_range)
+    def score(generations: np.ndarray) -> list[ClassScore]:
+        return class_scores(generations, dataset_name, value_range)
 
     return score
