@@ -123,16 +123,11 @@ def _score(p: np.ndarray, name: str) -> ClassScore:
     winner = p.argmax(axis=1)
     confident = (winner != REJECT) & (p.max(axis=1) > CONFIDENCE)
     histogram = np.bincount(winner[confident], minlength=10)[:10]
-    total = histogram.sum()
-    entropy = 0.0
-    if total:
-        q = histogram[histogram > 0] / total
-        entropy = float(-(q * np.log(q)).sum())
     n = len(p)
     return ClassScore(
         name=name,
         fraction=float(confident.mean()) if n else 0.0,
-        entropy=entropy,
+        entropy=histogram_entropy(histogram),
         histogram=histogram,
         reject=float((winner == REJECT).mean()) if n else 0.0,
         n=n,
@@ -158,8 +153,35 @@ def class_scores(sets: np.ndarray, dataset_name: str | None, value_range: str = 
         ]
     classifier, name = CLASS_SCORES[dataset_name]  # type: ignore[index]
     g, n = sets.shape[:2]
-    p = class_probabilities(sets.reshape(g * n, int(np.prod(sets.shape[2:]))), classifier, value_range).reshape(g, n, -1)
-    return [_score(rows, name) for rows in p]
+    flat = sets.reshape(g * n, int(np.prod(sets.shape[2:])))
+    p = class_probabilities(flat, classifier, value_range)
+    if g == 1:
+        return [_score(p, name)]
+    # _score's numbers for every set at once: counts of 0/1 over n divided by n are what their means
+    # are; the entropy is a function of the histogram alone, computed once per distinct histogram.
+    winner = p.argmax(axis=1)
+    confident = (winner != REJECT) & (p.max(axis=1) > CONFIDENCE)
+    sets_of = np.repeat(np.arange(g), n)
+    histograms = np.bincount(sets_of[confident] * 10 + winner[confident], minlength=g * 10).reshape(g, 10)
+    fraction = (confident.reshape(g, n).sum(axis=1) / n).tolist() if n else [0.0] * g
+    reject = ((winner == REJECT).reshape(g, n).sum(axis=1) / n).tolist() if n else [0.0] * g
+    entropies: dict[bytes, float] = {}
+    scores = []
+    for i, histogram in enumerate(histograms):
+        key = histogram.tobytes()
+        if key not in entropies:
+            entropies[key] = histogram_entropy(histogram)
+        scores.append(ClassScore(name, fraction[i], entropies[key], histogram, reject[i], n))
+    return scores
+
+
+def histogram_entropy(histogram: np.ndarray) -> float:
+    """Entropy (nats) of a class histogram (counts)."""
+    total = histogram.sum()
+    if not total:
+        return 0.0
+    q = histogram[histogram > 0] / total
+    return float(-(q * np.log(q)).sum())
 
 
 def make_noise(

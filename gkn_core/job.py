@@ -8,6 +8,7 @@ changing, so a GUI thread can keep it as long as it likes.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import threading
 import time
@@ -186,41 +187,49 @@ class Job(ABC, Generic[SnapshotT]):
     def __iter__(self) -> Iterator[SnapshotT]:
         """Run to the end or to a stop, yielding one snapshot per step and waiting while paused.
         A job that describes its steps in blocks (`_advance_deferred`) yields them a block at a time,
-        and always before it waits, stops or ends."""
+        always before it waits, stops or ends."""
         while self.steps_done < self.total_steps:
             with self._control:
-                hold = self._stop_requested or (self._paused and not self._single_steps)
-                if not (hold and self._has_deferred()):
-                    while self._paused and not self._single_steps and not self._stop_requested:
-                        self._control.wait()
-                    if self._stop_requested:
-                        self._state = JobState.STOPPED
-                        return
-                    single = self._paused
-                    if single:
-                        self._single_steps -= 1
-            if hold and self._has_deferred():
-                yield from self._settle()  # the snapshots of the steps done go out before waiting
-                continue
+                while self._paused and not self._single_steps and not self._stop_requested:
+                    self._control.wait()
+                if self._stop_requested:
+                    self._state = JobState.STOPPED
+                    return
+                single = self._paused
+                if single:
+                    self._single_steps -= 1
             try:
-                snapshot = self._run_step(self._advance if single else self._advance_deferred)
+                snapshots = [self._run_step(self._advance)] if single else self._run_block()
             except StepInterrupted:  # a stop asked mid-step: end at the boundary before it
                 yield from self._settle()
                 return
-            if snapshot is not None:
-                yield snapshot
-            elif self._deferred_due():
-                yield from self._settle()
-        yield from self._settle()
+            yield from snapshots  # type: ignore[misc]
+
+    def _run_block(self) -> list[SnapshotT]:
+        """Steps until their snapshots are due (at once, unless the job defers them), a pause or a
+        stop is asked, or the last step is done; then their snapshots. The flags are read without
+        the lock between steps: a pause or stop seen one step late is still seen."""
+        with self._deferred_context():
+            while True:
+                snapshot = self._run_step(self._advance_deferred)
+                if snapshot is not None:
+                    return [snapshot]
+                if (
+                    self._deferred_due()
+                    or self._stop_requested
+                    or self._paused
+                    or self.steps_done >= self.total_steps
+                ):
+                    return self._settle()
 
     # -- blocks of steps: a job that computes its snapshots several steps at a time overrides these
     def _advance_deferred(self) -> SnapshotT | None:
         """One step whose snapshot may come later, from `_settle` (None); by default it comes now."""
         return self._advance()
 
-    def _has_deferred(self) -> bool:
-        """Steps done whose snapshots `_settle` has not given yet."""
-        return False
+    def _deferred_context(self) -> contextlib.AbstractContextManager:
+        """Entered around a run of deferred steps (the sampling job's torch.inference_mode)."""
+        return contextlib.nullcontext()
 
     def _deferred_due(self) -> bool:
         """Whether the deferred snapshots should go out now (a full block, or it waited long enough)."""

@@ -191,6 +191,7 @@ class GknRunWriter(RunWriter):
         self._block_fill = 0  # columns filled
         self._pending_manifolds: list[tuple[int, Manifold1D | Manifold2D]] = []
         self._quality: str | None = None  # the open sampling's quality group, if it scores generations
+        self._written_block: object = None  # the sampling job's block whose steps are queued already
 
     def _create_datasets(self, config: BaseModel, dataset: Dataset) -> None:
         self._create_series("train/metrics", TRAIN_SERIES)
@@ -329,17 +330,38 @@ class GknRunWriter(RunWriter):
             self._queue_row(where, name, value)
 
     def write_sample_snapshot(self, snapshot: SampleSnapshot) -> None:
+        """The job describes its steps in blocks: the whole block is queued at its first snapshot."""
+        block = snapshot.block
+        if block is not None and block is not self._written_block:
+            self._written_block = block
+            self._queue_sample_steps(block.first, block.states, block.movement, block.data_distance, block.quality)
+
+    def _queue_sample_steps(
+        self, first: int, states: np.ndarray, movement: list, distance: list, quality: list | None
+    ) -> None:
+        """Steps first .. first + k - 1 (states (k, n_chains, d)): rows queued, states copied into the
+        block in memory, which is written whenever it fills (a flush: memory stays bounded)."""
         metrics = f"{self._sampling.name}/metrics"
-        if snapshot.quality is not None and self._quality is not None:
-            self._queue_quality(self._quality, snapshot.step, snapshot.quality)
-        self._block[:, self._block_fill] = snapshot.states
-        self._block_fill += 1
-        for name in SAMPLE_SERIES:
-            self._queue_row(metrics, name, getattr(snapshot, name))
-        if self._block_fill == self._block.shape[1]:
-            self.flush()  # a full block: written now (a flush is a safe moment), memory stays bounded
-        else:
-            self.maybe_flush()
+        rows = [self._pending_rows.setdefault((metrics, name), []) for name in SAMPLE_SERIES]
+        done = 0
+        while done < len(states):
+            # As many steps as the block in memory holds: their rows go with their states, so that a
+            # flush never writes the metrics (the steps saved) of states it does not write.
+            room = min(self._block.shape[1] - self._block_fill, len(states) - done)
+            part = slice(done, done + room)
+            self._block[:, self._block_fill : self._block_fill + room] = states[part].swapaxes(0, 1)
+            self._block_fill += room
+            steps = range(first + done, first + done + room)
+            for series, values in zip(rows, (steps, movement[part], distance[part]), strict=True):
+                series.extend(values)
+            if quality is not None and self._quality is not None:
+                for step, score in zip(steps, quality[part], strict=True):
+                    self._queue_quality(self._quality, step, score)
+            done += room
+            if self._block_fill == self._block.shape[1]:
+                self.flush()
+                rows = [self._pending_rows.setdefault((metrics, name), []) for name in SAMPLE_SERIES]
+        self.maybe_flush()
 
     def end_sampling(self, status: str, reason: str = "") -> None:
         """Write the last chain states and the samples (the last state of every chain), then the

@@ -1,20 +1,28 @@
 """Kaleidoscopic sampling: iterate the frozen network on noise, with a little noise each step.
 
 Each step: x <- f(x); record x; x <- clamp(x + sigma * noise, low, high). The noise is zero-mean
-(the reference code's 'uniform' noise was always positive, a defect we do not copy). The job keeps
-only what the next step needs (the states now, the starts): every state recorded is in its snapshot,
-and the run writer stores them in the run file block by block, so memory is bounded whatever the number
-of steps (issue #17.5). `collect_chains` keeps them all in memory, for the callers that want that.
+(the reference code's 'uniform' noise was always positive, a defect we do not copy). A step does only
+that arithmetic and keeps its two tensors; the snapshots of a block of steps (about 1 MB of states, or
+0.1 s) are made together (`_settle`): the movement, the distance to the data and the class scores of
+the whole block in a few batched products, giving the numbers one step at a time would. Each block's
+states are one read-only array (`SampleBlock`), the rows of which the snapshots hold; the run writer
+stores a block at once. The job keeps only the block in progress and the states now, so memory is
+bounded whatever the number of steps (issue #17.5). `collect_chains` keeps them all in memory, for the
+callers that want that.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
+from threadpoolctl import ThreadpoolController
 from torch import nn
 
 from gkn_core.class_score import ClassScore
@@ -28,6 +36,28 @@ BLOCK_BYTES = 1 << 20  # the states of the steps described together (one batch o
 BLOCK_SECONDS = 0.1  # ... or the steps of this long, so a reader gets snapshots 10 times a second
 
 
+@functools.cache
+def _blas() -> ThreadpoolController:
+    return ThreadpoolController()
+
+
+def blas_threads(count: int) -> Any:
+    """numpy's BLAS (the class scores' products) on at most the threads torch has: its own pool,
+    left to itself, spins on every core after each product and slows the sampling beside it."""
+    return _blas().limit(limits=count, user_api="blas")
+
+
+@dataclass(frozen=True, eq=False)
+class SampleBlock:
+    """The steps first .. first + k - 1, described together."""
+
+    first: int
+    states: np.ndarray  # (k, n_chains, d), read-only
+    movement: list[float]
+    data_distance: list[float]
+    quality: list[ClassScore] | None  # None: nothing scored (data that are not images)
+
+
 @dataclass(frozen=True)
 class SampleSnapshot:
     step: int  # 1..total_steps; the states are chains[:, step]
@@ -38,6 +68,27 @@ class SampleSnapshot:
     burned_in: bool  # the states count as samples (step > burn_in)
     elapsed: float
     quality: ClassScore | None = None  # class score of these states (image data only)
+    # The block this step was described in (the run writer stores a block at once); not pickled:
+    # a snapshot sent elsewhere carries its own states only.
+    block: SampleBlock | None = field(default=None, repr=False, compare=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "block": None}
+
+
+def padded_reference(reference: torch.Tensor) -> torch.Tensor:
+    """(m, d + 2): the data rows as torch.cdist's matrix product takes them, [y, 1, |y|^2]."""
+    norms = reference.pow(2).sum(-1, keepdim=True)
+    return torch.cat([reference, torch.ones_like(norms), norms], -1)
+
+
+def nearest_distance(states: torch.Tensor, padded: torch.Tensor) -> torch.Tensor:
+    """(N,) the distance of each state (N, d) to its nearest data row (padded_reference), as torch.cdist (matrix-product
+    mode) computes it: [-2x, |x|^2, 1] @ [y, 1, |y|^2]^T, clamped at 0, square root. The square root
+    and the clamp are monotonic, so they are taken of the nearest only (the same number, cheaper)."""
+    norms = states.pow(2).sum(-1, keepdim=True)
+    squared = torch.cat([states.mul(-2), norms, torch.ones_like(norms)], -1).matmul(padded.mT)
+    return squared.amin(dim=1).clamp_min_(0).sqrt_()
 
 
 def draw_starts(
@@ -96,6 +147,8 @@ class KaleidoscopeSamplingJob(Job[SampleSnapshot]):
         self._outputs: list[torch.Tensor] = []  # f(x) of each step of the block
         self._times: list[float] = []  # when each step of the block ended (perf_counter)
         self._block_started = 0.0
+        if self.reference is not None:
+            self._reference_padded = padded_reference(self.reference)
 
     @property
     def starts(self) -> np.ndarray:
@@ -113,35 +166,36 @@ class KaleidoscopeSamplingJob(Job[SampleSnapshot]):
 
     def _data_distances(self, states: torch.Tensor) -> torch.Tensor:
         """(k,): for each of k generations (k, n, d), the mean over chains of the RMS distance to the
-        nearest data row."""
+        nearest data row: torch.cdist's numbers, with the square root taken of the nearest only."""
         k, n, d = states.shape
-        # cdist's own choice for one generation (matrix products beyond 25 rows), so that a block
-        # gives the numbers one generation at a time would.
-        mode = "use_mm_for_euclid_dist" if max(n, len(self.reference)) > 25 else "donot_use_mm_for_euclid_dist"
-        nearest = torch.cdist(states.reshape(k * n, d), self.reference, compute_mode=mode).amin(dim=1)
+        flat = states.reshape(k * n, d)
+        if max(n, len(self.reference)) > 25:  # where cdist computes with one matrix product
+            nearest = nearest_distance(flat, self._reference_padded)
+        else:
+            nearest = torch.cdist(flat, self.reference, compute_mode="donot_use_mm_for_euclid_dist").amin(dim=1)
         return (nearest.reshape(k, n) / self.dim**0.5).mean(dim=1)
 
     def _advance(self) -> SampleSnapshot:
-        self._advance_deferred()
+        with self._deferred_context():
+            self._advance_deferred()
         return self._settle()[-1]
 
+    def _deferred_context(self) -> contextlib.AbstractContextManager:
+        return torch.inference_mode()
+
     def _advance_deferred(self) -> None:
+        """f, the noise and the clamp: what a bare loop does, keeping x and f(x) for `_settle`."""
         if not self._outputs:
             self._block_started = time.perf_counter()
-        with torch.inference_mode():
-            x = self.x
-            fx = self.model(x)
-            if self.settings.noise > 0:
-                moved = fx + self.settings.noise * self._zero_mean_noise(fx.shape)
-                self.x = moved.clamp_(self.low, self.high)
-            else:
-                self.x = fx.clamp(self.low, self.high)
+        x = self.x
+        fx = self.model(x)
+        if self.settings.noise > 0:
+            self.x = (fx + self.settings.noise * self._zero_mean_noise(fx.shape)).clamp_(self.low, self.high)
+        else:
+            self.x = fx.clamp(self.low, self.high)
         self._inputs.append(x)
         self._outputs.append(fx)
         self._times.append(time.perf_counter())
-
-    def _has_deferred(self) -> bool:
-        return bool(self._outputs)
 
     def _deferred_due(self) -> bool:
         return len(self._outputs) >= self._block_steps or (
@@ -149,8 +203,7 @@ class KaleidoscopeSamplingJob(Job[SampleSnapshot]):
         )
 
     def _settle(self) -> list[SampleSnapshot]:
-        """The snapshots of the steps kept: their movement, data distance and class score computed
-        for the whole block at once (the same numbers, one generation at a time)."""
+        """The snapshots of the steps kept, their metrics computed for the whole block at once."""
         if not self._outputs:
             return []
         k = len(self._outputs)
@@ -163,18 +216,23 @@ class KaleidoscopeSamplingJob(Job[SampleSnapshot]):
                 distance = self._data_distances(outputs).tolist()
             states = outputs.cpu().numpy()
         states.flags.writeable = False  # a new array every block: the snapshots' states are its rows
-        quality = [None] * k if self.scorer is None else self.scorer(states)
-        started = self._started_at or 0.0
+        quality = None
+        if self.scorer is not None:
+            with blas_threads(torch.get_num_threads()):
+                quality = self.scorer(states)
+        block = SampleBlock(first, states, movement, distance, quality)
+        started, burn_in, total, times = self._started_at or 0.0, self.settings.burn_in, self.total_steps, self._times
         snapshots = [
             SampleSnapshot(
                 first + i,
-                self.total_steps,
+                total,
                 states[i],
                 movement[i],
                 distance[i],
-                first + i > self.settings.burn_in,
-                self._times[i] - started,
-                quality[i],
+                first + i > burn_in,
+                times[i] - started,
+                None if quality is None else quality[i],
+                block,
             )
             for i in range(k)
         ]
