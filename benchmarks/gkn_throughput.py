@@ -19,6 +19,7 @@ and threads:
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import tempfile
 import time
@@ -196,8 +197,8 @@ def main() -> None:
             dataset = load_dataset(config.data, config.seed)
             path = Path(folder) / f"{name}.h5"
             bare_s, recorded_s = interleaved(
-                lambda: bare_training(config, dataset, device, steps),
-                lambda: recorded_training(config, path),
+                functools.partial(bare_training, config, dataset, device, steps),
+                functools.partial(recorded_training, config, path),
                 rounds,
             )
             bare, recorded = rate(steps, bare_s), rate(steps, recorded_s)

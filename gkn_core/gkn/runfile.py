@@ -324,7 +324,9 @@ class GknRunWriter(RunWriter):
         block = snapshot.block
         if block is not None and block is not self._written_block:
             self._written_block = block
-            self._queue_sample_steps(block.first, block.states, block.movement, block.data_distance, block.quality)
+            self._queue_sample_steps(
+                block.first, block.states, block.movement, block.data_distance, block.quality
+            )
 
     def _queue_sample_steps(
         self, first: int, states: np.ndarray, movement: list, distance: list, quality: list | None
@@ -332,7 +334,6 @@ class GknRunWriter(RunWriter):
         """Steps first .. first + k - 1 (states (k, n_chains, d)): rows queued, states copied into the
         block in memory, which is written whenever it fills (a flush: memory stays bounded)."""
         metrics = f"{self._sampling.name}/metrics"
-        rows = [self._pending_rows.setdefault((metrics, name), []) for name in SAMPLE_SERIES]
         done = 0
         while done < len(states):
             # As many steps as the block in memory holds: their rows go with their states, so that a
@@ -342,15 +343,14 @@ class GknRunWriter(RunWriter):
             self._block[:, self._block_fill : self._block_fill + room] = states[part].swapaxes(0, 1)
             self._block_fill += room
             steps = range(first + done, first + done + room)
-            for series, values in zip(rows, (steps, movement[part], distance[part]), strict=True):
-                series.extend(values)
+            for name, values in zip(SAMPLE_SERIES, (steps, movement[part], distance[part]), strict=True):
+                self._queue_rows(metrics, name, values)
             if quality is not None and self._quality is not None:
                 for step, score in zip(steps, quality[part], strict=True):
                     self._queue_quality(self._quality, step, score)
             done += room
             if self._block_fill == self._block.shape[1]:
                 self.flush()
-                rows = [self._pending_rows.setdefault((metrics, name), []) for name in SAMPLE_SERIES]
         self.maybe_flush()
 
     def end_sampling(self, status: str, reason: str = "") -> None:

@@ -32,7 +32,7 @@ from gkn_core.gkn.sample_quality import GenerationScorer
 from gkn_core.job import Job, ensure_memory, frozen_array
 
 REFERENCE_ROWS = 512  # data rows kept to measure how close samples are to the data (cost: one cdist)
-BLOCK_BYTES = 1 << 20  # the states of the steps described together (one batch of metrics) ...
+BLOCK_BYTES = 1 << 19  # the states of the steps described together (one batch of metrics) ...
 BLOCK_SECONDS = 0.1  # ... or the steps of this long, so a reader gets snapshots 10 times a second
 
 
@@ -83,9 +83,9 @@ def padded_reference(reference: torch.Tensor) -> torch.Tensor:
 
 
 def nearest_distance(states: torch.Tensor, padded: torch.Tensor) -> torch.Tensor:
-    """(N,) the distance of each state (N, d) to its nearest data row (padded_reference), as torch.cdist (matrix-product
-    mode) computes it: [-2x, |x|^2, 1] @ [y, 1, |y|^2]^T, clamped at 0, square root. The square root
-    and the clamp are monotonic, so they are taken of the nearest only (the same number, cheaper)."""
+    """(N,) the distance of each state (N, d) to its nearest data row (padded_reference), as
+    torch.cdist (matrix-product mode) computes it: [-2x, |x|^2, 1] @ [y, 1, |y|^2]^T, clamped at 0,
+    square root. The root and the clamp are monotonic: taken of the nearest only, the same number."""
     norms = states.pow(2).sum(-1, keepdim=True)
     squared = torch.cat([states.mul(-2), norms, torch.ones_like(norms)], -1).matmul(padded.mT)
     return squared.amin(dim=1).clamp_min_(0).sqrt_()
@@ -147,6 +147,10 @@ class KaleidoscopeSamplingJob(Job[SampleSnapshot]):
         self._outputs: list[torch.Tensor] = []  # f(x) of each step of the block
         self._times: list[float] = []  # when each step of the block ended (perf_counter)
         self._block_started = 0.0
+        # The first block is one step, each next one twice as long up to the full block: the first
+        # snapshot comes at once, and the job computes ahead of what its reader has seen by at most
+        # the block it is on (a generator: nothing is computed while the reader holds a snapshot).
+        self._block_target = 1
         if self.reference is not None:
             self._reference_padded = padded_reference(self.reference)
 
@@ -172,7 +176,9 @@ class KaleidoscopeSamplingJob(Job[SampleSnapshot]):
         if max(n, len(self.reference)) > 25:  # where cdist computes with one matrix product
             nearest = nearest_distance(flat, self._reference_padded)
         else:
-            nearest = torch.cdist(flat, self.reference, compute_mode="donot_use_mm_for_euclid_dist").amin(dim=1)
+            nearest = torch.cdist(flat, self.reference, compute_mode="donot_use_mm_for_euclid_dist").amin(
+                dim=1
+            )
         return (nearest.reshape(k, n) / self.dim**0.5).mean(dim=1)
 
     def _advance(self) -> SampleSnapshot:
@@ -198,7 +204,7 @@ class KaleidoscopeSamplingJob(Job[SampleSnapshot]):
         self._times.append(time.perf_counter())
 
     def _deferred_due(self) -> bool:
-        return len(self._outputs) >= self._block_steps or (
+        return len(self._outputs) >= self._block_target or (
             time.perf_counter() - self._block_started >= BLOCK_SECONDS
         )
 
@@ -221,7 +227,12 @@ class KaleidoscopeSamplingJob(Job[SampleSnapshot]):
             with blas_threads(torch.get_num_threads()):
                 quality = self.scorer(states)
         block = SampleBlock(first, states, movement, distance, quality)
-        started, burn_in, total, times = self._started_at or 0.0, self.settings.burn_in, self.total_steps, self._times
+        started, burn_in, total, times = (
+            self._started_at or 0.0,
+            self.settings.burn_in,
+            self.total_steps,
+            self._times,
+        )
         snapshots = [
             SampleSnapshot(
                 first + i,
@@ -238,6 +249,7 @@ class KaleidoscopeSamplingJob(Job[SampleSnapshot]):
         ]
         self._last = states[-1]
         self._inputs, self._outputs, self._times = [], [], []
+        self._block_target = min(2 * self._block_target, self._block_steps)
         return snapshots
 
     def _zero_mean_noise(self, shape: torch.Size) -> torch.Tensor:

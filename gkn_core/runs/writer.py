@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Self
 
@@ -54,8 +54,8 @@ def utc_now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-# Files HDF5 failed to close (a write error in their last flush): kept referenced, so that no garbage
-# collection retries the close and prints HDF5's complaint on stderr.
+# Files HDF5 failed to close (a write error in their last flush): kept, so that no garbage collection
+# retries the close (and prints HDF5's complaint on stderr).
 _UNCLOSABLE: list[h5py.File] = []
 
 
@@ -200,6 +200,9 @@ class RunWriter(RoomKeeper):
     def _queue_row(self, group: str, name: str, value: float) -> None:
         self._pending_rows.setdefault((group, name), []).append(value)
 
+    def _queue_rows(self, group: str, name: str, values: Iterable[float]) -> None:
+        self._pending_rows.setdefault((group, name), []).extend(values)
+
     def _write_pending(self) -> None:
         """Write the queued rows of the secondary series (scores, exponents: all but a job's
         `metrics`); a family's writer writes what else it queued after them."""
@@ -293,9 +296,8 @@ class RunWriter(RoomKeeper):
                     self._write_all_pending()
                     final = samples()
                     if final is not None:
-                        stored = group["samples"]
-                        stored.resize(len(final), axis=0)
-                        stored[:] = final
+                        group["samples"].resize(len(final), axis=0)
+                        group["samples"][:] = final
         except RunFileError:
             status, reason = "failed", self.write_failure or reason
             raise

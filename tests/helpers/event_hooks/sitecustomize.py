@@ -47,15 +47,26 @@ def _report(*words: object) -> None:
 
 def _instrument(module) -> None:
     writer = module.RunWriter
-    queue_row, flush, write_weights = writer._queue_row, writer.flush, writer.write_weights
+    queue_row, queue_rows = writer._queue_row, writer._queue_rows
+    flush, write_weights = writer.flush, writer.write_weights
+
+    def _queued_step(self, value):
+        global _last_step
+        self._test_step = _last_step = int(value)
+        if self._test_step == 1 or self._test_step % EVERY == 0:
+            _report("step", self._test_step, f"{_rss_mb():.2f}")
 
     def _queue_row(self, group, name, value):
         queue_row(self, group, name, value)
         if name == "step" and group.endswith("metrics"):
-            global _last_step
-            self._test_step = _last_step = int(value)
-            if self._test_step == 1 or self._test_step % EVERY == 0:
-                _report("step", self._test_step, f"{_rss_mb():.2f}")
+            _queued_step(self, value)
+
+    def _queue_rows(self, group, name, values):  # the rows of several steps at once (a sampling block)
+        values = list(values)
+        queue_rows(self, group, name, values)
+        if name == "step" and group.endswith("metrics"):
+            for value in values:
+                _queued_step(self, value)
 
     def _flush(self):
         flush(self)
@@ -68,7 +79,8 @@ def _instrument(module) -> None:
             _report("checkpoint", int(step))
 
     atexit.register(lambda: _report("peak", _last_step, f"{_rss_mb('VmHWM'):.2f}"))
-    writer._queue_row, writer.flush, writer.write_weights = _queue_row, _flush, _write_weights
+    writer._queue_row, writer._queue_rows = _queue_row, _queue_rows
+    writer.flush, writer.write_weights = _flush, _write_weights
 
 
 class _Finder(importlib.abc.MetaPathFinder):
