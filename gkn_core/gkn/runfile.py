@@ -308,16 +308,15 @@ class GknRunWriter(RunWriter):
         self._quality = f"{group.name}/{QUALITY}"
         self._queue_quality(self._quality, 0, start)
 
-    def _queue_quality(self, where: str, generation: int, score: ClassScore) -> None:
-        row = {
-            "generation": generation,
-            "class_score": score.fraction,
-            "class_entropy": score.entropy,
-            "classes_seen": score.classes_seen,
-            "reject": score.reject,
-        }
-        for name, value in row.items():
-            self._queue_row(where, name, value)
+    def _queue_quality(self, where: str, generation: int | range, score: ClassScore | list) -> None:
+        """The quality rows of one generation, or of a range of them (their scores in a list)."""
+        ranged = isinstance(generation, range)
+        generations, scores = (generation, score) if ranged else ([generation], [score])
+        self._queue_rows(where, "generation", generations)
+        self._queue_rows(where, "class_score", [s.fraction for s in scores])
+        self._queue_rows(where, "class_entropy", [s.entropy for s in scores])
+        self._queue_rows(where, "classes_seen", [s.classes_seen for s in scores])
+        self._queue_rows(where, "reject", [s.reject for s in scores])
 
     def write_sample_snapshot(self, snapshot: SampleSnapshot) -> None:
         """The job describes its steps in blocks: the whole block is queued at its first snapshot."""
@@ -346,8 +345,7 @@ class GknRunWriter(RunWriter):
             for name, values in zip(SAMPLE_SERIES, (steps, movement[part], distance[part]), strict=True):
                 self._queue_rows(metrics, name, values)
             if quality is not None and self._quality is not None:
-                for step, score in zip(steps, quality[part], strict=True):
-                    self._queue_quality(self._quality, step, score)
+                self._queue_quality(self._quality, steps, quality[part])
             done += room
             if self._block_fill == self._block.shape[1]:
                 self.flush()
