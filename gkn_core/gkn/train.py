@@ -66,7 +66,11 @@ class GKNTrainingJob(Job[TrainSnapshot]):
         self._order = torch.empty(0, dtype=torch.int64)
         self.best_loss = math.inf
         self.best_step = 0
+        # The best weights so far, in buffers made once: a better loss copies the weights into them
+        # in one foreach copy, not a new tensor per weight per step.
+        self._weights = self.model.state_dict()  # the model's own tensors (updated in place)
         self._best_weights = weights_of(self.model)
+        self._best_from, self._best_to = list(self._weights.values()), list(self._best_weights.values())
         self._draws_manifold = dataset.dim <= 2
 
     def _next_batch(self) -> torch.Tensor:
@@ -94,7 +98,8 @@ class GKNTrainingJob(Job[TrainSnapshot]):
             # These are the weights that scored this loss: the ones before this step's update.
             # Kept even without keep_best: they are the last good weights if training diverges.
             self.best_loss, self.best_step = loss_value, self.steps_done
-            self._best_weights = weights_of(self.model)
+            with torch.no_grad():
+                torch._foreach_copy_(self._best_to, self._best_from)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
