@@ -10,6 +10,7 @@ imports no torch (`gkn runs show` reads chaos runs through it).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ from gkn_core.runs.h5util import (
     growing_stack,
 )
 from gkn_core.runs.layout import create_chain_stack, create_final_rows, final_rows_written
+from gkn_core.runs.reader import RunSummary
 from gkn_core.runs.recording import recorded_sampling, recorded_training
 from gkn_core.runs.writer import RunWriter
 from gkn_core.settings import validate_section
@@ -183,6 +185,19 @@ def chaos_series(run: Any, group: str) -> dict[str, np.ndarray]:
     if group not in run.file:
         return {}
     return run.series(group, ("step",))
+
+
+def run_summary(run: Any) -> RunSummary:
+    """The runs table's words on a chaos run: its network, learning rate and data; its last scores
+    (sorted by E2)."""
+    c = run.config
+    settings = f"{c.model.arch} Nh={c.model.Nh} g={c.model.g:g} k={c.train.k:g} data={c.data.source}"
+    scores = chaos_series(run, "train/scores")
+    if not scores or not len(scores["step"]):
+        return RunSummary(settings)
+    shown = {name: scores[name][-1] for name in ("E2", "AAI") if name in scores}
+    best = " ".join(f"{name} {value:.3g}" for name, value in shown.items())
+    return RunSummary(settings, best, float(shown.get("E2", math.inf)))
 
 
 def load_chaos_model(run: Any, step: int | None = None, device: Any = "cpu") -> tuple[Any, int]:

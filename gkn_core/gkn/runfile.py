@@ -23,7 +23,7 @@ from gkn_core.gkn.config import SampleConfig
 from gkn_core.job import Checkpoint
 from gkn_core.runs.h5util import append_rows, create_checked, growing_series, growing_stack, read_checked
 from gkn_core.runs.layout import create_chain_stack, create_final_rows, final_rows_written
-from gkn_core.runs.reader import Run, reads_file, weights_mismatch
+from gkn_core.runs.reader import Run, RunSummary, reads_file, weights_mismatch
 from gkn_core.runs.recording import recorded_sampling, recorded_training
 from gkn_core.runs.writer import RunWriter
 from gkn_core.settings import describe_validation_error
@@ -178,6 +178,17 @@ class GknRun(Run):
 
 
 # -- writing -----------------------------------------------------------------------------------------
+def run_summary(run: GknRun) -> RunSummary:
+    """The runs table's words on a gkn run: its network, learning rate and data; its best loss."""
+    c = run.config
+    settings = f"L={c.model.layers} H={c.model.hidden} lr={c.train.lr:g} data={c.data.source}"
+    metrics = run.train_metrics()
+    if not metrics or not len(metrics.get("best_loss", ())):
+        return RunSummary(settings)
+    best = float(metrics["best_loss"][-1])
+    return RunSummary(settings, f"loss {best:.4g}", best)
+
+
 class GknRunWriter(RunWriter):
     kind = "gkn"
 
