@@ -211,6 +211,11 @@ class Job(ControlFlags, ABC, Generic[SnapshotT]):
             except StepInterrupted:  # a stop asked mid-step: end at the boundary before it
                 yield from self._settle()
                 return
+            except BaseException:  # the steps done before a failure are still described
+                with contextlib.suppress(Exception):  # (unless that fails too: the job's error counts)
+                    snapshots = self._settle()
+                    yield from snapshots
+                raise
             yield from snapshots  # type: ignore[misc]
 
     def _run_block(self) -> list[SnapshotT]:

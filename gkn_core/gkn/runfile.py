@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
     from gkn_core.gkn.manifolds import Manifold1D, Manifold2D
     from gkn_core.gkn.model import KaleidoscopeMLP
-    from gkn_core.gkn.sample import KaleidoscopeSamplingJob, SampleSnapshot
+    from gkn_core.gkn.sample import KaleidoscopeSamplingJob, SampleBlock, SampleSnapshot
     from gkn_core.gkn.train import GKNTrainingJob, TrainSnapshot
 
 TRAIN_SERIES = {"step": np.int64, "loss": np.float64, "best_loss": np.float64, "elapsed": np.float64}
@@ -317,33 +317,29 @@ class GknRunWriter(RunWriter):
         self._create_series(f"{group.name}/{QUALITY}", QUALITY_SERIES)
         group[QUALITY].attrs.update(name=start.name, reason=start.reason)
         self._quality = f"{group.name}/{QUALITY}"
-        self._queue_quality(self._quality, 0, start)
+        self._queue_quality(self._quality, range(1), [start])
 
-    def _queue_quality(self, where: str, generation: int | range, score: ClassScore | list) -> None:
-        """The quality rows of one generation, or of a range of them (their scores in a list)."""
-        ranged = isinstance(generation, range)
-        generations, scores = (generation, score) if ranged else ([generation], [score])
-        self._queue_rows(where, "generation", generations)
-        self._queue_rows(where, "class_score", [s.fraction for s in scores])
-        self._queue_rows(where, "class_entropy", [s.entropy for s in scores])
-        self._queue_rows(where, "classes_seen", [s.classes_seen for s in scores])
-        self._queue_rows(where, "reject", [s.reject for s in scores])
+    def _queue_quality(self, where: str, generations: range, scores: list[ClassScore]) -> None:
+        """The quality rows of a range of generations, their scores in a list."""
+        values = {"generation": generations, "class_score": [s.fraction for s in scores]}
+        values |= {"class_entropy": [s.entropy for s in scores], "reject": [s.reject for s in scores]}
+        values["classes_seen"] = [s.classes_seen for s in scores]
+        for name in QUALITY_SERIES:
+            self._queue_rows(where, name, values[name])
 
     def write_sample_snapshot(self, snapshot: SampleSnapshot) -> None:
         """The job describes its steps in blocks: the whole block is queued at its first snapshot."""
         block = snapshot.block
         if block is not None and block is not self._written_block:
             self._written_block = block
-            self._queue_sample_steps(
-                block.first, block.states, block.movement, block.data_distance, block.quality
-            )
+            self._queue_sample_block(block)
 
-    def _queue_sample_steps(
-        self, first: int, states: np.ndarray, movement: list, distance: list, quality: list | None
-    ) -> None:
-        """Steps first .. first + k - 1 (states (k, n_chains, d)): rows queued, states copied into the
-        block in memory, which is written whenever it fills (a flush: memory stays bounded)."""
+    def _queue_sample_block(self, block: SampleBlock) -> None:
+        """Its rows queued, its states copied into the block in memory, which is written whenever it
+        fills (a flush: memory stays bounded)."""
         metrics = f"{self._sampling.name}/metrics"
+        first, states, quality = block.first, block.states, block.quality
+        movement, distance = block.movement, block.data_distance
         done = 0
         while done < len(states):
             # As many steps as the block in memory holds: their rows go with their states, so that a

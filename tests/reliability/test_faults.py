@@ -200,9 +200,8 @@ def test_out_of_memory_in_sampling_marks_the_sampling_failed(monkeypatch, tmp_pa
     path = tmp_path / "run.h5"
     for _ in training_session(preset_config("1d", {"train": {"steps": 20}}), path)[1]:
         pass
-    monkeypatch.setattr(
-        KaleidoscopeSamplingJob, "_advance", out_of_memory_at(5, KaleidoscopeSamplingJob._advance)
-    )
+    step = KaleidoscopeSamplingJob._advance_deferred  # the step (its snapshot comes with its block)
+    monkeypatch.setattr(KaleidoscopeSamplingJob, "_advance_deferred", out_of_memory_at(5, step))
     _job, snapshots = sampling_session(path, {"steps": 50, "burn_in": 0})
     with pytest.raises(JobFailed, match="out of GPU memory"):
         list(snapshots)
