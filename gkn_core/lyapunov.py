@@ -31,6 +31,7 @@ StepFn = Callable[[torch.Tensor], torch.Tensor]
 TangentFn = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 TRACE_FROM_STEPS = 1000  # runs at least this long trace the generic JVP once (about 0.5 s) first
 Q_BY_SOLVE_UP_TO = 1e6  # frames with max |R_ii| / min |R_ii| up to this get Q = V R^-1 (Benettin)
+Q_BY_SOLVE_FROM_K = 16  # ... when they have at least this many vectors (fewer: one linalg.qr call)
 
 
 class _JvpPush:
@@ -201,23 +202,32 @@ class Benettin:
         than forming Q from the reflectors (orgqr) and as good while the frame is well conditioned
         (orthonormal to cond * eps: 1e-11 at the 3e5 of QR every 50 steps of the digits8 network;
         the next QR starts afresh, so nothing accumulates). A frame above Q_BY_SOLVE_UP_TO gets
-        Q from the reflectors."""
+        Q from the reflectors; fewer than Q_BY_SOLVE_FROM_K vectors, one plain QR (a call less)."""
         v = frame.mT
+        if q_needed and v.shape[-1] < Q_BY_SOLVE_FROM_K:
+            q, r = torch.linalg.qr(v)
+            return q.mT, self._log_diagonal(r)[0]
         reflectors, tau = torch.geqrf(v)
-        diag = torch.diagonal(reflectors, dim1=-2, dim2=-1).abs()
-        ratio = None
-        if diag.shape[-1] > 1:  # per trajectory, three small operations (they count at k = 2)
-            low, high = torch.aminmax(diag, dim=-1)
-            ratio = high.div_(low)
-            torch.maximum(self._condition, ratio, out=self._condition)
+        logs, ratio = self._log_diagonal(reflectors)
         if not q_needed:
-            return frame, diag.log()
+            return frame, logs
         if ratio is None or float(ratio.max()) <= Q_BY_SOLVE_UP_TO:
             r = reflectors[..., : v.shape[-1], :].triu()  # (k, k): dim >= k rows hold R on top
             q = torch.linalg.solve_triangular(r, v, upper=True, left=False)
         else:
             q = torch.linalg.householder_product(reflectors, tau)
-        return q.mT, diag.log()
+        return q.mT, logs
+
+    def _log_diagonal(self, r: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """log |diag R| and max / min |R_ii| per trajectory (None for k = 1), which updates the
+        frame condition readout."""
+        diag = torch.diagonal(r, dim1=-2, dim2=-1).abs()
+        ratio = None
+        if diag.shape[-1] > 1:  # per trajectory, three small operations (they count at k = 2)
+            low, high = torch.aminmax(diag, dim=-1)
+            ratio = high.div_(low)
+            torch.maximum(self._condition, ratio, out=self._condition)
+        return diag.log(), ratio
 
     def exponents(self) -> torch.Tensor:
         """Exponents per step averaged so far, (batch, k) descending (zeros before any counted step)."""

@@ -133,7 +133,9 @@ class RateNetworkMap:
         return self.tangent_steps(x, frame, 1)
 
     @torch.no_grad()
-    def tangent_steps(self, x: torch.Tensor, frame: torch.Tensor, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def tangent_steps(
+        self, x: torch.Tensor, frame: torch.Tensor, n: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """`tangent` n times in one call (gkn_core.lyapunov uses it between two QRs): the views are
         checked once, not every step. The buffers are made outside inference mode (ordinary tensors
         the caller may use as it likes); only the steps run in it, saving dispatch work per operation."""

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 import torch
 
+from gkn_core import lyapunov
 from gkn_core.chaos.config import ChaosModelConfig
 from gkn_core.chaos.models import build_chaos_model
-from gkn_core import lyapunov
 from gkn_core.lyapunov import Benettin, _JvpPush, lyapunov_spectrum, start_frame
 from gkn_core.tangent import tanh_into
 
