@@ -28,6 +28,7 @@ from typing import Any
 from PyQt6.QtCore import QObject, QSocketNotifier, pyqtSignal
 
 from app import compute_child
+from gkn_core.job import ControlFlags
 from gkn_core.runs.recording import mark_failed
 
 DRAIN_BUDGET_S = 0.008  # the longest the GUI thread reads events in one go
@@ -154,7 +155,7 @@ class ComputeProcess(QObject):
         self.events.close()
 
 
-class RemoteJob:
+class RemoteJob(ControlFlags):
     """The window's handle on a job in the compute process: its controls and what it reported."""
 
     def __init__(self, owner: ProcessJobThread, known: dict[str, Any]) -> None:
@@ -181,14 +182,6 @@ class RemoteJob:
 
     def advance_one(self) -> None:
         self._owner.control("advance_one")
-
-    @property
-    def is_paused(self) -> bool:
-        return self._paused
-
-    @property
-    def stop_requested(self) -> bool:
-        return self._stop_requested
 
     def recording(self) -> Any:
         return self.result
