@@ -105,6 +105,10 @@ class Job(ABC, Generic[SnapshotT]):
         self._single_steps = 0  # steps let through while paused (the app's Step button)
         self._state = JobState.READY
         self._started_at: float | None = None
+        self._waiting = False
+        # Called in the iterating thread each time it blocks in a pause (the compute process sends
+        # what it holds back then, so the window sees the step the job waits at).
+        self.on_wait: Callable[[], None] | None = None
 
     # -- control, from any thread ---------------------------------------------------------------
     def pause(self) -> None:
@@ -141,6 +145,11 @@ class Job(ABC, Generic[SnapshotT]):
     @property
     def stop_requested(self) -> bool:
         return self._stop_requested
+
+    @property
+    def is_waiting(self) -> bool:
+        """Blocked in its pause: the pause has taken hold, steps_done is where it waits."""
+        return self._waiting
 
     @property
     def state(self) -> JobState:
@@ -185,7 +194,11 @@ class Job(ABC, Generic[SnapshotT]):
         while self.steps_done < self.total_steps:
             with self._control:
                 while self._paused and not self._single_steps and not self._stop_requested:
+                    self._waiting = True
+                    if self.on_wait is not None:
+                        self.on_wait()
                     self._control.wait()
+                self._waiting = False
                 if self._stop_requested:
                     self._state = JobState.STOPPED
                     return
