@@ -31,6 +31,7 @@ from typing import Any
 from PyQt6.QtCore import QObject, QSocketNotifier, pyqtSignal
 
 from app import compute_child
+from gkn_core.job import ControlFlags
 from gkn_core.runs.recording import mark_failed
 
 DRAIN_BUDGET_S = 0.008  # the longest the GUI thread reads events in one go
@@ -171,7 +172,7 @@ class ComputeProcess(QObject):
         self.events.close()
 
 
-class RemoteJob:
+class RemoteJob(ControlFlags):
     """The window's handle on a job in the compute process: its controls and what it reported."""
 
     def __init__(self, owner: ProcessJobThread, known: dict[str, Any]) -> None:
@@ -180,7 +181,7 @@ class RemoteJob:
         self.total_steps = 0
         self._paused = False
         self._stop_requested = False
-        self.is_waiting = False  # blocked in its pause, at steps_done (the child said so)
+        self._waiting = False  # blocked in its pause, at steps_done (the child said so)
         self.result: Any = None  # what the job handed back when it ended (a recording)
         for name, value in known.items():
             setattr(self, name, value)
@@ -190,24 +191,20 @@ class RemoteJob:
         self._owner.control("pause")
 
     def resume(self) -> None:
-        self._paused, self.is_waiting = False, False
+        self._paused, self._waiting = False, False
         self._owner.control("resume")
 
     def stop(self) -> None:
-        self._stop_requested, self.is_waiting = True, False
+        self._stop_requested, self._waiting = True, False
         self._owner.control("stop")
 
     def advance_one(self) -> None:
-        self.is_waiting = False
+        self._waiting = False
         self._owner.control("advance_one")
 
-    @property
-    def is_paused(self) -> bool:
-        return self._paused
-
-    @property
-    def stop_requested(self) -> bool:
-        return self._stop_requested
+    def waiting_at(self, steps_done: int) -> None:
+        """The child said the job blocks in its pause after steps_done steps."""
+        self.steps_done, self._waiting = steps_done, True
 
     def recording(self) -> Any:
         return self.result
@@ -277,7 +274,7 @@ class ProcessJobThread(QObject):
             self.job.steps_done = message[3]
             self.delivered.emit(message[2])
         elif what == "waiting":
-            self.job.steps_done, self.job.is_waiting = message[2], True
+            self.job.waiting_at(message[2])
         elif what == "started":
             for name, value in message[2].items():
                 setattr(self.job, name, value)

@@ -90,6 +90,7 @@ class Lab(QObject):
 
     # -- the training transport, the same in every lab --------------------------------------------
     DISCARD_QUESTION = "Discard the current model and clear the views?"
+    NEW_RUN_QUESTION = "The settings changed: discard the current model and train a new one?"
 
     def train_play(self) -> None:
         self.play("train_thread", self.controls.train_buttons, self.start_training)
@@ -127,6 +128,16 @@ class Lab(QObject):
     def may_start_over(self, question: str) -> bool:
         """True when nothing is lost by a new run, or the user agrees to lose it."""
         return self.run_path is None or not self.settings_changed or self.host.confirm(question)
+
+    def settings_for_new_run(self) -> Any | None:
+        """The panel's settings for a new run, checked before any question (None after an error dialog),
+        then None too unless nothing is lost by a new run or the user agrees to NEW_RUN_QUESTION."""
+        try:
+            config = self.controls.checked_config()
+        except GKNError as exc:
+            self.host.show_error(str(exc))
+            return None
+        return config if self.may_start_over(self.NEW_RUN_QUESTION) else None
 
     def new_run_path(self, stem: str) -> Path:
         """A fresh file in the runs folder: the stem, then the time."""

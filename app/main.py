@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from app.labs import VIEWS, kind_of_view
+from app.screenshot import save_screenshot
 from gkn_core.errors import GKNError
 
 VIEW_CHOICES = VIEWS  # the tabs of app/labs.py, in their order
@@ -33,16 +34,6 @@ def make_application(offscreen: bool, pictures: bool = False):
     app.setApplicationName("gkn-studio")
     app.setApplicationDisplayName("GKN Studio")
     return app
-
-
-def wait_until(app, done, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while not done():
-        if time.monotonic() > deadline:
-            return False
-        app.processEvents()
-        time.sleep(0.005)
-    return True
 
 
 def run_app(
@@ -96,66 +87,8 @@ def run_app(
     run_file = files[0] if files else None
     if screenshot is None:
         return app.exec()
-    if kind == "chaos":
-        # The chaos view always trains; the dynamics and Lyapunov views study the untrained
-        # network of the settings unless --train-steps asks for a trained one.
-        train = run_file is None and (view == "chaos" or train_steps is not None)
-        return take_chaos_screenshot(app, window, view, train, Path(screenshot))
-    train = run_file is None and view not in ("sweep", "claims")  # they show the folder given, or nothing
-    return take_screenshot(app, window, view or "1d", train, Path(screenshot))
-
-
-def take_screenshot(app, window, view: str, train: bool, path: Path) -> int:
-    """Train (and sample where the view shows chains), then render the window to a PNG."""
-    lab = window.gkn
-    if train:
-        if view == "1d" and lab.state.dim <= 1:  # the depth effect at a glance: a shallow twin beside it
-            lab.start_twin(2)
-        lab.train_play()
-        if window.last_error or not wait_until(app, lambda: lab.train_thread.finished, 600):
-            raise GKNError(window.last_error or "training did not finish within 10 minutes")
-        if lab.twin_thread is not None:
-            wait_until(app, lambda: lab.twin_thread.finished, 600)
-        if view in ("1d", "2d", "kaleidoscope"):
-            lab.sample_play()
-            if window.last_error or not wait_until(app, lambda: lab.sample_thread.finished, 600):
-                raise GKNError(window.last_error or "sampling did not finish within 10 minutes")
-        if view == "2d":
-            window.views["2d"].basins_box.setChecked(False)
-    window.show_view(view)
-    wait_until(app, lambda: False, 0.3)  # let the views draw what arrived
-    window.redraw(force=True)
-    if view == "kaleidoscope" and lab.state.chains and lab.state.image_shape:
-        window.views["kaleidoscope"].select_chain(0)  # show a chain's strip of generations too
-    app.processEvents()
-    window.views["runs"].show_runs(window.recent_runs())
-    if not window.grab().save(str(path)):
-        raise GKNError(f"cannot write {path}")
-    window.close()
-    return 0
-
-
-def take_chaos_screenshot(app, window, view: str, train: bool, path: Path) -> int:
-    """Train the chaos model (when asked), compute what the view shows, then render the window."""
-    lab = window.chaos
-    if train:
-        lab.train_play()
-        if window.last_error or not wait_until(app, lambda: lab.train_thread.finished, 600):
-            raise GKNError(window.last_error or "chaos training did not finish within 10 minutes")
-    if view in ("dynamics", "lyapunov"):
-        lab.dynamics_view.set_settings(source="trained" if lab.run_path is not None else "untrained")
-        lab.restart_dynamics(lab.dynamics_view.settings())
-        if window.last_error or not wait_until(app, lambda: lab.dynamics_thread.finished, 600):
-            raise GKNError(window.last_error or "the trajectories did not finish within 10 minutes")
-    if view == "lyapunov":
-        lab.start_lyapunov(lab.lyapunov_view.settings())
-        if window.last_error or not wait_until(app, lambda: lab.lyapunov_thread.finished, 600):
-            raise GKNError(window.last_error or "the Lyapunov analysis did not finish within 10 minutes")
-    window.show_view(view)
-    wait_until(app, lambda: False, 0.3)
-    window.redraw(force=True)
-    app.processEvents()
-    if not window.grab().save(str(path)):
-        raise GKNError(f"cannot write {path}")
-    window.close()
-    return 0
+    # Each lab prepares its own pictures: app/<kind>/screenshot.py, found by the same convention as
+    # its lab and views (the shell's views fall to the GKN lab, which trains the model they list).
+    prepare = importlib.import_module(f"app.{kind}.screenshot").prepare
+    prepare(app, window, view, run_file is not None, train_steps is not None)
+    return save_screenshot(app, window, Path(screenshot))

@@ -264,9 +264,13 @@ class Workers(QObject):
         if self.compute is not None:
             compute = self.compute
             remote = [t for t in self.jobs if isinstance(t, ProcessJobThread)]
-            ended = compute.wait_until(
-                lambda: all(t.finished for t in remote) and compute not in self._requests.values(), deadline
-            ) and ended
+            ended = (
+                compute.wait_until(
+                    lambda: all(t.finished for t in remote) and compute not in self._requests.values(),
+                    deadline,
+                )
+                and ended
+            )
         ended = self.pool.waitForDone(max(0, int(1000 * (deadline - time.monotonic())))) and ended
         self.jobs = [thread for thread in self.jobs if not thread.finished]
         return ended

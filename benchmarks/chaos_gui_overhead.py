@@ -37,7 +37,8 @@ from window_timing import (
     run_in_window,
 )
 
-from app.main import make_application, wait_until
+from app.main import make_application
+from app.screenshot import wait_until
 from gkn_core.chaos.config import chaos_preset_config
 from gkn_core.chaos.sessions import chaos_training_session
 

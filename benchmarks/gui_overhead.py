@@ -8,8 +8,9 @@ drawing), once with the compute in a QThread (GKN_COMPUTE=thread) and once in th
 first step) in (a) and (b) alike: making the job (a model, a run file, in the compute process) is not
 training speed. While (b) runs, a 10 ms heartbeat timer on the GUI thread measures how long the event
 loop stalls (p50, p99, max; target p99 < 20 ms, max < 100 ms), once the window is shown and warmed up
-(every tab it cycles through drawn once before the job starts). That process runs once on Qt's offscreen platform and once under a real X server
-(xvfb-run -a), and one table shows both, with the load average before and after each.
+(every tab it cycles through drawn once before the job starts). That process runs once on Qt's
+offscreen platform and once under a real X server (xvfb-run -a), and one table shows both, with the
+load average before and after each.
 
     python benchmarks/gui_overhead.py [--preset 2d] [--steps 3000] [--repeats 2] [--displays offscreen,xvfb]
 """

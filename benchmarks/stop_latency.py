@@ -92,7 +92,7 @@ def process_latency(stops: int, rng: random.Random) -> tuple[list[float], list[f
 
     from app import compute_jobs
     from app.compute import ComputeProcess, ProcessJobThread
-    from app.main import wait_until
+    from app.screenshot import wait_until
 
     app = QCoreApplication.instance() or QCoreApplication([])
     config = preset_config("1d", {"device": "cpu", "train": {"steps": 10**7}})

@@ -92,7 +92,7 @@ def use_mode(mode: str) -> None:
 def ready_compute(app, lab, mode: str) -> None:
     """In process mode, start the lab's compute process and wait until it has imported its modules
     (as it has long before a user presses Train: it starts when the lab's view is shown)."""
-    from app.main import wait_until
+    from app.screenshot import wait_until
 
     if mode == "process":
         compute = lab.workers.compute_process()

@@ -62,8 +62,10 @@ class Family:
     commands: str  # (train_cli, cli) -> None: adds `gkn train KIND` and the family's own commands
     sample_cli: str  # (run_path, options, quiet) -> None: `gkn sample` on a run of this kind
     show: str  # (run) -> None: the `gkn runs show` table
-    export: str  # (run_path, out, what, fmt, sampling, overwrite, recording) -> None: `gkn export`
+    export: str  # (gkn_core.cli.common.ExportRequest) -> None: `gkn export` of a run of this kind
     weights_model: str  # (config, dim, tensors) -> the network with those weights (safetensors import)
+    summary: str  # (run) -> gkn_core.runs.reader.RunSummary: the app's runs table row
+    scalar_groups: tuple[str, ...]  # groups of 1-D series holding the run's scalars (W&B-style export)
     preset_label: str = "preset"  # what its presets are called in errors ("unknown chaos preset 'x'")
     sweeps: tuple[SweepKind, ...] = field(default_factory=tuple)
 
@@ -99,6 +101,8 @@ GKN = Family(
     show="gkn_core.cli.gkn:show_run",
     export="gkn_core.cli.gkn:export_run_file",
     weights_model="gkn_core.gkn.model:model_from_weights",
+    summary="gkn_core.gkn.runfile:run_summary",
+    scalar_groups=("train/metrics",),
     sweeps=(
         SweepKind(
             name="gkn",
@@ -136,6 +140,8 @@ CHAOS = Family(
     show="gkn_core.cli.chaos:show_chaos_run",
     export="gkn_core.cli.chaos:export_chaos_run",
     weights_model="gkn_core.chaos.models:model_from_weights",
+    summary="gkn_core.chaos.runfile:run_summary",
+    scalar_groups=("train/metrics", "train/scores", "train/lyapunov"),
     preset_label="chaos preset",
     sweeps=(
         SweepKind(
@@ -205,4 +211,3 @@ def sweep_kind(name: str) -> SweepKind:
     except KeyError:
         known = ", ".join(SWEEP_KINDS)
         raise ConfigError(f"kind: unknown sweep kind {name!r} (known: {known})") from None
-

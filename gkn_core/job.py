@@ -92,7 +92,29 @@ def frozen_array(values: torch.Tensor | np.ndarray) -> np.ndarray:
     return copy
 
 
-class Job(ABC, Generic[SnapshotT]):
+class ControlFlags:
+    """The pause and stop flags that a job's controls set, read from any thread; shared by the job and
+    by stand-ins for one that runs elsewhere (the window's handle on a job in its compute process)."""
+
+    _paused: bool = False
+    _stop_requested: bool = False
+    _waiting: bool = False
+
+    @property
+    def is_paused(self) -> bool:
+        return self._paused
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop_requested
+
+    @property
+    def is_waiting(self) -> bool:
+        """Blocked in its pause: the pause has taken hold, steps_done is where it waits."""
+        return self._waiting
+
+
+class Job(ControlFlags, ABC, Generic[SnapshotT]):
     """Subclasses set `total_steps` and implement `_advance` (one step, returning its snapshot)."""
 
     total_steps: int
@@ -137,19 +159,6 @@ class Job(ABC, Generic[SnapshotT]):
         was asked, so that one step's work before Stop is answered stays bounded."""
         if self._stop_requested:
             raise StepInterrupted
-
-    @property
-    def is_paused(self) -> bool:
-        return self._paused
-
-    @property
-    def stop_requested(self) -> bool:
-        return self._stop_requested
-
-    @property
-    def is_waiting(self) -> bool:
-        """Blocked in its pause: the pause has taken hold, steps_done is where it waits."""
-        return self._waiting
 
     @property
     def state(self) -> JobState:

@@ -30,6 +30,8 @@ from torch.func import jvp
 StepFn = Callable[[torch.Tensor], torch.Tensor]
 TangentFn = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 TRACE_FROM_STEPS = 1000  # runs at least this long trace the generic JVP once (about 0.5 s) first
+Q_BY_SOLVE_UP_TO = 1e6  # frames with max |R_ii| / min |R_ii| up to this get Q = V R^-1 (Benettin)
+Q_BY_SOLVE_FROM_K = 16  # ... when they have at least this many vectors (fewer: one linalg.qr call)
 
 
 class _JvpPush:
@@ -76,6 +78,25 @@ def tangent_pusher(step: StepFn, long_run: bool = False) -> TangentFn:
     one, else forward-mode JVPs (traced once when `long_run`)."""
     own = getattr(step, "tangent", None)
     return own if callable(own) else _JvpPush(step, long_run)
+
+
+StepsFn = Callable[[torch.Tensor, torch.Tensor, int], tuple[torch.Tensor, torch.Tensor]]
+
+
+def steps_pusher(step: StepFn, long_run: bool = False) -> StepsFn:
+    """(x, frame, n) -> states and frame n steps on: the map's own `tangent_steps` when it has one
+    (its whole loop between two QRs in one call), else the one-step pusher n times."""
+    own = getattr(step, "tangent_steps", None)
+    if callable(own):
+        return own
+    push = tangent_pusher(step, long_run)
+
+    def repeated(x: torch.Tensor, frame: torch.Tensor, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        for _ in range(n):
+            x, frame = push(x, frame)
+        return x, frame
+
+    return repeated
 
 
 def start_frame(x: torch.Tensor, k: int, seed: int) -> torch.Tensor:
@@ -137,7 +158,7 @@ class Benettin:
         self.done = 0
         self.total = torch.zeros(x.shape[0], k, dtype=x.dtype, device=x.device)
         self._condition = torch.ones(x.shape[0], dtype=x.dtype, device=x.device)
-        self._push = tangent_pusher(step, self.total_steps >= TRACE_FROM_STEPS)
+        self._push = steps_pusher(step, self.total_steps >= TRACE_FROM_STEPS)
 
     @property
     def finished(self) -> bool:
@@ -153,29 +174,60 @@ class Benettin:
         """Do up to n more steps (all that remain when None); returns how many were done."""
         todo = self.total_steps - self.done if n is None else min(n, self.total_steps - self.done)
         x, frame, push = self.x, self.frame, self._push
-        for i in range(self.done, self.done + todo):
-            x, frame = push(x, frame)
-            last = i == self.total_steps - 1
-            if last or (i + 1) % self.renorm_every == 0 or i == self.transient - 1:
+        i, end = self.done, self.done + todo
+        while i < end:
+            qr_at = self._next_qr(i)  # the step after which the next QR comes
+            stop = min(qr_at, end - 1)
+            x, frame = push(x, frame, stop - i + 1)  # the steps up to it in one call
+            if stop == qr_at:
+                last = stop == self.total_steps - 1
                 frame, growth = self._orthonormal(frame, q_needed=not last)
-                if i >= self.transient:
+                if stop >= self.transient:
                     self.total += growth
+            i = stop + 1
         self.x, self.frame = x, frame
         self.done += todo
         return todo
 
+    def _next_qr(self, i: int) -> int:
+        """The first step index >= i after which a QR comes: every renorm_every steps, at the end of
+        the transient and at the last step."""
+        every = self.renorm_every
+        at = min((i // every + 1) * every - 1, self.total_steps - 1)
+        return min(at, self.transient - 1) if i < self.transient else at
+
     def _orthonormal(self, frame: torch.Tensor, q_needed: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
-        """The frame's QR: Q (as a frame) and log |diag R|. When not q_needed (the last step) only
-        the Householder reflectors are computed (geqrf, half a QR) and the frame is returned as is."""
-        if q_needed:
-            q, r = torch.linalg.qr(frame.mT)
+        """The frame's QR: Q (as a frame) and log |diag R|. R from Householder reflectors (geqrf);
+        Q, when needed (not at the last step), as V R^-1 by one triangular solve, a third cheaper
+        than forming Q from the reflectors (orgqr) and as good while the frame is well conditioned
+        (orthonormal to cond * eps: 1e-11 at the 3e5 of QR every 50 steps of the digits8 network;
+        the next QR starts afresh, so nothing accumulates). A frame above Q_BY_SOLVE_UP_TO gets
+        Q from the reflectors; fewer than Q_BY_SOLVE_FROM_K vectors, one plain QR (a call less)."""
+        v = frame.mT
+        if q_needed and v.shape[-1] < Q_BY_SOLVE_FROM_K:
+            q, r = torch.linalg.qr(v)
+            return q.mT, self._log_diagonal(r)[0]
+        reflectors, tau = torch.geqrf(v)
+        logs, ratio = self._log_diagonal(reflectors)
+        if not q_needed:
+            return frame, logs
+        if ratio is None or float(ratio.max()) <= Q_BY_SOLVE_UP_TO:
+            r = reflectors[..., : v.shape[-1], :].triu()  # (k, k): dim >= k rows hold R on top
+            q = torch.linalg.solve_triangular(r, v, upper=True, left=False)
         else:
-            r, _ = torch.geqrf(frame.mT)
+            q = torch.linalg.householder_product(reflectors, tau)
+        return q.mT, logs
+
+    def _log_diagonal(self, r: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """log |diag R| and max / min |R_ii| per trajectory (None for k = 1), which updates the
+        frame condition readout."""
         diag = torch.diagonal(r, dim1=-2, dim2=-1).abs()
+        ratio = None
         if diag.shape[-1] > 1:  # per trajectory, three small operations (they count at k = 2)
             low, high = torch.aminmax(diag, dim=-1)
-            torch.maximum(self._condition, high.div_(low), out=self._condition)
-        return (q.mT if q_needed else frame), diag.log()
+            ratio = high.div_(low)
+            torch.maximum(self._condition, ratio, out=self._condition)
+        return diag.log(), ratio
 
     def exponents(self) -> torch.Tensor:
         """Exponents per step averaged so far, (batch, k) descending (zeros before any counted step)."""

@@ -42,6 +42,11 @@ class RunSettings(Settings):
     seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
     device: DeviceName = "auto"
 
+    def sampling_seed(self, asked: int | None, samplings_before: int) -> int:
+        """The seed of a run's next sampling: the one asked for, else one of its own, derived from the
+        run's seed and the samplings it already holds (so that a second sampling draws new chains)."""
+        return asked if asked is not None else self.seed + 1000 + samplings_before
+
 
 def _shown_key(part: object) -> str:
     """A settings key as written in a message: plain names as they are, anything odd quoted."""

@@ -108,6 +108,7 @@ class RateNetworkMap:
                 frame=z[:, :, 1:],
                 scaled=p[:, :, 1:],
                 slope=torch.empty(self.dim, batch, 1, dtype=like.dtype, device=like.device),
+                one=torch.ones(1, dtype=like.dtype, device=like.device),
                 bias_target=z[:, :, 0],
                 bias=self.scaled_bias[:, None],
                 layers=[
@@ -126,17 +127,28 @@ class RateNetworkMap:
         """The states (batch, dim) and the frame (batch, k, dim) as views of a buffer z."""
         return z[:, :, 0].T, z[:, :, 1:].permute(1, 2, 0)
 
-    @torch.no_grad()
     def tangent(self, x: torch.Tensor, frame: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """States (batch, dim) and frame (batch, k, dim) one step on: views into the map's buffer,
         valid until its next call (passing them back in costs no copy)."""
+        return self.tangent_steps(x, frame, 1)
+
+    @torch.no_grad()
+    def tangent_steps(
+        self, x: torch.Tensor, frame: torch.Tensor, n: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """`tangent` n times in one call (gkn_core.lyapunov uses it between two QRs): the views are
+        checked once, not every step. The buffers are made outside inference mode (ordinary tensors
+        the caller may use as it likes); only the steps run in it, saving dispatch work per operation."""
         batch, k, _ = frame.shape
         z, p = self.buffers(batch, k, x)
         state_view, frame_view = self.views(z)
         if not (_same_view(x, state_view) and _same_view(frame, frame_view)):
             state_view.copy_(x)
             frame_view.copy_(frame)
-        self.push(z, p)
+        push = self.push
+        with torch.inference_mode():
+            for _ in range(n):
+                push(z, p)
         return state_view, frame_view
 
     def push(self, z: torch.Tensor, p: torch.Tensor) -> None:
@@ -146,7 +158,7 @@ class RateNetworkMap:
         if plan is None or z is not self._z or p is not self._p:
             raise ValueError("push runs on the map's own buffers (from buffers())")
         tanh_into(plan.state, plan.rates)
-        torch.mul(plan.rates, plan.rates, out=plan.slope).neg_().add_(1.0)  # phi'(x) = 1 - tanh(x)^2
+        torch.addcmul(plan.one, plan.rates, plan.rates, value=-1.0, out=plan.slope)  # phi' = 1 - tanh^2
         torch.mul(plan.frame, plan.slope, out=plan.scaled)
         for target, inputs in plan.layers:
             if not inputs:
@@ -165,6 +177,7 @@ class _PushPlan:
     frame: torch.Tensor  # (dim, batch, k) of z
     scaled: torch.Tensor  # (dim, batch, k) of p: phi'(state) * frame
     slope: torch.Tensor  # (dim, batch, 1)
+    one: torch.Tensor  # (1,): the 1 of 1 - tanh^2, one fused addcmul instead of three operations
     bias_target: torch.Tensor
     bias: torch.Tensor
     layers: list[tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]]  # (rows, [(M^T, source)])

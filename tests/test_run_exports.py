@@ -110,6 +110,22 @@ def test_legend_names_only_the_settings_that_differ(runs):
     assert differing_settings(scalars[:2]) == ["model.layers"]
 
 
+def test_each_family_sums_its_runs_up_for_the_runs_table(runs):
+    """The runs table's settings and best-score cells come from the family (Family.summary)."""
+    from gkn_core.families import family
+
+    with open_run(runs / "g4.h5") as run:
+        gkn = family(run.kind).get("summary")(run)
+        best_loss = float(run.train_metrics()["best_loss"][-1])
+    assert gkn.settings.startswith("L=4 H=") and " lr=" in gkn.settings
+    assert gkn.best == f"loss {best_loss:.4g}" and gkn.best_key == best_loss
+    with open_run(runs / "c.h5") as run:
+        chaos = family(run.kind).get("summary")(run)
+        e2 = float(run.series("train/scores", ("step",))["E2"][-1])
+    assert chaos.settings.startswith("restricted2 Nh=20 ") and " k=" in chaos.settings
+    assert chaos.best.startswith(f"E2 {e2:.3g} AAI ") and chaos.best_key == pytest.approx(e2)
+
+
 def test_ema_is_tensorboards_debiased_smoothing():
     values = np.array([1.0, 2.0, np.nan, 4.0])
     smooth = ema(values, 0.5)

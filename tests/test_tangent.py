@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from gkn_core import lyapunov
 from gkn_core.chaos.config import ChaosModelConfig
 from gkn_core.chaos.models import build_chaos_model
 from gkn_core.lyapunov import Benettin, _JvpPush, lyapunov_spectrum, start_frame
@@ -103,3 +104,34 @@ def test_tanh_into_matches_torch():
     torch.testing.assert_close(out, torch.tanh(x), rtol=2e-7, atol=1e-7)
     inf = torch.tensor([[float("inf")]])
     assert tanh_into(inf, torch.empty_like(inf)).item() == 1.0  # the fused free phase relies on it
+
+
+def test_steps_in_one_call_are_the_single_steps():
+    model = network("restricted2")
+    x = torch.cat(model.random_state(3, torch.Generator().manual_seed(6)), dim=1)
+    frame = start_frame(x, 9, 0)
+    one_by_one = model.euler_map()
+    xs, fs = x, frame
+    for _ in range(13):
+        xs, fs = one_by_one.tangent(xs, fs)
+    xs, fs = xs.clone(), fs.clone()
+    x13, f13 = model.euler_map().tangent_steps(x, frame, 13)
+    torch.testing.assert_close(x13, xs, rtol=0, atol=0)
+    torch.testing.assert_close(f13, fs, rtol=0, atol=0)
+
+
+def test_q_by_triangular_solve_gives_the_householder_exponents(monkeypatch):
+    """Q = V R^-1 (the default for frames of condition up to Q_BY_SOLVE_UP_TO) against Q from the
+    reflectors: the same exponents and condition readout (a real one: > 1e3 after 40 steps
+    without a QR)."""
+    model = network("restricted2")
+    x0 = torch.cat(model.random_state(2, torch.Generator().manual_seed(7)), dim=1)
+    runs = {}
+    for limit in (1e6, 0.0):  # 0: every QR forms Q from the reflectors
+        monkeypatch.setattr(lyapunov, "Q_BY_SOLVE_UP_TO", limit)
+        run = Benettin(model.euler_map(), x0, model.dim, 200, 20, 40)
+        run.advance()
+        runs[limit] = run
+    assert (runs[1e6].exponents() - runs[0.0].exponents()).abs().max().item() < 1e-12
+    assert runs[1e6].frame_condition() == pytest.approx(runs[0.0].frame_condition(), rel=1e-9)
+    assert runs[0.0].frame_condition() > 1e3

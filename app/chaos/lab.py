@@ -97,15 +97,13 @@ class ChaosLab(Lab):
         self.train_state = ChaosTrainState()
         self.dynamics_stale = True
 
+    NEW_RUN_QUESTION = "The settings changed: discard the chaos model and train a new one?"
+
     def start_training(self, paused: bool, config: ChaosConfig | None = None) -> bool:
         """A new run with the panel's settings (or with `config`: train again with a run's settings)."""
         if config is None:
-            try:  # the settings are checked before any question
-                config = self.controls.checked_config()
-            except GKNError as exc:
-                self.host.show_error(str(exc))
-                return False
-            if not self.may_start_over("The settings changed: discard the chaos model and train a new one?"):
+            config = self.settings_for_new_run()
+            if config is None:
                 return False
         self.stop_slot("train_thread")
         try:

@@ -29,6 +29,7 @@ from PyQt6.QtWidgets import (
 )
 
 from gkn_core.errors import GKNError
+from gkn_core.families import family
 from gkn_core.runs.reader import open_run
 from gkn_core.runs.scalars import flatten
 
@@ -39,41 +40,12 @@ REFRESH_MS = 2000
 MAX_FOLDER_RUNS = 500
 
 
-def describe_model(model: object) -> str:
-    """A few words on the network of a run's settings (GKN or chaotic RNN)."""
-    if hasattr(model, "layers"):
-        return f"L={model.layers} H={model.hidden}"
-    if hasattr(model, "arch"):
-        return f"{model.arch} Nh={model.Nh} g={model.g:g}"
-    return ""
-
-
 @dataclass
 class RunRow:
     path: Path
     cells: tuple[str, ...]  # the text of COLUMNS
     sort_keys: tuple[Any, ...]
     settings: dict[str, Any]  # flattened settings, for the filter
-
-
-def _best(run: Any) -> tuple[str, float]:
-    if run.kind == "gkn":
-        metrics = run.train_metrics()
-        if metrics and len(metrics.get("best_loss", ())):
-            best = float(metrics["best_loss"][-1])
-            return f"loss {best:.4g}", best
-        return "", float("inf")
-    if "train/scores" in run.file:
-        scores = run.series("train/scores", ("step",))
-        if len(scores["step"]):
-            e2, aai = scores.get("E2"), scores.get("AAI")
-            text = " ".join(
-                f"{name} {values[-1]:.3g}"
-                for name, values in (("E2", e2), ("AAI", aai))
-                if values is not None
-            )
-            return text, float(e2[-1]) if e2 is not None else float("inf")
-    return "", float("inf")
 
 
 def _steps(run: Any) -> int:
@@ -83,31 +55,21 @@ def _steps(run: Any) -> int:
     return int(steps[-1]) if len(steps) else 0
 
 
-def _settings_text(config: Any) -> str:
-    model = describe_model(getattr(config, "model", None))
-    train = getattr(config, "train", None)
-    lr = getattr(train, "lr", None)
-    k = getattr(train, "k", None)
-    extra = f" lr={lr:g}" if lr is not None else (f" k={k:g}" if k is not None else "")
-    data = getattr(getattr(config, "data", None), "source", "")
-    return f"{model}{extra} data={data}"
-
-
 def run_row(path: Path) -> RunRow:
     """One table row; a file that cannot be read says why instead."""
     try:
         mtime = path.stat().st_mtime
         with open_run(path) as run:
-            best, best_key = _best(run)
+            summary = family(run.kind).get("summary")(run)
             steps = _steps(run)
             created = str(run.info.get("created", "")) or dt.datetime.fromtimestamp(mtime).isoformat()
             cells = (
                 run.kind,
                 str(run.config.preset),
-                _settings_text(run.config),
+                summary.settings,
                 run.status,
                 str(steps),
-                best,
+                summary.best,
                 created[:19].replace("T", " "),
                 path.name,
             )
@@ -117,7 +79,7 @@ def run_row(path: Path) -> RunRow:
                 cells[2],
                 run.status,
                 steps,
-                best_key,
+                summary.best_key,
                 created,
                 path.name,
             )

@@ -10,6 +10,7 @@ imports no torch (`gkn runs show` reads chaos runs through it).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,14 +22,14 @@ import numpy as np
 from gkn_core.chaos.config import ChaosConfig, ChaosSampleConfig
 from gkn_core.data import Dataset
 from gkn_core.errors import Diverged, GKNError, RunFileError
-from gkn_core.runs.format import CHAIN_CHUNK_BYTES
 from gkn_core.runs.h5util import (
     append_rows,
     create_checked,
     growing_series,
     growing_stack,
 )
-from gkn_core.runs.layout import create_final_rows, final_rows_written
+from gkn_core.runs.layout import create_chain_stack, create_final_rows, final_rows_written
+from gkn_core.runs.reader import RunSummary
 from gkn_core.runs.recording import recorded_sampling, recorded_training
 from gkn_core.runs.writer import RunWriter
 from gkn_core.settings import validate_section
@@ -112,17 +113,7 @@ class ChaosRunWriter(RunWriter):
         """Every dataset a chaos sampling writes, made here, before the file goes live: in SWMR mode
         nothing can be added later. A new series of the sampling is declared here (growing, empty)."""
         create_checked(group, "units", data=job.units.astype(np.int64))
-        chains, units = job.start_frame.shape
-        per_chunk = int(np.clip(CHAIN_CHUNK_BYTES // max(1, chains * units * 4), 1, job.total_steps + 1))
-        create_checked(
-            group,
-            "trajectories",
-            shape=(chains, 1, units),
-            maxshape=(chains, None, units),
-            chunks=(chains, per_chunk, units) if chains and units else None,
-            dtype=np.float32,
-        )
-        group["trajectories"][:, 0] = job.start_frame
+        create_chain_stack(group, "trajectories", job.start_frame, job.total_steps)
         self._create_series(f"{group.name}/metrics", CHAOS_SAMPLE_SERIES)
         create_final_rows(group, "samples", job.settings.n, job.model.n_visible)  # when it completes
         self._frames = []
@@ -194,6 +185,19 @@ def chaos_series(run: Any, group: str) -> dict[str, np.ndarray]:
     if group not in run.file:
         return {}
     return run.series(group, ("step",))
+
+
+def run_summary(run: Any) -> RunSummary:
+    """The runs table's words on a chaos run: its network, learning rate and data; its last scores
+    (sorted by E2)."""
+    c = run.config
+    settings = f"{c.model.arch} Nh={c.model.Nh} g={c.model.g:g} k={c.train.k:g} data={c.data.source}"
+    scores = chaos_series(run, "train/scores")
+    if not scores or not len(scores["step"]):
+        return RunSummary(settings)
+    shown = {name: scores[name][-1] for name in ("E2", "AAI") if name in scores}
+    best = " ".join(f"{name} {value:.3g}" for name, value in shown.items())
+    return RunSummary(settings, best, float(shown.get("E2", math.inf)))
 
 
 def load_chaos_model(run: Any, step: int | None = None, device: Any = "cpu") -> tuple[Any, int]:

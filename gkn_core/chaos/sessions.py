@@ -56,7 +56,7 @@ def chaos_sampling_session(
         settings = sample_settings({**config.sample.model_dump(), **(overrides or {})})
         model, step = load_chaos_model(run, device=resolve_device(device or config.device))
         n_before = len(run.sampling_names())
-    seed = settings.seed if settings.seed is not None else config.seed + 1000 + n_before
+    seed = config.sampling_seed(settings.seed, n_before)
     job = ChaosSamplingJob(model, settings, seed)
     writer = ChaosRunWriter.append(run_path, flush_interval)
     writer.on_flush = on_flush

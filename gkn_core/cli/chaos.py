@@ -19,15 +19,18 @@ from gkn_core.chaos.config import (
     chaos_preset_names,
 )
 from gkn_core.cli.common import (
+    ExportRequest,
     data_source,
     drop_none,
     follow_job,
     presets_command,
+    run_table,
     settings_from_options,
     stdout,
     wrote,
 )
 from gkn_core.cli.options import ConfigFile, Device, FromRun, Overwrite, Quiet, RunOut
+from gkn_core.cli.setting_options import SettingOption, with_setting_options
 from gkn_core.errors import ConfigError, GKNError
 
 CHAOS_DATA = ("digits8", "mnist", "fashion", "fashion8")
@@ -42,30 +45,34 @@ def chaos_data_overrides(data: str | None, limit: int | None) -> dict[str, Any]:
     return section
 
 
+CHAOS_TRAIN_OPTIONS = (
+    SettingOption("arch", "model.arch", Architecture, "unrestricted, restricted2 or restricted3."),
+    SettingOption("nh", "model.Nh", int, "Hidden units Nh.", ("--nh",)),
+    SettingOption("nh2", "model.Nh2", int, "Second hidden layer Nh2 (restricted3).", ("--nh2",)),
+    SettingOption("g", "model.g", float, "Gain of the random couplings.", ("--g",)),
+    SettingOption("tau", "model.tau", float, "Time constant tau."),
+    SettingOption("dt", "model.dt", float, "Euler step dt."),
+    SettingOption("T", "model.T", float, "Duration of each phase.", ("--T",)),
+    SettingOption("k", "train.k", float, "Learning rate k.", ("--k",)),
+    SettingOption("M", "train.M", int, "Minibatch size M.", ("--M",)),
+    SettingOption("steps", "train.steps", int, "Training steps (updates)."),
+    SettingOption("lyapunov_every", "train.lyapunov_every", int, "Largest exponent every N steps."),
+    SettingOption("sample_every", "train.sample_every", int, "Keep a grid of samples every N steps."),
+    SettingOption("metrics_every", "train.metrics_every", int, "Scores every N steps."),
+)
+
+
+@with_setting_options(*CHAOS_TRAIN_OPTIONS)
 def train_chaos(
     out: RunOut,
     preset: Annotated[str | None, typer.Option(help=f"Settings: {', '.join(chaos_preset_names())}.")] = None,
     from_run: FromRun = None,
     config_file: ConfigFile = None,
-    arch: Annotated[
-        Architecture | None, typer.Option(help="unrestricted, restricted2 or restricted3.")
-    ] = None,
     data: Annotated[
         str | None, typer.Option(help=f"{', '.join(CHAOS_DATA)}, or an image file (IDX or .npz).")
     ] = None,
     limit: Annotated[int | None, typer.Option(help="Use only the first N images.")] = None,
-    nh: Annotated[int | None, typer.Option("--nh", help="Hidden units Nh.")] = None,
-    nh2: Annotated[int | None, typer.Option("--nh2", help="Second hidden layer Nh2 (restricted3).")] = None,
-    g: Annotated[float | None, typer.Option("--g", help="Gain of the random couplings.")] = None,
-    tau: Annotated[float | None, typer.Option(help="Time constant tau.")] = None,
-    dt: Annotated[float | None, typer.Option(help="Euler step dt.")] = None,
-    T: Annotated[float | None, typer.Option("--T", help="Duration of each phase.")] = None,
-    k: Annotated[float | None, typer.Option("--k", help="Learning rate k.")] = None,
-    M: Annotated[int | None, typer.Option("--M", help="Minibatch size M.")] = None,
-    steps: Annotated[int | None, typer.Option(help="Training steps (updates).")] = None,
-    lyapunov_every: Annotated[int | None, typer.Option(help="Largest exponent every N steps.")] = None,
-    sample_every: Annotated[int | None, typer.Option(help="Keep a grid of samples every N steps.")] = None,
-    metrics_every: Annotated[int | None, typer.Option(help="Scores every N steps.")] = None,
+    settings: dict[str, Any] | None = None,
     seed: Annotated[int | None, typer.Option(help="Seed of couplings, batches and states.")] = None,
     device: Device = None,
     overwrite: Overwrite = False,
@@ -75,20 +82,7 @@ def train_chaos(
     from gkn_core.chaos.sessions import chaos_training_session
     from gkn_core.runs.reader import open_run
 
-    sections = {
-        "model": drop_none({"arch": arch, "Nh": nh, "Nh2": nh2, "g": g, "tau": tau, "dt": dt, "T": T}),
-        "train": drop_none(
-            {
-                "steps": steps,
-                "k": k,
-                "M": M,
-                "lyapunov_every": lyapunov_every,
-                "sample_every": sample_every,
-                "metrics_every": metrics_every,
-            }
-        ),
-        "data": chaos_data_overrides(data, limit),
-    }
+    sections = {**(settings or {}), "data": chaos_data_overrides(data, limit)}
     config = settings_from_options("chaos", preset, from_run, config_file, seed, device, sections)
     job, snapshots = chaos_training_session(config, out, overwrite)
     last_scores: dict[str, float] = {}
@@ -115,23 +109,25 @@ def train_chaos(
     stdout.print(line + ")")
 
 
+SPECTRUM_OPTIONS = (
+    SettingOption(
+        "exponents", "exponents", int, "How many of the largest exponents (default: every unit, at most 128)."
+    ),
+    SettingOption("steps", "steps", int, f"Euler steps averaged over (default {LARGEST_EXPONENT_STEPS})."),
+    SettingOption("transient", "transient", int, "Steps discarded first (default: one phase T/dt)."),
+    SettingOption(
+        "chains", "chains", int, f"Trajectories (initial states; default {LARGEST_EXPONENT_CHAINS})."
+    ),
+    SettingOption("renorm_every", "renorm_every", int, "QR every N steps (default 1)."),
+)
+
+
+@with_setting_options(*SPECTRUM_OPTIONS)
 def lyapunov(
     run_path: Annotated[
         Path | None, typer.Argument(metavar="[RUN.h5]", help="A chaos run; leave out with --untrained.")
     ] = None,
-    exponents: Annotated[
-        int | None, typer.Option(help="How many of the largest exponents (default: every unit, at most 128).")
-    ] = None,
-    steps: Annotated[
-        int | None, typer.Option(help=f"Euler steps averaged over (default {LARGEST_EXPONENT_STEPS}).")
-    ] = None,
-    transient: Annotated[
-        int | None, typer.Option(help="Steps discarded first (default: one phase T/dt).")
-    ] = None,
-    chains: Annotated[
-        int | None, typer.Option(help=f"Trajectories (initial states; default {LARGEST_EXPONENT_CHAINS}).")
-    ] = None,
-    renorm_every: Annotated[int | None, typer.Option(help="QR every N steps (default 1).")] = None,
+    settings: dict[str, Any] | None = None,
     local_window: Annotated[
         int | None, typer.Option(help="Also the finite-time largest exponent over windows of N steps.")
     ] = None,
@@ -160,47 +156,12 @@ def lyapunov(
         network_local_largest,
         network_spectrum,
     )
-    from gkn_core.chaos.config import ChaosModelConfig
-    from gkn_core.chaos.models import build_chaos_model
-    from gkn_core.chaos.runfile import load_chaos_model
-    from gkn_core.device import resolve_device
     from gkn_core.lyapunov import kaplan_yorke_dimension, participation_ratio
-    from gkn_core.runs.reader import open_run
     from gkn_core.settings import validate_section
 
-    measure = {"exponents": exponents, "steps": steps, "transient": transient, "chains": chains}
-    spectrum_settings = validate_section(
-        SpectrumSettings, drop_none({**measure, "renorm_every": renorm_every}), "lyapunov"
-    )
-    models: list[tuple[str, Any]] = []
-    if untrained:
-        if run_path is not None:
-            raise GKNError("give either RUN.h5 or --untrained, not both")
-        try:
-            gains = [float(v) for v in g.split(",") if v.strip()]
-        except ValueError:
-            raise GKNError(f"--g: cannot read {g!r} as numbers (e.g. 0.8,1.5,2)") from None
-        torch_device = resolve_device(device or "auto")
-        seed = 0 if seed is None else seed
-        for gain in gains:
-            settings = validate_section(
-                ChaosModelConfig,
-                {"arch": arch, "Nh": nh, "Nh2": nh2, "g": gain, "tau": tau, "dt": dt},
-                "model",
-            )
-            if nv < 1:
-                raise ConfigError(f"--nv: must be >= 1 (got {nv})")
-            models.append(
-                (f"untrained {arch} Nv={nv} g={gain:g}", build_chaos_model(settings, nv, torch_device, seed))
-            )
-    else:
-        if run_path is None:
-            raise GKNError("give a chaos run file, or --untrained with sizes and g")
-        with open_run(run_path) as run:
-            torch_device = resolve_device(device or run.config.device)
-            model, step = load_chaos_model(run, checkpoint, torch_device)
-            seed = run.config.seed if seed is None else seed
-            models.append((f"{run_path} at step {step} (g={run.config.model.g:g})", model))
+    spectrum_settings = validate_section(SpectrumSettings, settings or {}, "lyapunov")
+    untrained_model = {"arch": arch, "Nh": nh, "Nh2": nh2, "tau": tau, "dt": dt} if untrained else None
+    models, seed = spectrum_models(run_path, untrained_model, nv, g, checkpoint, seed, device)
     s = spectrum_settings
     k = s.exponents_for(models[0][1].dim)
     table = Table("network", "largest", f"top {k} (per tau)", "PR", "KY dim")
@@ -237,6 +198,55 @@ def lyapunov(
         )
 
 
+def spectrum_models(
+    run_path: Path | None,
+    untrained: dict[str, Any] | None,
+    nv: int,
+    g: str,
+    checkpoint: int | None,
+    seed: int | None,
+    device: str | None,
+) -> tuple[list[tuple[str, Any]], int]:
+    """The networks `gkn lyapunov` measures, named, and the seed of their states: the run's at a
+    checkpoint, or fresh ones of the `untrained` model settings at each gain of g ("0.8,1.5")."""
+    from gkn_core.chaos.config import ChaosModelConfig
+    from gkn_core.chaos.models import build_chaos_model
+    from gkn_core.chaos.runfile import load_chaos_model
+    from gkn_core.device import resolve_device
+    from gkn_core.runs.reader import open_run
+    from gkn_core.settings import validate_section
+
+    models: list[tuple[str, Any]] = []
+    if untrained is not None:
+        if run_path is not None:
+            raise GKNError("give either RUN.h5 or --untrained, not both")
+        try:
+            gains = [float(v) for v in g.split(",") if v.strip()]
+        except ValueError:
+            raise GKNError(f"--g: cannot read {g!r} as numbers (e.g. 0.8,1.5,2)") from None
+        torch_device = resolve_device(device or "auto")
+        seed = 0 if seed is None else seed
+        for gain in gains:
+            settings = validate_section(ChaosModelConfig, {**untrained, "g": gain}, "model")
+            if nv < 1:
+                raise ConfigError(f"--nv: must be >= 1 (got {nv})")
+            models.append(
+                (
+                    f"untrained {settings.arch} Nv={nv} g={gain:g}",
+                    build_chaos_model(settings, nv, torch_device, seed),
+                )
+            )
+    else:
+        if run_path is None:
+            raise GKNError("give a chaos run file, or --untrained with sizes and g")
+        with open_run(run_path) as run:
+            torch_device = resolve_device(device or run.config.device)
+            model, step = load_chaos_model(run, checkpoint, torch_device)
+            seed = run.config.seed if seed is None else seed
+            models.append((f"{run_path} at step {step} (g={run.config.model.g:g})", model))
+    return models, seed
+
+
 def sample_chaos_run(run_path: Path, options: dict[str, Any], quiet: bool) -> None:
     """`gkn sample` on a chaos run: samples of its own noise-free dynamics (gkn-only options refused),
     or with --score-times every score at those sampling times (gkn_core.cli.chaos_scores)."""
@@ -258,8 +268,8 @@ def sample_chaos_run(run_path: Path, options: dict[str, Any], quiet: bool) -> No
 
     with open_run(run_path) as run:
         dt = run.config.model.dt
-    overrides = drop_none({"n": chains, "T": None if steps is None else steps * dt, "seed": seed})
-    job, snapshots = chaos_sampling_session(run_path, overrides, device)
+    changes = drop_none({"n": chains, "T": None if steps is None else steps * dt, "seed": seed})
+    job, snapshots = chaos_sampling_session(run_path, changes, device)
     follow_job(job, snapshots, "sample chaos", quiet, lambda s: f"|phi(v)| {s.activity:.3g}")
     with open_run(run_path) as run:
         name = run.sampling_names()[-1]
@@ -273,16 +283,10 @@ def show_chaos_run(run: Any) -> None:
     """The `gkn runs show` table of a chaos run."""
     from gkn_core.chaos.runfile import RECORDINGS, chaos_series, recording_names
 
-    table = Table(title=str(run.path), show_header=False)
-    for key, value in run.info.items():
-        table.add_row(key, str(value))
-    c = run.config
-    table.add_row("preset", str(c.preset))
-    table.add_row("data", f"{c.data.source} ({run.file['data'].attrs['n']} x {run.dim}, range [-1, 1])")
-    m = c.model
+    m, t = run.config.model, run.config.train
     hidden = f"Nh={m.Nh}" + (f" Nh2={m.Nh2}" if m.arch == "restricted3" else "")
-    table.add_row("model", f"{m.arch} Nv={run.dim} {hidden} g={m.g:g} tau={m.tau:g} dt={m.dt:g} T={m.T:g}")
-    table.add_row("train", f"{c.train.steps} steps, k {c.train.k:g}, M {c.train.M}")
+    model = f"{m.arch} Nv={run.dim} {hidden} g={m.g:g} tau={m.tau:g} dt={m.dt:g} T={m.T:g}"
+    table = run_table(run, "[-1, 1]", model, f"{t.steps} steps, k {t.k:g}, M {t.M}")
     scores = chaos_series(run, "train/scores")
     if scores and len(scores["step"]):
         table.add_row(
@@ -313,39 +317,29 @@ def show_chaos_run(run: Any) -> None:
     show_score_times(run)
 
 
-def export_chaos_run(
-    run_path: Path,
-    out: Path,
-    what: str,
-    fmt: str,
-    sampling: int | None,
-    overwrite: bool,
-    recording: int | None = None,
-) -> None:
+def export_chaos_run(request: ExportRequest) -> None:
     """`gkn export --what chains|samples|recording` of a chaos run: the trajectories of a sampling,
-    its samples, or a trajectory recording of the Dynamics view (`recording`: its index); the
-    training metrics are exported as for every run."""
+    its samples, or a trajectory recording of the Dynamics view; the training metrics are exported as
+    for every run."""
     from gkn_core.chaos.runfile import export_arrays
     from gkn_core.gkn.export import export_run
     from gkn_core.runs.export import check_output_path, write_arrays
     from gkn_core.runs.reader import open_run
 
-    if what == "metrics":
-        with open_run(run_path) as run:
-            wrote(out, export_run(run, "metrics", fmt, out, sampling, overwrite))  # type: ignore[arg-type]
-        return
-    if what == "recording":
-        from gkn_core.chaos.recordings import export_recording, read_recording
+    r = request
+    with open_run(r.run_path) as run:
+        if r.what == "metrics":
+            wrote(r.out, export_run(run, "metrics", r.fmt, r.out, r.sampling, r.overwrite))  # type: ignore[arg-type]
+            return
+        check_output_path(r.out, r.overwrite)
+        if r.what == "recording":
+            from gkn_core.chaos.recordings import export_recording, read_recording
 
-        with open_run(run_path) as run:
-            check_output_path(out, overwrite)
-            wrote(out, export_recording(read_recording(run, recording), fmt, out, overwrite))
-        return
-    with open_run(run_path) as run:
-        check_output_path(out, overwrite)
-        arrays = export_arrays(run, what, sampling)
-    write_arrays(out, what, fmt, arrays, run_path)
-    wrote(out, {k: v.shape for k, v in arrays.items()})
+            wrote(r.out, export_recording(read_recording(run, r.recording), r.fmt, r.out, r.overwrite))
+            return
+        arrays = export_arrays(run, r.what, r.sampling)
+    write_arrays(r.out, r.what, r.fmt, arrays, r.run_path)
+    wrote(r.out, {k: v.shape for k, v in arrays.items()})
 
 
 def register(train_cli: typer.Typer, cli: typer.Typer) -> None:

@@ -11,11 +11,13 @@ import signal
 import sys
 import traceback
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
 
 from gkn_core.errors import GKNError
 
@@ -138,3 +140,32 @@ def raised_by_h5py(exc: BaseException) -> bool:
     """True when the error came out of h5py (reading a damaged file), not out of this product's code."""
     frames = traceback.extract_tb(exc.__traceback__)
     return bool(frames) and "h5py" in Path(frames[-1].filename).parts
+
+
+def run_table(run: Any, value_range: str, model: str, train: str) -> Table:
+    """The first rows of every `gkn runs show` table: the run's info, its preset, data, model and
+    training settings (the model and train rows as each family words them)."""
+    table = Table(title=str(run.path), show_header=False)
+    for key, value in run.info.items():
+        table.add_row(key, str(value))
+    config = run.config
+    table.add_row("preset", str(config.preset))
+    n = run.file["data"].attrs["n"]
+    table.add_row("data", f"{config.data.source} ({n} x {run.dim}, range {value_range})")
+    table.add_row("model", model)
+    table.add_row("train", train)
+    return table
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """What `gkn export` asks of one run's family: `what` (chains, samples, metrics, recording) of the
+    run at `run_path`, as `fmt`, to `out`; `sampling` and `recording`: which (None: the newest)."""
+
+    run_path: Path
+    out: Path
+    what: str
+    fmt: str
+    sampling: int | None
+    recording: int | None
+    overwrite: bool

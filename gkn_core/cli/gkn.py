@@ -9,18 +9,20 @@ from typing import Annotated, Any
 
 import numpy as np
 import typer
-from rich.table import Table
 
 from gkn_core.cli.common import (
+    ExportRequest,
     data_source,
     drop_none,
     follow_job,
     presets_command,
+    run_table,
     settings_from_options,
     stdout,
     wrote,
 )
 from gkn_core.cli.options import ConfigFile, Device, FromRun, Overwrite, Quiet, RunOut
+from gkn_core.cli.setting_options import SettingOption, with_setting_options
 from gkn_core.errors import GKNError
 from gkn_core.gkn.config import (
     Activation,
@@ -48,6 +50,25 @@ def data_overrides(
     return section
 
 
+GKN_TRAIN_OPTIONS = (
+    SettingOption("layers", "model.layers", int, "Number of Linear layers L."),
+    SettingOption("hidden", "model.hidden", int, "Hidden width H."),
+    SettingOption("activation", "model.activation", Activation, "Hidden activation."),
+    SettingOption("steps", "train.steps", int, "Optimizer steps."),
+    SettingOption("lr", "train.lr", float, "Adam learning rate."),
+    SettingOption("batch_size", "train.batch_size", int, "Minibatch size (default: preset)."),
+    SettingOption(
+        "keep_best",
+        "train.keep_best",
+        bool,
+        "Keep the best-loss weights or the last.",
+        ("--keep-best/--keep-last",),
+    ),
+    SettingOption("limit", "data.limit", int, "Use only the first N images."),
+)
+
+
+@with_setting_options(*GKN_TRAIN_OPTIONS)
 def train_gkn(
     out: RunOut,
     preset: Annotated[
@@ -55,15 +76,7 @@ def train_gkn(
     ] = None,
     from_run: FromRun = None,
     config_file: ConfigFile = None,
-    layers: Annotated[int | None, typer.Option(help="Number of Linear layers L.")] = None,
-    hidden: Annotated[int | None, typer.Option(help="Hidden width H.")] = None,
-    activation: Annotated[Activation | None, typer.Option(help="Hidden activation.")] = None,
-    steps: Annotated[int | None, typer.Option(help="Optimizer steps.")] = None,
-    lr: Annotated[float | None, typer.Option(help="Adam learning rate.")] = None,
-    batch_size: Annotated[int | None, typer.Option(help="Minibatch size (default: preset).")] = None,
-    keep_best: Annotated[
-        bool | None, typer.Option("--keep-best/--keep-last", help="Keep the best-loss weights or the last.")
-    ] = None,
+    settings: dict[str, Any] | None = None,
     data: Annotated[
         str | None,
         typer.Option(help=f"{', '.join(KNOWN_DATA)}, or an image file (IDX, .gz or not, or .npz)."),
@@ -76,7 +89,6 @@ def train_gkn(
     ] = None,
     n: Annotated[int | None, typer.Option(help="Points drawn by a generator (uniform, blobs ...).")] = None,
     dim: Annotated[int | None, typer.Option(help="Dimension for a generator.")] = None,
-    limit: Annotated[int | None, typer.Option(help="Use only the first N images.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of weights, batches and data.")] = None,
     device: Device = None,
     overwrite: Overwrite = False,
@@ -86,11 +98,8 @@ def train_gkn(
     from gkn_core.gkn.sessions import training_session
     from gkn_core.runs.reader import open_run
 
-    sections = {
-        "model": drop_none({"layers": layers, "hidden": hidden, "activation": activation}),
-        "train": drop_none({"steps": steps, "lr": lr, "batch_size": batch_size, "keep_best": keep_best}),
-        "data": {**data_overrides(data, points, value_range, n, dim), **drop_none({"limit": limit})},
-    }
+    sections = settings or {}
+    sections["data"] = {**data_overrides(data, points, value_range, n, dim), **sections.get("data", {})}
     config = settings_from_options("gkn", preset, from_run, config_file, seed, device, sections)
     job, snapshots = training_session(config, out, overwrite)
     label = f"train {config.preset or 'run'}"
@@ -126,18 +135,13 @@ def sample_run(run_path: Path, options: dict[str, Any], quiet: bool) -> None:
 
 def show_run(run: Any) -> None:
     """The `gkn runs show` table of a gkn run."""
-    table = Table(title=str(run.path), show_header=False)
-    for key, value in run.info.items():
-        table.add_row(key, str(value))
-    c = run.config
-    table.add_row("preset", str(c.preset))
-    table.add_row(
-        "data",
-        f"{c.data.source} ({run.file['data'].attrs['n']} x {run.dim}, "
-        f"range [{run.data_range[0]:g}, {run.data_range[1]:g}])",
+    m, t = run.config.model, run.config.train
+    table = run_table(
+        run,
+        f"[{run.data_range[0]:g}, {run.data_range[1]:g}]",
+        f"L={m.layers} H={m.hidden} {m.activation}",
+        f"{t.steps} steps, lr {t.lr:g}, batch {t.batch_size or 'full'}",
     )
-    table.add_row("model", f"L={c.model.layers} H={c.model.hidden} {c.model.activation}")
-    table.add_row("train", f"{c.train.steps} steps, lr {c.train.lr:g}, batch {c.train.batch_size or 'full'}")
     metrics = run.train_metrics()
     if metrics and len(metrics["step"]):
         loss = metrics["loss"]
@@ -184,24 +188,17 @@ def describe_quality(record: Any) -> str:
     return f"{record.quality_name} (confident share), by generation: " + "; ".join(cells)
 
 
-def export_run_file(
-    run_path: Path,
-    out: Path,
-    what: str,
-    fmt: str,
-    sampling: int | None,
-    overwrite: bool,
-    recording: int | None = None,
-) -> None:
+def export_run_file(request: ExportRequest) -> None:
     """`gkn export` of a gkn run: chains, samples or training metrics."""
     from gkn_core.gkn.export import export_run
     from gkn_core.runs.reader import open_run
 
-    if what == "recording":
-        raise GKNError(f"{run_path} is a gkn run; trajectory recordings belong to chaos runs")
-    with open_run(run_path) as run:
-        shapes = export_run(run, what, fmt, out, sampling, overwrite)  # type: ignore[arg-type]
-    wrote(out, shapes)
+    r = request
+    if r.what == "recording":
+        raise GKNError(f"{r.run_path} is a gkn run; trajectory recordings belong to chaos runs")
+    with open_run(r.run_path) as run:
+        shapes = export_run(run, r.what, r.fmt, r.out, r.sampling, r.overwrite)  # type: ignore[arg-type]
+    wrote(r.out, shapes)
 
 
 def register(train_cli: typer.Typer, cli: typer.Typer) -> None:

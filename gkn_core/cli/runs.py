@@ -6,11 +6,13 @@ Each looks the run's kind up in gkn_core.families and hands over to that family'
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from gkn_core.cli.common import run_kind, stdout
+from gkn_core.cli.common import ExportRequest, run_kind, stdout
+from gkn_core.cli.options import Quiet
+from gkn_core.cli.setting_options import SettingOption, with_setting_options
 from gkn_core.errors import GKNError
 from gkn_core.families import family
 from gkn_core.gkn.config import NoiseLaw, StartLaw
@@ -18,41 +20,39 @@ from gkn_core.gkn.config import NoiseLaw, StartLaw
 runs_cli = typer.Typer(help="Look inside run files.", no_args_is_help=True)
 
 
+SAMPLE_OPTIONS = (
+    SettingOption("chains", "chains", int, "Number of chains."),
+    SettingOption("steps", "steps", int, "Iterations per chain."),
+    SettingOption("noise", "noise", float, "Noise scale sigma added after every step."),
+    SettingOption("noise_law", "noise_law", NoiseLaw, "Zero-mean noise law."),
+    SettingOption("burn_in", "burn_in", int, "Steps before states count as samples."),
+    SettingOption("start", "start", StartLaw, "Law of the starting states."),
+    SettingOption("seed", "seed", int, "Seed of starts and noise."),
+    SettingOption("device", "device", str, "auto (CUDA if present), cpu, cuda, cuda:N."),
+    SettingOption(
+        "score_times",
+        "score_times",
+        str,
+        "Chaos: every score at these sampling times, same chains, e.g. 10,25,50,100,200,400.",
+    ),
+    SettingOption(
+        "score_samples",
+        "score_samples",
+        int,
+        "Chaos, with --score-times: chains scored (2..10000, default 1000).",
+    ),
+)
+
+
+@with_setting_options(*SAMPLE_OPTIONS)
 def sample(
     run_path: Annotated[Path, typer.Argument(metavar="RUN.h5", help="A trained gkn run.")],
-    chains: Annotated[int | None, typer.Option(help="Number of chains.")] = None,
-    steps: Annotated[int | None, typer.Option(help="Iterations per chain.")] = None,
-    noise: Annotated[float | None, typer.Option(help="Noise scale sigma added after every step.")] = None,
-    noise_law: Annotated[NoiseLaw | None, typer.Option(help="Zero-mean noise law.")] = None,
-    burn_in: Annotated[int | None, typer.Option(help="Steps before states count as samples.")] = None,
-    start: Annotated[StartLaw | None, typer.Option(help="Law of the starting states.")] = None,
-    seed: Annotated[int | None, typer.Option(help="Seed of starts and noise.")] = None,
-    device: Annotated[str | None, typer.Option(help="auto, cpu, cuda, cuda:N.")] = None,
-    score_times: Annotated[
-        str | None,
-        typer.Option(
-            help="Chaos: every score at these sampling times, same chains, e.g. 10,25,50,100,200,400."
-        ),
-    ] = None,
-    score_samples: Annotated[
-        int | None, typer.Option(help="Chaos, with --score-times: chains scored (2..10000, default 1000).")
-    ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    settings: dict[str, Any] | None = None,
+    quiet: Quiet = False,
 ) -> None:
     """Sample a run: kaleidoscopic chains (gkn) or the network's own dynamics (chaos); added to the run.
     On a chaos run, --score-times scores the same chains at each time instead (recorded in the run)."""
-    options = {
-        "chains": chains,
-        "steps": steps,
-        "noise": noise,
-        "noise_law": noise_law,
-        "burn_in": burn_in,
-        "start": start,
-        "seed": seed,
-        "device": device,
-        "score_times": score_times,
-        "score_samples": score_samples,
-    }
+    options = {name: None for name in ("chains", "steps", "seed", "device")} | (settings or {})
     family(run_kind(run_path)).get("sample_cli")(run_path, options, quiet)
 
 
@@ -135,7 +135,8 @@ def export(
             meta = export_weights(run, out, checkpoint, overwrite)
         stdout.print(f"wrote {out} ({meta['kind']} weights of step {meta['step']}, settings in the metadata)")
         return
-    family(run_kind(run_path)).get("export")(run_path, out, what, fmt, sampling, overwrite, recording)
+    request = ExportRequest(run_path, out, what, fmt, sampling, recording, overwrite)
+    family(run_kind(run_path)).get("export")(request)
 
 
 def register(cli: typer.Typer) -> None:

@@ -35,6 +35,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -222,22 +223,10 @@ def capture_report(
         own = end_distance[captured].gather(1, basin[captured][:, None])[:, 0]
         stays = float((own <= tol).float().mean())
 
+    flatness = {"flat_near_data": math.nan, "flat_some_near_data": math.nan, "flat_anywhere": math.nan}
+    if n_e:
+        flatness = _flatness(f, x[e], near_one_step[e], flat_threshold)
     eligible_steps = steps[e].cpu().numpy()
-    curve = np.zeros(n_steps + 1)
-    if n_e:
-        finite = eligible_steps[np.isfinite(eligible_steps)].astype(np.int64)
-        curve[1:] = np.cumsum(np.bincount(finite, minlength=n_steps + 1)[1:]) / n_e
-    restricted = float(np.minimum(eligible_steps, n_steps).mean()) if n_e else math.nan
-    mean_captured = float(eligible_steps[np.isfinite(eligible_steps)].mean()) if n_c else math.nan
-
-    flat_near, flat_some, flat_any = math.nan, math.nan, math.nan
-    if n_e:
-        with torch.enable_grad():
-            sigma = singular_values(f, x[e])
-        flat = sigma[:, 0] < flat_threshold
-        flat_any = float(flat.float().mean())
-        flat_near = float((flat & near_one_step[e]).float().mean())
-        flat_some = float(((sigma[:, -1] < flat_threshold) & near_one_step[e]).float().mean())
     return CaptureReport(
         n_starts=n,
         n_eligible=n_e,
@@ -250,21 +239,48 @@ def capture_report(
         uncaptured=1.0 - capture if n_e else math.nan,
         balance=balance,
         balanced_capture=capture * balance if n_e else math.nan,
-        median_steps=_quantile(eligible_steps, 0.5),
-        q25_steps=_quantile(eligible_steps, 0.25),
-        q75_steps=_quantile(eligible_steps, 0.75),
-        restricted_mean_steps=restricted,
-        mean_steps_captured=mean_captured,
         stay_fraction=stays,
-        flat_near_data=flat_near,
-        flat_some_near_data=flat_some,
-        flat_anywhere=flat_any,
         basin_shares=_readonly(counts / n_c if n_c else np.zeros(m)),
-        capture_curve=_readonly(curve),
         basin=_readonly(basin.cpu().numpy().astype(np.int64)),
         steps=_readonly(steps.cpu().numpy().astype(np.float64)),
         eligible=_readonly(e.cpu().numpy()),
+        **_step_statistics(eligible_steps, n_steps),
+        **flatness,
     )
+
+
+def _step_statistics(eligible_steps: np.ndarray, n_steps: int) -> dict[str, Any]:
+    """Steps to capture of the eligible starts (inf: not captured within n_steps): quantiles, censored
+    and conditional means, and the capture curve."""
+    n_e = len(eligible_steps)
+    finite = eligible_steps[np.isfinite(eligible_steps)]
+    curve = np.zeros(n_steps + 1)
+    if n_e:
+        counts = np.bincount(finite.astype(np.int64), minlength=n_steps + 1)
+        curve[1:] = np.cumsum(counts[1:]) / n_e
+    return {
+        "median_steps": _quantile(eligible_steps, 0.5),
+        "q25_steps": _quantile(eligible_steps, 0.25),
+        "q75_steps": _quantile(eligible_steps, 0.75),
+        "restricted_mean_steps": float(np.minimum(eligible_steps, n_steps).mean()) if n_e else math.nan,
+        "mean_steps_captured": float(finite.mean()) if len(finite) else math.nan,
+        "capture_curve": _readonly(curve),
+    }
+
+
+def _flatness(
+    f: Map, x: torch.Tensor, near_one_step: torch.Tensor, flat_threshold: float
+) -> dict[str, float]:
+    """Shares of the (eligible) starts x where f is flat: in its largest singular value (anywhere, and
+    near data after one step) or in its smallest (some direction flat, near data)."""
+    with torch.enable_grad():
+        sigma = singular_values(f, x)
+    flat = sigma[:, 0] < flat_threshold
+    return {
+        "flat_anywhere": float(flat.float().mean()),
+        "flat_near_data": float((flat & near_one_step).float().mean()),
+        "flat_some_near_data": float(((sigma[:, -1] < flat_threshold) & near_one_step).float().mean()),
+    }
 
 
 # -- trained beside untrained, and over seeds ------------------------------------------------------

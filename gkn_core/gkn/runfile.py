@@ -21,10 +21,9 @@ from gkn_core.data import Dataset
 from gkn_core.errors import JobFailed, RunFileError
 from gkn_core.gkn.config import SampleConfig
 from gkn_core.job import Checkpoint
-from gkn_core.runs.format import CHAIN_CHUNK_BYTES
 from gkn_core.runs.h5util import append_rows, create_checked, growing_series, growing_stack, read_checked
-from gkn_core.runs.layout import create_final_rows, final_rows_written
-from gkn_core.runs.reader import Run, reads_file, weights_mismatch
+from gkn_core.runs.layout import create_chain_stack, create_final_rows, final_rows_written
+from gkn_core.runs.reader import Run, RunSummary, reads_file, weights_mismatch
 from gkn_core.runs.recording import recorded_sampling, recorded_training
 from gkn_core.runs.writer import RunWriter
 from gkn_core.settings import describe_validation_error
@@ -179,6 +178,17 @@ class GknRun(Run):
 
 
 # -- writing -----------------------------------------------------------------------------------------
+def run_summary(run: GknRun) -> RunSummary:
+    """The runs table's words on a gkn run: its network, learning rate and data; its best loss."""
+    c = run.config
+    settings = f"L={c.model.layers} H={c.model.hidden} lr={c.train.lr:g} data={c.data.source}"
+    metrics = run.train_metrics()
+    if not metrics or not len(metrics.get("best_loss", ())):
+        return RunSummary(settings)
+    best = float(metrics["best_loss"][-1])
+    return RunSummary(settings, f"loss {best:.4g}", best)
+
+
 class GknRunWriter(RunWriter):
     kind = "gkn"
 
@@ -292,16 +302,7 @@ class GknRunWriter(RunWriter):
         """Every dataset a GKN sampling writes, made here, before the file goes live: in SWMR mode
         nothing can be added later. A new series of the sampling is declared here (growing, empty)."""
         n_chains, dim = starts.shape
-        per_chunk = int(np.clip(CHAIN_CHUNK_BYTES // max(1, n_chains * dim * 4), 1, settings.steps + 1))
-        create_checked(
-            group,
-            "chains",
-            shape=(n_chains, 1, dim),
-            maxshape=(n_chains, None, dim),
-            chunks=(n_chains, per_chunk, dim),
-            dtype=np.float32,
-        )
-        group["chains"][:, 0] = starts
+        per_chunk = create_chain_stack(group, "chains", starts, settings.steps)
         block_steps = int(np.clip(STATE_BLOCK_BYTES // max(1, n_chains * dim * 4), 1, settings.steps))
         block_steps = max(per_chunk, block_steps // per_chunk * per_chunk)  # whole chunks
         self._block = np.empty((n_chains, min(block_steps, settings.steps), dim), dtype=np.float32)

@@ -72,7 +72,7 @@ def sampling_session(
         image_shape = run.image_shape
     if reference is None:
         reference = load_dataset(config.data, config.seed).x
-    seed = settings.seed if settings.seed is not None else config.seed + 1000 + n_before
+    seed = config.sampling_seed(settings.seed, n_before)
     scorer = generation_scorer(config.data.source, config.data.value_range, image_shape)
     job = KaleidoscopeSamplingJob(model, settings, low, high, seed, reference, starts, scorer)
     check_room_for_chains(Path(run_path), job.n_chains * (job.total_steps + 1) * job.dim * 4)

@@ -178,6 +178,15 @@ def claim_b(ctx: Context) -> ClaimResult:
     return result
 
 
+# What claim c's comparisons test, in the report's words.
+DEEPER_SCORE = "digit score of the deeper network above the shallow one's"
+TRAINED_SCORE = "digit score above the untrained network's"
+COVERAGE = (
+    "class entropy (coverage of the ten digits) of the deeper network above the shallow one's: "
+    "more confident digits of fewer classes are not better samples"
+)
+
+
 def claim_c(ctx: Context) -> ClaimResult:
     """Deeper GKN gives better image samples (digits8)."""
     b = ctx.budget
@@ -201,30 +210,12 @@ def claim_c(ctx: Context) -> ClaimResult:
         measured[f"L={layers} digit score"] = summary(m["trained"])
         measured[f"L={layers} class entropy"] = summary(m["trained_entropy"])
         baseline[f"L={layers} untrained digit score"] = summary(m["untrained"])
+    d, s = per[deep], per[shallow]
+    versus, above_untrained = f"L={deep} vs L={shallow}", f"L={deep} trained vs untrained"
     parts = [
-        compare(
-            f"L={deep} vs L={shallow}",
-            per[deep]["trained"],
-            per[shallow]["trained"],
-            "higher",
-            what="digit score of the deeper network above the shallow one's",
-        ),
-        compare(
-            f"L={deep} trained vs untrained",
-            per[deep]["trained"],
-            per[deep]["untrained"],
-            "higher",
-            paired=True,
-            what="digit score above the untrained network's",
-        ),
-        compare(
-            f"L={deep} vs L={shallow} coverage",
-            per[deep]["trained_entropy"],
-            per[shallow]["trained_entropy"],
-            "higher",
-            what="class entropy (coverage of the ten digits) of the deeper network above the shallow one's: "
-            "more confident digits of fewer classes are not better samples",
-        ),
+        compare(versus, d["trained"], s["trained"], "higher", what=DEEPER_SCORE),
+        compare(above_untrained, d["trained"], d["untrained"], "higher", paired=True, what=TRAINED_SCORE),
+        compare(f"{versus} coverage", d["trained_entropy"], s["trained_entropy"], "higher", what=COVERAGE),
     ]
     xs = list(b.image_layers)
     panel = Panel(

@@ -2,9 +2,6 @@
 
 FORMAT_NAME = "gkn-studio-run"
 FORMAT_VERSION = 2  # 1: before SWMR (status attributes, a group per checkpoint); still read
-# Each run kind and the pydantic model its /config json is validated with ("module:Class").
-CONFIG_MODELS = {"gkn": "gkn_core.gkn.config:GKNConfig", "chaos": "gkn_core.chaos.config:ChaosConfig"}
-KINDS = tuple(CONFIG_MODELS)
 STATUSES = ("running", "completed", "stopped", "failed")
 
 METRICS_CHUNK = 4096  # rows per chunk of a 1-D metric series

@@ -21,6 +21,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from gkn_core.runs.format import CHAIN_CHUNK_BYTES
 from gkn_core.runs.h5util import append_rows, create_checked, growing_series, growing_stack
 
 # Bytes of each state string; a longer failure reason is cut (at a character boundary).
@@ -92,6 +93,23 @@ def append_checkpoint(file: h5py.File, step: int, loss: float, weights: dict[str
         append_rows(stacks[name], np.asarray(value, dtype=np.float32)[None])
     append_rows(group["loss"], np.asarray([loss], dtype=np.float64))
     append_rows(group["step"], np.asarray([step], dtype=np.int64))  # last: the count follows it
+
+
+def create_chain_stack(group: h5py.Group, name: str, starts: np.ndarray, steps: int) -> int:
+    """A (chains, 1 + steps, dim) float32 recording of chain states, made with its starts as row 0 and
+    growing along time in chunks of about CHAIN_CHUNK_BYTES; returns the steps a chunk holds."""
+    chains, dim = starts.shape
+    per_chunk = int(np.clip(CHAIN_CHUNK_BYTES // max(1, chains * dim * 4), 1, steps + 1))
+    create_checked(
+        group,
+        name,
+        shape=(chains, 1, dim),
+        maxshape=(chains, None, dim),
+        chunks=(chains, per_chunk, dim) if chains and dim else None,
+        dtype=np.float32,
+    )
+    group[name][:, 0] = starts
+    return per_chunk
 
 
 def create_final_rows(group: h5py.Group, name: str, rows: int, width: int) -> None:

@@ -11,6 +11,7 @@ import contextlib
 import functools
 import math
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -78,6 +79,16 @@ def check_run_file(path: str | Path) -> None:
     """Raise RunFileError unless `path` is a run file this version can read."""
     with open_run(path):
         pass
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """A run in a few words, as each family puts it (the app's runs table): its settings, and its best
+    score with the key that sorts it (lower is better; inf: none yet)."""
+
+    settings: str
+    best: str = ""
+    best_key: float = math.inf
 
 
 class Run:

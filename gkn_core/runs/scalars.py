@@ -1,8 +1,8 @@
 """Every scalar series of any run, read through the run reader: for comparing runs and for one long table.
 
 A run's scalars are its training series (gkn: loss, best loss; chaos: the correlation gap, the free
-activity, the scores, the largest Lyapunov exponent), each as (step, wall time, value). Which groups hold
-them is the only per-kind knowledge here (`SCALAR_GROUPS`); a metric a kind lacks is simply absent.
+activity, the scores, the largest Lyapunov exponent), each as (step, wall time, value). Which groups
+hold them is each family's `scalar_groups` (gkn_core.families); a metric a kind lacks is simply absent.
 The settings that differ between runs (`differing_settings`) name the runs in a legend and become
 columns of the long table (`scalars_table`, written by `write_scalars` as CSV or Parquet).
 """
@@ -19,12 +19,10 @@ from typing import Any
 import numpy as np
 
 from gkn_core.errors import GKNError, RunFileError
+from gkn_core.families import family
 
-# run kind -> groups of 1-D series that hold its scalars ("step" and "elapsed" are the axes)
-SCALAR_GROUPS: dict[str, tuple[str, ...]] = {
-    "gkn": ("train/metrics",),
-    "chaos": ("train/metrics", "train/scores", "train/lyapunov"),
-}
+# Each family names the groups of 1-D series that hold its scalars (Family.scalar_groups); "step"
+# and "elapsed" are their axes.
 AXES = ("step", "elapsed")
 METRIC_NAMES = {"train/lyapunov/largest": "lyapunov"}  # a shorter name where the series name is vague
 TABLE_COLUMNS = ("run", "kind", "step", "wall_time", "metric", "value")
@@ -71,7 +69,7 @@ def read_scalars(run: Any) -> RunScalars:
     """The scalars of an open run (gkn_core.runs.reader.Run)."""
     settings = flatten(run.config.model_dump(mode="json"))
     scalars = RunScalars(Path(run.path), run.kind, run.status, settings)
-    for group in SCALAR_GROUPS.get(run.kind, ()):
+    for group in family(run.kind).scalar_groups:
         if group not in run.file:
             continue
         columns = run.series(group, ("step",))
