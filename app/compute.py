@@ -1,8 +1,11 @@
 """The compute process, seen from the window: it owns the jobs and their torch models, so that nothing
 the GUI thread does (drawing, layout, the X server) takes time from them, whatever the GIL does.
 
-One `ComputeProcess` per lab, started on its first job in a "spawn" context (never a fork of a process
-with Qt and torch threads): app/compute_child.py is its side. Snapshots come back on a pipe that a
+One `ComputeProcess` per lab, started on its first job (app/compute_child.py is its side). It is forked
+by multiprocessing's forkserver, a clean process that has imported torch and the jobs' modules once
+(app/compute_preload.py), never by the window's process with its Qt and torch threads; so a compute
+process costs a window its torch import once, not once per lab or per restart ("spawn" where there
+is no forkserver). Snapshots come back on a pipe that a
 QSocketNotifier watches, so the GUI thread reads them when they are there and never waits for them; a
 reader that has had its share of time (DRAIN_BUDGET_S) leaves the rest for the next turn of the event
 loop. Control (pause, resume, step, stop) and requests (a function of the model, answered with its
@@ -41,6 +44,20 @@ def compute_threads() -> int:
     return max(1, (os.cpu_count() or 2) - 1)
 
 
+def start_context() -> multiprocessing.context.BaseContext:
+    """The forkserver (preloaded with app/compute_preload.py) where there is one, else spawn."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["app.compute_preload"])  # read when the forkserver starts
+    return context
+
+
+def environment() -> tuple[dict[str, str], str]:
+    """What a compute process takes from the window as it is now (the forkserver's is older)."""
+    return {k: v for k, v in os.environ.items() if k.startswith("GKN_")}, os.getcwd()
+
+
 def running_processes() -> list[multiprocessing.process.BaseProcess]:
     """Compute processes still alive: none once every window has closed."""
     return [c.process for c in list(_PROCESSES) if c.process.is_alive()]
@@ -64,12 +81,12 @@ class ComputeProcess(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        context = multiprocessing.get_context("spawn")
+        context = start_context()
         self.commands = context.Queue()
         self.events, writer = context.Pipe(duplex=False)
         self.process = context.Process(
             target=compute_child.serve,
-            args=(self.commands, writer, compute_threads()),
+            args=(self.commands, writer, compute_threads(), environment()),
             name="gkn-compute",
             daemon=True,  # never outlives the window's process
         )
@@ -164,6 +181,7 @@ class RemoteJob(ControlFlags):
         self.total_steps = 0
         self._paused = False
         self._stop_requested = False
+        self._waiting = False  # blocked in its pause, at steps_done (the child said so)
         self.result: Any = None  # what the job handed back when it ended (a recording)
         for name, value in known.items():
             setattr(self, name, value)
@@ -173,15 +191,20 @@ class RemoteJob(ControlFlags):
         self._owner.control("pause")
 
     def resume(self) -> None:
-        self._paused = False
+        self._paused, self._waiting = False, False
         self._owner.control("resume")
 
     def stop(self) -> None:
-        self._stop_requested = True
+        self._stop_requested, self._waiting = True, False
         self._owner.control("stop")
 
     def advance_one(self) -> None:
+        self._waiting = False
         self._owner.control("advance_one")
+
+    def waiting_at(self, steps_done: int) -> None:
+        """The child said the job blocks in its pause after steps_done steps."""
+        self.steps_done, self._waiting = steps_done, True
 
     def recording(self) -> Any:
         return self.result
@@ -250,12 +273,15 @@ class ProcessJobThread(QObject):
         if what == "batch":
             self.job.steps_done = message[3]
             self.delivered.emit(message[2])
+        elif what == "waiting":
+            self.job.waiting_at(message[2])
         elif what == "started":
             for name, value in message[2].items():
                 setattr(self.job, name, value)
             self.started_info.emit(message[2])
         elif what == "ended":
             self.job.result = message[4]
+            self.job.steps_done = message[5]  # the step it stopped at, after its last batch
             self._end(message[2], message[3])
 
     def _end(self, status: str, reason: str) -> None:

@@ -10,13 +10,17 @@ queue, events go out on a pipe, through one sender thread (a job never waits for
                                                  deliver_every
                ("call", id, fn, args, kwargs)    a one-shot function; its result is the reply
                ("shutdown",)                     stop every job, wait for them, exit
-    events     ("started", id, info)  ("batch", id, snapshots, steps_done)  ("ended", id, status,
-               reason, result)  ("reply", id, ok, value)
+    events     ("started", id, info)  ("batch", id, snapshots, steps_done)  ("waiting", id, steps_done)
+               ("ended", id, status, reason, result, steps_done)  ("reply", id, ok, value)
+
+The end carries the step the job stopped at, sent after its last batch: the window, the run file and
+the last snapshot then agree on it.
 
 A job factory returns a Job (driven as `iter(job)`), or (job, snapshots) or (job, snapshots, info):
 snapshots is the recorded generator of a session (the job writes its run file here, in the child),
 info a dict of plain values the window wants before the first batch. The job contract of
-gkn_core/job.py is unchanged: the CLI and the sweeps drive the same jobs in their own way.
+gkn_core/job.py is kept (the child only sets a job's on_wait hook, to say when a pause has taken
+hold): the CLI and the sweeps drive the same jobs in their own way.
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ class Driven:
         self.steps_per_frame = 0
         self.stop_asked = False
         self.thread: threading.Thread | None = None
+        self.batch: list = []  # snapshots not sent yet (touched by the job's thread only)
 
     def control(self, op: str, value: Any = None) -> None:
         if op == "steps_per_frame":
@@ -80,6 +85,7 @@ class Driven:
             thread.join()
         status, reason = "failed", "the job ended unexpectedly"
         job = None
+        steps_done = 0
         try:
             made = factory(*args, **kwargs)
             job, snapshots, info = self._parts(made)
@@ -96,7 +102,9 @@ class Driven:
             status, reason = "failed", error_line(exc)
         finally:
             result = job_result(job) if job is not None else None
-            self.send(("ended", self.key, status, reason, result))
+            if job is not None:
+                steps_done = int(getattr(job, "steps_done", 0))
+            self.send(("ended", self.key, status, reason, result, steps_done))
 
     @staticmethod
     def _parts(made: Any) -> tuple[Any, Iterator, dict]:
@@ -107,27 +115,47 @@ class Driven:
             job, snapshots, info = made, iter(made), {}
         return job, snapshots, dict(info)
 
+    def _flush(self, job: Any) -> None:
+        if self.batch:
+            self.send(("batch", self.key, self.batch, job.steps_done))
+            self.batch = []
+
+    def _on_wait(self, job: Any) -> None:
+        """The job blocks in its pause (in this thread): what it did goes now, then that it waits."""
+        self._flush(job)
+        self.send(("waiting", self.key, job.steps_done))
+
     def _drive(self, job: Any, snapshots: Iterator) -> tuple[str, str]:
-        batch: list = []
+        self.batch = []
         last = time.monotonic()
         frame_start, frame_steps = last, 0
+        job.on_wait = lambda: self._on_wait(job)
         try:
             for snapshot in snapshots:
-                batch.append(snapshot)
+                self.batch.append(snapshot)
                 now = time.monotonic()
                 if now - last >= self.deliver_every or job.is_paused:
-                    self.send(("batch", self.key, batch, job.steps_done))
-                    batch, last = [], now
+                    self._flush(job)
+                    last = now
                 frame_steps += 1
                 if self.steps_per_frame and frame_steps >= self.steps_per_frame:
                     time.sleep(max(0.0, frame_start + FRAME_S - time.monotonic()))
                     frame_start, frame_steps = time.monotonic(), 0
         finally:
-            if batch:
-                self.send(("batch", self.key, batch, job.steps_done))
+            job.on_wait = None
+            self._flush(job)
         if job.stop_requested:
             return "stopped", "stopped before the last step"
         return "completed", ""
+
+
+JOBS: dict[int, Driven] = {}  # the jobs this process drives, by the window's key
+
+
+def live_jobs() -> list[Any]:
+    """The jobs this process drives now: what a request can reach (the tests inject faults so)."""
+    driven = [d for d in list(JOBS.values()) if d.thread is not None and d.thread.is_alive()]
+    return [d.job for d in driven if d.job is not None]
 
 
 def stopping(jobs: dict[int, Driven]) -> list[threading.Thread]:
@@ -137,10 +165,27 @@ def stopping(jobs: dict[int, Driven]) -> list[threading.Thread]:
 PRELOAD = ("app.compute_jobs", "gkn_core.gkn.sessions", "gkn_core.chaos.sessions")
 
 
-def serve(commands: Any, events: Any, torch_threads: int, preload: tuple[str, ...] = PRELOAD) -> None:
+def take_environment(environment: dict[str, str], cwd: str) -> None:
+    """The window's GKN_* settings and folder as they are now: a process forked by the forkserver
+    has the ones of when the forkserver started."""
+    for name in [n for n in os.environ if n.startswith("GKN_") and n not in environment]:
+        del os.environ[name]
+    os.environ.update(environment)
+    os.chdir(cwd)
+
+
+def serve(
+    commands: Any,
+    events: Any,
+    torch_threads: int,
+    environment: tuple[dict[str, str], str] | None = None,
+    preload: tuple[str, ...] = PRELOAD,
+) -> None:
     """The child's main loop: run until "shutdown" (or until the window's end of the queue is gone).
-    It imports torch and the job modules first, warms torch up and says ("ready", 0), so that a
-    first job starts at once."""
+    It imports torch and the job modules first (at once when the forkserver has: app/compute_preload.py),
+    warms torch up and says ("ready", 0), so that a first job starts at once."""
+    if environment is not None:
+        take_environment(*environment)
     os.environ.setdefault("OMP_NUM_THREADS", str(torch_threads))
     import importlib
 
@@ -165,7 +210,7 @@ def serve(commands: Any, events: Any, torch_threads: int, preload: tuple[str, ..
 
     sending = threading.Thread(target=sender, name="compute-sender", daemon=True)
     sending.start()
-    jobs: dict[int, Driven] = {}
+    jobs = JOBS
     calls: list[threading.Thread] = []
 
     def call(key: int, fn: Callable[..., Any], args: tuple, kwargs: dict, before: list) -> None:

@@ -36,7 +36,10 @@ def gkn_sampling(path: Path, overrides: dict, starts: np.ndarray | None) -> tupl
     from gkn_core.gkn.sessions import sampling_session
 
     job, snapshots = sampling_session(path, overrides, starts=starts)
-    info = {"starts": job.starts, "burn_in": job.settings.burn_in, "total_steps": job.total_steps}
+    info = {
+        "starts": job.starts, "burn_in": job.settings.burn_in, "total_steps": job.total_steps,
+        "start_quality": job.start_quality,
+    }  # fmt: skip
     return job, snapshots, info
 
 

@@ -391,8 +391,8 @@ class MainWindow(QMainWindow):
             break
 
     def closeEvent(self, event) -> None:
-        stop_timers(self)  # the redraw timer and every view's: none fires on a closed window
         stop_all([lab.workers for lab in self.labs.values()])  # every lab's threads, one deadline
+        stop_timers(self)  # those the jobs' last events started too: none fires on a closed window
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("window_state", self.saveState())
         self.settings.setValue("dock_width", self.dock.width())

@@ -8,10 +8,11 @@ Step-by-step jobs (training, sampling, trajectories, Lyapunov analyses) run in a
 functions (basins, writing a recording) run as superqt `FunctionWorker`s. Each lab keeps every thread
 it started in one `Workers`, and closing waits for all of them in one way, under CLOSE_TIMEOUT_S.
 
-With GKN_COMPUTE=process the jobs (and the one-shot functions of the model, `Workers.request`) run in
-a compute process instead (app/compute.py), behind the same JobThread interface: the GUI thread's
-drawing then takes nothing from them. The threads stay for what is not a job of the model: writing an
-animation's frames, which are drawn by the GUI, and any function passed as a closure (`Workers.call`).
+By default the jobs (and the one-shot functions of the model, `Workers.request`) run in a compute
+process (app/compute.py), behind the same JobThread interface: the GUI thread's drawing then takes
+nothing from them; GKN_COMPUTE=thread runs them in QThreads here, as before. The threads stay for
+what is not a job of the model: writing an animation's frames, which are drawn by the GUI, and any
+function passed as a closure (`Workers.call`).
 
 Why not superqt's GeneratorWorker for the jobs: it emits one queued signal per yielded snapshot
 (thousands a second, each a slice of GUI time holding the GIL away from training), so batching would
@@ -49,9 +50,9 @@ _COMPUTES: weakref.WeakSet[ComputeProcess] = weakref.WeakSet()
 
 
 def compute_in_process() -> bool:
-    """The switch: GKN_COMPUTE=process runs the labs' jobs in a compute process; unset or "thread"
-    (the default for now), in QThreads of the window's process."""
-    return os.environ.get("GKN_COMPUTE", "thread").strip().lower() == "process"
+    """The switch: the labs' jobs run in a compute process (the default); GKN_COMPUTE=thread runs
+    them in QThreads of the window's process (to debug a job in the window's own debugger)."""
+    return os.environ.get("GKN_COMPUTE", "process").strip().lower() != "thread"
 
 
 def running_threads() -> list[object]:

@@ -99,6 +99,7 @@ class ControlFlags:
 
     _paused: bool = False
     _stop_requested: bool = False
+    _waiting: bool = False
 
     @property
     def is_paused(self) -> bool:
@@ -107,6 +108,11 @@ class ControlFlags:
     @property
     def stop_requested(self) -> bool:
         return self._stop_requested
+
+    @property
+    def is_waiting(self) -> bool:
+        """Blocked in its pause: the pause has taken hold, steps_done is where it waits."""
+        return self._waiting
 
 
 class Job(ControlFlags, ABC, Generic[SnapshotT]):
@@ -122,6 +128,10 @@ class Job(ControlFlags, ABC, Generic[SnapshotT]):
         self._single_steps = 0  # steps let through while paused (the app's Step button)
         self._state = JobState.READY
         self._started_at: float | None = None
+        self._waiting = False
+        # Called in the iterating thread each time it blocks in a pause (the compute process sends
+        # what it holds back then, so the window sees the step the job waits at).
+        self.on_wait: Callable[[], None] | None = None
 
     # -- control, from any thread ---------------------------------------------------------------
     def pause(self) -> None:
@@ -199,7 +209,11 @@ class Job(ControlFlags, ABC, Generic[SnapshotT]):
         while self.steps_done < self.total_steps:
             with self._control:
                 while self._paused and not self._single_steps and not self._stop_requested:
+                    self._waiting = True
+                    if self.on_wait is not None:
+                        self.on_wait()
                     self._control.wait()
+                self._waiting = False
                 if self._stop_requested:
                     self._state = JobState.STOPPED
                     return

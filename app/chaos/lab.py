@@ -205,6 +205,7 @@ class ChaosLab(Lab):
             self.host.show_error(str(exc))
             return False
         self.dynamics_config = config
+        self.dynamics_model = model  # the network studied (copied to the compute process)
         self.dynamics_stale = False
         # the view shows the g the network runs at (a trained network's own, greyed out)
         self.dynamics_view.set_settings(g=config.model.g)
@@ -254,13 +255,19 @@ class ChaosLab(Lab):
         if self.dynamics_thread is not None:
             self.restart_dynamics(self.dynamics_view.settings() | {"g": g})
 
+    def finished_recording(self) -> TrajectoryRecording | None:
+        """The trajectory set of the Dynamics view once its job has ended (None before)."""
+        thread = self.dynamics_thread
+        if thread is None or not thread.finished or thread.job.steps_done == 0:
+            return None
+        return thread.job.recording()
+
     def record(self) -> bool:
         """Write the finished trajectory set into the run file (a new one for an untrained network)."""
-        thread = self.dynamics_thread
-        if thread is None or not thread.finished:
+        recording = self.finished_recording()
+        if recording is None:
             self.host.show_error("the trajectories are still being computed: record when they are done")
             return False
-        recording = thread.job.recording()
         config = self.dynamics_config
         untrained = recording.source == "untrained"
         if not untrained and self.alive(self.train_thread):
@@ -278,9 +285,7 @@ class ChaosLab(Lab):
 
     def export_recording(self, path: Path) -> None:
         """The trajectories shown (once finished), else the last ones recorded."""
-        thread = self.dynamics_thread
-        done = thread is not None and thread.finished and thread.job.steps_done > 0
-        recording = thread.job.recording() if done else self.last_recording
+        recording = self.finished_recording() or self.last_recording
         if recording is None:
             raise GKNError("no trajectories yet: open the Dynamics view and let them finish")
         fmt = path.suffix.lower().lstrip(".")

@@ -234,7 +234,7 @@ class GknLab(Lab):
             self.job_started("sampling", self.run_path)
             self.launch_remote(
                 "sample_thread", start, self._on_delivered, run_file=self.run_path, paused=paused,
-                started=lambda info: self.state.start_chains(info["starts"], info["burn_in"]),
+                started=lambda i: self.state.start_chains(i["starts"], i["burn_in"], i["start_quality"]),
             )  # fmt: skip
             self.controls.sample_buttons.show_running(not paused)
             return True

@@ -38,6 +38,9 @@ class LossView(QWidget):
         self.marker.setVisible(False)
         self.plot.addItem(self.marker)
         self._last_draw = 0.0
+        self._held: tuple[float, float, float] | None = None  # the range shown: x max, log10 y low, high
+        self._following = True
+        self.plot.vb.sigRangeChangedManually.connect(lambda *_: setattr(self, "_following", False))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot_widget)
@@ -53,8 +56,27 @@ class LossView(QWidget):
         steps = state.steps.values.astype(np.float32)
         # Log axes cannot show 0: a loss of exactly 0 (common on toy data) is drawn at 1e-16.
         floor = np.float32(1e-16)
-        self.loss_curve.setData(steps, np.maximum(state.losses.values.astype(np.float32), floor))
+        losses = np.maximum(state.losses.values.astype(np.float32), floor)
+        self.loss_curve.setData(steps, losses)
         self.best_curve.setData(steps, np.maximum(state.best_losses.values.astype(np.float32), floor))
+        self._follow(steps, losses)
+
+    def _follow(self, steps: np.ndarray, losses: np.ndarray) -> None:
+        """Follow the data with a range that grows in steps (x by half again, y by whole decades), not
+        with every new point: a new range re-ticks both axes, the dearest part of a frame. A zoom by
+        the user stops it; pyqtgraph's "A" button (auto range) starts it again."""
+        vb = self.plot.vb
+        if any(vb.autoRangeEnabled()):
+            self._following, self._held = True, None
+        finite = losses[np.isfinite(losses)]
+        if not self._following or not len(steps) or not finite.size:
+            return
+        last = float(steps[-1])
+        low, high = float(np.floor(np.log10(finite.min()))), float(np.ceil(np.log10(finite.max())))
+        held = self._held
+        if held is None or not (held[0] / 3 <= last <= held[0]) or low < held[1] or high > held[2]:
+            self._held = (max(last * 1.5, 10.0), low, max(high, low + 1))
+            vb.setRange(xRange=(0, self._held[0]), yRange=self._held[1:], padding=0)  # auto range off
 
     def redraw_now(self) -> None:
         """Let the next render draw even if the last one was a moment ago (e.g. the tab came to front)."""

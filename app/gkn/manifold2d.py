@@ -27,6 +27,16 @@ def arrow_segments(manifold, per_side: int = ARROWS_PER_SIDE) -> tuple[np.ndarra
     return x.astype(np.float32), y.astype(np.float32)
 
 
+LEVEL_STEP = 0.25  # decades: the colour scale moves in these steps, not with every frame's extremes
+
+
+def colour_levels(log_loss: np.ndarray) -> tuple[float, float]:
+    """The colour bar's range: the frame's log10 loss range, widened to whole LEVEL_STEPs."""
+    low = np.floor(float(log_loss.min()) / LEVEL_STEP) * LEVEL_STEP
+    high = max(np.ceil(float(log_loss.max()) / LEVEL_STEP) * LEVEL_STEP, low + LEVEL_STEP)
+    return float(low), float(high)
+
+
 TITLE = "loss map log10 ||p - f(p)||² / 2, displacement f(p) - p"
 
 
@@ -71,12 +81,15 @@ class TwoDView(QWidget):
         layout.addWidget(self.graphics)
         self._rect: QRectF | None = None
         self._drawn: tuple | None = None
+        self._levels: tuple[float, float] | None = None
+        self._points_of: np.ndarray | None = None
         self.graphics.scene().sigMouseClicked.connect(self._on_clicked)
 
     def render(self, state: LiveState, frame: int | None = None, generation: int | None = None) -> None:
         if state.dim == 2 and not state.manifolds and state.data is not None:
             # before the first run: the training data of the settings, and what to press
             self.points.setData(x=state.data[:, 0], y=state.data[:, 1])
+            self._points_of = state.data
             self.plot.setRange(QRectF(state.low, state.low, state.high - state.low, state.high - state.low))
             self.plot.setTitle(f"the {len(state.data)} training points; press Train (Space)")
             self._drawn, self._previewing = None, True
@@ -100,11 +113,15 @@ class TwoDView(QWidget):
         log_loss = np.log10(np.maximum(m.loss, 1e-12)).astype(np.float32)
         self.loss_image.setImage(log_loss, autoLevels=False)
         self.loss_image.setRect(self._rect)
-        self.colour_bar.setLevels((float(log_loss.min()), float(max(log_loss.max(), log_loss.min() + 1e-3))))
+        levels = colour_levels(log_loss)
+        if levels != self._levels:  # a new scale re-ticks the colour bar's axis: only when it moves
+            self._levels = levels
+            self.colour_bar.setLevels(levels)
         x, y = arrow_segments(m)
         self.arrows.setData(x, y)
         self.arrow_heads.setData(x=x[1::2], y=y[1::2])
-        if state.data is not None:
+        if state.data is not None and state.data is not self._points_of:
+            self._points_of = state.data  # the training points change with the run, not the frame
             self.points.setData(x=state.data[:, 0], y=state.data[:, 1])
         if state.chains:
             g = len(state.chains) - 1 if generation is None else generation

@@ -24,6 +24,7 @@ class ChainTails:
         self.starts = pg.ScatterPlotItem(size=7, pen=None, brush=pg.mkBrush(220, 50, 50, 180))
         self.starts.setZValue(5)
         plot.addItem(self.starts)
+        self._empty = False  # nothing drawn: clearing again touches no item (each touch is a repaint)
 
     def set_positions(self, frames: list[tuple[np.ndarray, np.ndarray]], starts=None) -> None:
         """frames[0] is the newest generation's (x, y); older ones follow."""
@@ -37,6 +38,8 @@ class ChainTails:
             self.starts.setData(x=[], y=[])
         else:
             self.starts.setData(x=np.asarray(starts[0], np.float32), y=np.asarray(starts[1], np.float32))
+        self._empty = not frames and starts is None
 
     def clear(self) -> None:
-        self.set_positions([])
+        if not self._empty:
+            self.set_positions([])

@@ -1,6 +1,7 @@
-"""The compute process (GKN_COMPUTE=process): the labs' jobs run in a child process that owns the
-model; snapshots come back to the window, requests get their replies, a child that dies leaves one
-dialog line, a failed run file and a window that works; closing leaves no process behind."""
+"""The compute process (the default; GKN_COMPUTE=thread turns it off): the labs' jobs run in a child
+process that owns the model; snapshots come back to the window, requests get their replies, a child
+that dies leaves one dialog line, a failed run file and a window that works; closing leaves no
+process behind."""
 
 from __future__ import annotations
 
@@ -155,8 +156,9 @@ def test_the_chaos_g_slider_restarts_the_dynamics_in_the_child_and_record_writes
     lab.dynamics_view.g_slider.setValue(0.5)
     wait_for(qtbot, lambda: lab.dynamics_thread is not first and lab.dynamics_thread.finished)
     process_events(qtbot)
-    assert lab.dynamics_thread.job.model.settings.g == pytest.approx(0.5)
-    recording = lab.dynamics_thread.job.recording()  # handed back by the job in the child
+    assert lab.dynamics_model.settings.g == pytest.approx(0.5)
+    recording = lab.finished_recording()  # handed back by the job in the child
+    assert recording.model_config.g == pytest.approx(0.5)
     np.testing.assert_allclose(lab.dynamics_state.states, recording.states)
     assert lab.record()
     wait_for(qtbot, lambda: not lab.workers.busy)  # written by the child, its reply handed over
