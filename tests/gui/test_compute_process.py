@@ -177,3 +177,19 @@ def test_closing_the_window_stops_the_job_in_the_child_and_ends_the_process(wind
     assert not running_threads()
     with open_run(path) as run:  # the job closed its file before the process ended
         assert run.status == "stopped"
+
+
+def test_a_compute_process_that_segfaults_mid_request_is_one_line_and_the_lab_goes_on(window, qtbot):
+    lab = window.chaos
+    said = errors_of(window)
+    replies: list = []
+    lab.request(os.getpid, (), replies.append)
+    wait_for(qtbot, lambda: replies)
+    lab.request(os.kill, (replies[0], signal.SIGSEGV), replies.append)  # the child crashes mid-request
+    wait_for(qtbot, lambda: said)
+    process_events(qtbot)
+    assert said == ["the compute process crashed (segmentation fault)"] and not lab.workers.busy
+    lab.request(os.getpid, (), replies.append)  # a new process answers the next request
+    wait_for(qtbot, lambda: len(replies) == 2)
+    assert replies[1] not in (replies[0], os.getpid())
+    assert said == ["the compute process crashed (segmentation fault)"]
