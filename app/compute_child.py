@@ -162,9 +162,6 @@ def stopping(jobs: dict[int, Driven]) -> list[threading.Thread]:
     return [d.thread for d in jobs.values() if d.stop_asked and d.thread is not None]
 
 
-PRELOAD = ("app.compute_jobs", "gkn_core.gkn.sessions", "gkn_core.chaos.sessions")
-
-
 def take_environment(environment: dict[str, str], cwd: str) -> None:
     """The window's GKN_* settings and folder as they are now: a process forked by the forkserver
     has the ones of when the forkserver started."""
@@ -179,7 +176,6 @@ def serve(
     events: Any,
     torch_threads: int,
     environment: tuple[dict[str, str], str] | None = None,
-    preload: tuple[str, ...] = PRELOAD,
 ) -> None:
     """The child's main loop: run until "shutdown" (or until the window's end of the queue is gone).
     It imports torch and the job modules first (at once when the forkserver has: app/compute_preload.py),
@@ -192,9 +188,10 @@ def serve(
     import torch
 
     torch.set_num_threads(torch_threads)
-    for name in preload:
+    compute_jobs = importlib.import_module("app.compute_jobs")
+    for name in compute_jobs.job_modules():
         importlib.import_module(name)
-    importlib.import_module("app.compute_jobs").warm_up()
+    compute_jobs.warm_up()
     outbox: queue.Queue = queue.Queue()
     outbox.put(("ready", 0))
 

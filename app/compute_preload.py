@@ -19,6 +19,7 @@ import importlib
 import torch
 
 torch.set_num_threads(1)  # no OpenMP worker threads in the process that forks
-for _name in ("app.compute_jobs", "gkn_core.gkn.sessions", "gkn_core.chaos.sessions"):
+_compute_jobs = importlib.import_module("app.compute_jobs")
+for _name in _compute_jobs.job_modules():
     importlib.import_module(_name)
-importlib.import_module("app.compute_jobs").warm_up()
+_compute_jobs.warm_up()

@@ -90,8 +90,8 @@ def process_latency(stops: int, rng: random.Random) -> tuple[list[float], list[f
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PyQt6.QtCore import QCoreApplication
 
-    from app import compute_jobs
     from app.compute import ComputeProcess, ProcessJobThread
+    from app.gkn import compute_jobs
     from app.screenshot import wait_until
 
     app = QCoreApplication.instance() or QCoreApplication([])

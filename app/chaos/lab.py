@@ -10,14 +10,15 @@ from typing import Any
 
 from PyQt6.QtCore import QObject
 
-from app import chaos, compute_jobs
+from app import chaos
 from app import export as exports
 from app.animation import AnimationOptions
+from app.chaos import compute_jobs
+from app.chaos.compute_jobs import DataShape, model_copy
 from app.chaos.controls import ChaosControlPanel
 from app.chaos.dynamics_view import DynamicsState, animation_frames
 from app.chaos.lyapunov_view import LyapunovState
 from app.chaos.training_state import ChaosTrainState
-from app.compute_jobs import DataShape, model_copy
 from app.host import ExportSpec, LabHost
 from app.lab import Lab
 from gkn_core.chaos.analysis import LyapunovAnalysisJob, LyapunovSettings

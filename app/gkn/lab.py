@@ -13,9 +13,10 @@ from PyQt6.QtCore import QObject, Qt
 from PyQt6.QtWidgets import QHBoxLayout, QLabel, QWidget
 from superqt import QLabeledSlider
 
-from app import compute_jobs, gkn
 from app import export as exports
+from app import gkn
 from app.animation import AnimationOptions, render_item, scale_image
+from app.gkn import compute_jobs
 from app.gkn.chain_history import ChainHistory
 from app.gkn.controls import ControlPanel
 from app.gkn.live import LiveState

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from helpers.waiting import HANG_GUARD, process_events, qt_wait_until
 
-from app import compute_jobs
+from app.gkn import compute_jobs
 from app.worker import running_threads
 from gkn_core.runs.reader import open_run
 
