@@ -437,6 +437,7 @@ def test_the_window_reports_a_fault_in_a_dialog_and_goes_on(
     from app.main_window import MainWindow
     from gkn_core.runs.writer import RunWriter
 
+    monkeypatch.setenv("GKN_COMPUTE", "thread")  # the faults are patched into this process
     flushed_steps: list[int] = []  # the steps in the run file at each flush that succeeded
     real_flush = RunWriter.flush
 
@@ -472,3 +473,57 @@ def test_the_window_reports_a_fault_in_a_dialog_and_goes_on(
     with h5py.File(window.gkn.run_path, "r") as f:
         assert f["status"][0].decode() == "completed"
     window.close()
+
+
+@pytest.mark.parametrize(
+    "fault, message",
+    [("fill_the_disk", "the disk is full"), ("exhaust_gpu_memory", "out of GPU memory")],
+    ids=["disk-full", "out-of-memory"],
+)
+def test_a_fault_in_the_compute_process_is_a_dialog_line_and_the_window_goes_on(
+    fault, message, monkeypatch, qtbot, qapp, tmp_path
+):
+    """The same faults, injected in the compute process (the default) through requests."""
+    from helpers import faults
+    from PyQt6.QtCore import QSettings
+
+    from app.main_window import MainWindow
+
+    monkeypatch.setenv("GKN_COMPUTE", "process")
+    window = MainWindow(
+        runs_dir=tmp_path / "runs", settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    )
+    qtbot.addWidget(window)
+    window.confirm = lambda question: True
+    window.show()
+    lab = window.gkn
+    lab.controls.preset.setCurrentText("2d")
+    lab.controls.train_steps.setValue(1_000_000)
+    lab.train_play()
+    qt_wait_until(qtbot, lambda: lab.state.steps.size > 50)
+    qt_wait_until(qtbot, lambda: _flushed_steps(lab.run_path) > 0)  # a flush with steps in it
+    replies: list = []
+    lab.request(getattr(faults, fault), (), replies.append)
+    qt_wait_until(qtbot, lambda: lab.train_thread.finished)
+    qt_wait_until(qtbot, lambda: message in window.last_error)
+    assert window.last_error.startswith("the job failed: ") and "\n" not in window.last_error
+    assert_failed_run(lab.run_path, message)
+    lab.request(faults.undo_faults, (), replies.append)
+    qt_wait_until(qtbot, lambda: len(replies) == 2)
+    assert replies == [None, 1]
+    lab.controls.train_steps.setValue(30)  # the window goes on: a new run trains to the end
+    lab.train_play()
+    qt_wait_until(qtbot, lambda: lab.train_thread.finished)
+    with h5py.File(lab.run_path, "r") as f:
+        assert f["status"][0].decode() == "completed"
+    window.close()
+
+
+def _flushed_steps(path: Path | None) -> int:
+    """Training steps the run file holds so far (read beside its live writer)."""
+    if path is None or not path.exists():
+        return 0
+    with open_run(path) as run:
+        metrics = run.train_metrics()
+        return len(metrics["step"]) if metrics else 0
+
