@@ -135,7 +135,15 @@ def export(
             meta = export_weights(run, out, checkpoint, overwrite)
         stdout.print(f"wrote {out} ({meta['kind']} weights of step {meta['step']}, settings in the metadata)")
         return
-    request = ExportRequest(run_path, out, what, fmt, sampling, recording, overwrite)
+    request = ExportRequest(
+        run_path=run_path,
+        out=out,
+        what=what,
+        fmt=fmt,
+        sampling=sampling,
+        recording=recording,
+        overwrite=overwrite,
+    )
     family(run_kind(run_path)).get("export")(request)
 
 
